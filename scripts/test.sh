@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Runs every test, from a fresh machine: installs what is missing, then
+#   1. cargo fmt --check, clippy (-D warnings), native unit + integration + doc tests;
+#   2. the engine's test suite again, compiled to wasm, in headless Chromium (wasm-pack test);
+#   3. the npm package build (wasm-pack + wasm-opt, as wasm-pack.toml says);
+#   4. the demo end to end in headless Chromium (node --test + playwright-core): bundled model
+#      and samples scored in workers, queue order checked against onnxruntime's probabilities,
+#      and no request leaving the page's origin.
+# Skip parts with MEDTRIAGE_SKIP="lint wasm e2e" (space separated).
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+export PATH="$HOME/.cargo/bin:$root/node_modules/.bin:$PATH"
+export CHROMEDRIVER="${CHROMEDRIVER:-/usr/bin/chromedriver}"
+skip=" ${MEDTRIAGE_SKIP:-} "
+step() { printf '\n=== %s (%s)\n' "$*" "$(date +%T)" >&2; }
+t_start=$(date +%s)
+
+step bootstrap
+scripts/bootstrap.sh all
+
+if [[ "$skip" != *" lint "* ]]; then
+  step "cargo fmt --check"
+  cargo fmt --all -- --check
+  step "cargo clippy --all-targets -- -D warnings"
+  cargo clippy --all-targets -- -D warnings
+fi
+
+step "native tests (cargo test)"
+cargo test
+
+if [[ "$skip" != *" wasm "* ]]; then
+  step "engine tests in headless Chromium (wasm-pack test --chrome --headless)"
+  # Same target dir and flags as the SIMD package build, so dependencies are built once.
+  CARGO_TARGET_DIR="$root/target/wasm-simd" RUSTFLAGS="-C target-feature=+simd128" \
+    WASM_BINDGEN_TEST_TIMEOUT=600 \
+    wasm-pack test --mode no-install --headless --chrome --release . -- --no-default-features --features onnx
+fi
+
+if [[ "$skip" != *" e2e "* ]]; then
+  step "package build"
+  MEDTRIAGE_VARIANTS="${MEDTRIAGE_VARIANTS:-simd}" scripts/build.sh
+  step "demo end-to-end in headless Chromium"
+  node --test tests/e2e/
+fi
+echo "all tests passed in $(( $(date +%s) - t_start )) s" >&2

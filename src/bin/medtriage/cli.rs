@@ -1,0 +1,381 @@
+//! The CLI: the only code touching file paths. Request and response shapes are the JS API's:
+//! `--options` takes the same JSON as `ScoreOptions`, and each JSON line is an `ItemResult`.
+
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use rayon::prelude::*;
+
+use medtriage::engine::manifest::Manifest;
+use medtriage::engine::model::LoadOptions;
+use medtriage::engine::score::{self, ImageInput, ItemResult, ScoreOptions, Scorer};
+use medtriage::engine::uncertainty::Measure;
+use medtriage::{Error, ErrorKind, Result};
+
+#[derive(Parser)]
+#[command(name = "medtriage", version, about = "Score and triage medical images with an ONNX model, locally.")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum Format {
+    Jsonl,
+    Csv,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum MeasureArg {
+    LeastConfidence,
+    Margin,
+    Ratio,
+    Entropy,
+}
+
+impl From<MeasureArg> for Measure {
+    fn from(m: MeasureArg) -> Measure {
+        match m {
+            MeasureArg::LeastConfidence => Measure::LeastConfidence,
+            MeasureArg::Margin => Measure::Margin,
+            MeasureArg::Ratio => Measure::Ratio,
+            MeasureArg::Entropy => Measure::Entropy,
+        }
+    }
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Score images (files or folders of .png/.jpg/.jpeg) with a model and its manifest.
+    Score {
+        /// ONNX model file.
+        #[arg(long)]
+        model: PathBuf,
+        /// Manifest JSON file.
+        #[arg(long)]
+        manifest: PathBuf,
+        /// Images or folders (searched recursively). A file holding a list of paths, one per
+        /// line, can be given as @list.txt.
+        #[arg(required = true)]
+        inputs: Vec<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "jsonl")]
+        format: Format,
+        /// Output file (default: standard output).
+        #[arg(long, short)]
+        out: Option<PathBuf>,
+        /// Score options as JSON (same shape as the JS API's ScoreOptions), e.g. '{"topK":5}'.
+        #[arg(long, default_value = "{}")]
+        options: String,
+        /// Load options as JSON (same shape as the JS API's LoadOptions).
+        #[arg(long, default_value = "{}")]
+        load_options: String,
+        /// Worker threads (default: all cores).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Sort the output most uncertain first by this measure (failed items last).
+        #[arg(long, value_enum)]
+        sort: Option<MeasureArg>,
+        /// No progress bar.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Load a model with its manifest and report what was checked.
+    Check {
+        /// ONNX model file.
+        #[arg(long)]
+        model: PathBuf,
+        /// Manifest JSON file.
+        #[arg(long)]
+        manifest: PathBuf,
+    },
+}
+
+pub fn main() -> i32 {
+    let cli = Cli::parse();
+    let r = match cli.cmd {
+        Cmd::Score {
+            model,
+            manifest,
+            inputs,
+            format,
+            out,
+            options,
+            load_options,
+            threads,
+            sort,
+            quiet,
+        } => score_cmd(ScoreArgs {
+            model,
+            manifest,
+            inputs,
+            format,
+            out,
+            options,
+            load_options,
+            threads,
+            sort: sort.map(Into::into),
+            quiet,
+        }),
+        Cmd::Check { model, manifest } => check_cmd(&model, &manifest),
+    };
+    match r {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("error[{}]: {}", e.code(), e.message());
+            match e.kind() {
+                ErrorKind::Io => 3,
+                ErrorKind::InvalidOptions => 2,
+                _ => 1,
+            }
+        }
+    }
+}
+
+fn io_err(path: &Path, e: std::io::Error) -> Error {
+    Error::new(ErrorKind::Io, format!("{}: {e}", path.display()))
+}
+
+fn read(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| io_err(path, e))
+}
+
+fn load_scorer(model: &Path, manifest: &Path, load_options: &str) -> Result<Scorer> {
+    let text = String::from_utf8(read(manifest)?)
+        .map_err(|_| Error::new(ErrorKind::InvalidManifest, "manifest is not UTF-8"))?;
+    let m = Manifest::from_json(&text).map_err(|e| e.context(manifest.display()))?;
+    let lo: LoadOptions = medtriage::error::from_json(load_options, "--load-options")?;
+    Scorer::new(&read(model)?, m, &lo).map_err(|e| e.context(model.display()))
+}
+
+fn check_cmd(model: &Path, manifest: &Path) -> Result<()> {
+    let t = Instant::now();
+    let s = load_scorer(model, manifest, "{}")?;
+    let info = serde_json::json!({
+        "model": model.display().to_string(),
+        "sha256": s.model().sha256(),
+        "batchSize": s.model().batch_size(),
+        "classes": s.manifest().num_classes(),
+        "loadMs": t.elapsed().as_secs_f64() * 1e3,
+        "manifest": s.manifest(),
+    });
+    println!("{}", serde_json::to_string_pretty(&info).unwrap_or_default());
+    Ok(())
+}
+
+fn is_image(p: &Path) -> bool {
+    matches!(
+        p.extension().and_then(|e| e.to_str()).map(|e| e.to_ascii_lowercase()).as_deref(),
+        Some("png" | "jpg" | "jpeg")
+    )
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| io_err(dir, e))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            walk(&p, out)?;
+        } else if is_image(&p) {
+            out.push(p);
+        }
+    }
+    Ok(())
+}
+
+/// Expand the command line into image paths (folders recursively, sorted; @lists read).
+fn collect_inputs(inputs: &[String]) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for s in inputs {
+        if let Some(list) = s.strip_prefix('@') {
+            let text = String::from_utf8_lossy(&read(Path::new(list))?).into_owned();
+            out.extend(
+                text.lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                    .map(PathBuf::from),
+            );
+            continue;
+        }
+        let p = PathBuf::from(s);
+        if p.is_dir() {
+            walk(&p, &mut out)?;
+        } else {
+            out.push(p);
+        }
+    }
+    Ok(out)
+}
+
+struct ScoreArgs {
+    model: PathBuf,
+    manifest: PathBuf,
+    inputs: Vec<String>,
+    format: Format,
+    out: Option<PathBuf>,
+    options: String,
+    load_options: String,
+    threads: Option<usize>,
+    sort: Option<Measure>,
+    quiet: bool,
+}
+
+fn score_cmd(a: ScoreArgs) -> Result<()> {
+    let opts: ScoreOptions = medtriage::error::from_json(&a.options, "--options")?;
+    let scorer = load_scorer(&a.model, &a.manifest, &a.load_options)?;
+    let paths = collect_inputs(&a.inputs)?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(a.threads.unwrap_or(0))
+        .build()
+        .map_err(|e| Error::new(ErrorKind::InvalidOptions, e.to_string()))?;
+    let bar = if a.quiet {
+        ProgressBar::hidden()
+    } else {
+        let b = ProgressBar::new(paths.len() as u64);
+        b.set_style(
+            ProgressStyle::with_template("{bar:40} {pos}/{len} images  {per_sec}  eta {eta}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        b
+    };
+    let started = Instant::now();
+    let chunk = scorer.model().batch_size().max(1);
+    let mut results: Vec<ItemResult> = pool.install(|| {
+        paths
+            .par_chunks(chunk)
+            .flat_map_iter(|ps| {
+                let ids: Vec<String> = ps.iter().map(|p| p.display().to_string()).collect();
+                let bytes: Vec<Result<Vec<u8>>> = ps.iter().map(|p| read(p)).collect();
+                let mut out: Vec<Option<ItemResult>> = vec![None; ps.len()];
+                let mut batch = Vec::new();
+                let mut where_: Vec<usize> = Vec::new();
+                for (i, b) in bytes.iter().enumerate() {
+                    match b {
+                        Ok(b) => {
+                            batch.push((ids[i].as_str(), ImageInput::Encoded(b)));
+                            where_.push(i);
+                        }
+                        Err(e) => out[i] = Some(ItemResult::new(ids[i].clone(), Err(e.clone()))),
+                    }
+                }
+                for (r, i) in scorer.score_batch(&batch, &opts).into_iter().zip(where_) {
+                    out[i] = Some(r);
+                }
+                bar.inc(ps.len() as u64);
+                out.into_iter().flatten().collect::<Vec<_>>()
+            })
+            .collect()
+    });
+    bar.finish_and_clear();
+    let secs = started.elapsed().as_secs_f64();
+    if let Some(m) = a.sort {
+        let q = score::queue(&results, m);
+        let pos: std::collections::HashMap<&str, usize> = q
+            .order
+            .iter()
+            .chain(q.failed.iter())
+            .enumerate()
+            .map(|(i, id)| (id.as_str(), i))
+            .collect();
+        let keys: Vec<usize> = results.iter().map(|r| pos.get(r.id.as_str()).copied().unwrap_or(usize::MAX)).collect();
+        let mut idx: Vec<usize> = (0..results.len()).collect();
+        idx.sort_by_key(|&i| keys[i]);
+        let mut sorted = Vec::with_capacity(results.len());
+        let mut taken: Vec<Option<ItemResult>> = results.into_iter().map(Some).collect();
+        for i in idx {
+            if let Some(r) = taken[i].take() {
+                sorted.push(r);
+            }
+        }
+        results = sorted;
+    }
+    let failed = results.iter().filter(|r| r.error.is_some()).count();
+    write_results(&results, &scorer, a.format, a.out.as_deref())?;
+    if !a.quiet {
+        eprintln!(
+            "scored {} image(s), {failed} failed, in {secs:.2} s ({:.2} ms/image)",
+            results.len(),
+            if results.is_empty() { 0.0 } else { secs * 1e3 / results.len() as f64 }
+        );
+    }
+    Ok(())
+}
+
+fn write_results(results: &[ItemResult], scorer: &Scorer, format: Format, out: Option<&Path>) -> Result<()> {
+    let sink: Box<dyn Write> = match out {
+        Some(p) => Box::new(std::fs::File::create(p).map_err(|e| io_err(p, e))?),
+        None => Box::new(std::io::stdout().lock()),
+    };
+    let w = BufWriter::new(sink);
+    let werr = |e: std::io::Error| Error::new(ErrorKind::Io, format!("writing results: {e}"));
+    match format {
+        Format::Jsonl => {
+            let mut w = w;
+            for r in results {
+                serde_json::to_writer(&mut w, r).map_err(|e| Error::new(ErrorKind::Io, e.to_string()))?;
+                w.write_all(b"\n").map_err(werr)?;
+            }
+            w.into_inner().map_err(|e| werr(e.into_error()))?.flush().map_err(werr)?;
+        }
+        Format::Csv => {
+            let classes = &scorer.manifest().output.classes;
+            let mut c = csv::Writer::from_writer(w);
+            let mut header: Vec<String> = [
+                "id",
+                "ok",
+                "error_code",
+                "error_message",
+                "predicted",
+                "predicted_name",
+                "confidence",
+                "least_confidence",
+                "margin",
+                "ratio",
+                "entropy",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+            header.extend(classes.iter().map(|n| format!("p_{n}")));
+            let cerr = |e: csv::Error| Error::new(ErrorKind::Io, format!("writing CSV: {e}"));
+            c.write_record(&header).map_err(cerr)?;
+            for r in results {
+                let mut row = vec![r.id.clone()];
+                match (&r.score, &r.error) {
+                    (Some(s), _) => {
+                        row.extend([
+                            "true".into(),
+                            String::new(),
+                            String::new(),
+                            s.predicted.to_string(),
+                            classes[s.predicted].clone(),
+                            s.confidence.to_string(),
+                            s.uncertainty.least_confidence.to_string(),
+                            s.uncertainty.margin.to_string(),
+                            s.uncertainty.ratio.to_string(),
+                            s.uncertainty.entropy.to_string(),
+                        ]);
+                        row.extend(s.probabilities.iter().map(|p| p.to_string()));
+                    }
+                    (None, e) => {
+                        let (code, msg) = e
+                            .as_ref()
+                            .map(|e| (e.code.clone(), e.message.clone()))
+                            .unwrap_or_default();
+                        row.extend(["false".into(), code, msg]);
+                        row.extend(std::iter::repeat_n(String::new(), 7 + classes.len()));
+                    }
+                }
+                c.write_record(&row).map_err(cerr)?;
+            }
+            c.flush().map_err(|e| werr(e))?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,10 @@
+//! The pure Rust engine: no wasm-bindgen, no file system.
+
+pub mod consensus;
+pub mod image;
+pub mod manifest;
+#[cfg(feature = "onnx")]
+pub mod model;
+pub mod score;
+pub mod triage;
+pub mod uncertainty;

@@ -1,0 +1,164 @@
+//! Probabilities and per-row uncertainty. Natural logarithm throughout.
+//!
+//! For one probability row `p` (sorted descending `p1 >= p2 >= …`):
+//! - least confidence `1 - p1` (modAL's `classifier_uncertainty`);
+//! - margin `p1 - p2` (modAL's `classifier_margin`; *small* means uncertain);
+//! - ratio `p2 / p1` (in `[0, 1]`, large means uncertain);
+//! - entropy `-Σ p ln p` (in `[0, ln K]`; `0 ln 0 = 0`).
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{err, Result};
+
+/// Tolerance on the sum of a probability row given as input.
+pub const SUM_TOLERANCE: f64 = 1e-3;
+
+/// Numerically stable softmax of one row of logits. Any non-finite logit is an error.
+pub fn softmax(logits: &[f32]) -> Result<Vec<f32>> {
+    if logits.iter().any(|v| !v.is_finite()) {
+        return Err(err!(NonFiniteOutput, "logits contain NaN or infinity"));
+    }
+    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let exps: Vec<f64> = logits.iter().map(|&v| ((v - max) as f64).exp()).collect();
+    let sum: f64 = exps.iter().sum();
+    Ok(exps.iter().map(|e| (e / sum) as f32).collect())
+}
+
+/// Check that a row is a probability distribution: finite, in `[0, 1]`, summing to 1 within
+/// [`SUM_TOLERANCE`].
+pub fn check_probabilities(row: &[f32]) -> Result<()> {
+    if row.iter().any(|v| !v.is_finite()) {
+        return Err(err!(NonFiniteOutput, "probabilities contain NaN or infinity"));
+    }
+    if row.iter().any(|&v| !(0.0..=1.0).contains(&v)) {
+        return Err(err!(
+            InvalidProbabilities,
+            "probabilities must lie in [0, 1]"
+        ));
+    }
+    let s: f64 = row.iter().map(|&v| v as f64).sum();
+    if (s - 1.0).abs() > SUM_TOLERANCE {
+        return Err(err!(
+            InvalidProbabilities,
+            "probabilities sum to {s}, not 1 (tolerance {SUM_TOLERANCE})"
+        ));
+    }
+    Ok(())
+}
+
+/// Uncertainty measures of one probability row.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RowUncertainty {
+    /// `1 - max p`.
+    pub least_confidence: f64,
+    /// `p1 - p2` (small = uncertain).
+    pub margin: f64,
+    /// `p2 / p1` (large = uncertain).
+    pub ratio: f64,
+    /// `-Σ p ln p`.
+    pub entropy: f64,
+}
+
+impl RowUncertainty {
+    /// Compute every measure for `p` (assumed a valid distribution).
+    pub fn of(p: &[f32]) -> RowUncertainty {
+        let (mut p1, mut p2) = (f64::NEG_INFINITY, f64::NEG_INFINITY);
+        let mut entropy = 0.0;
+        for &v in p {
+            let v = v as f64;
+            if v > p1 {
+                p2 = p1;
+                p1 = v;
+            } else if v > p2 {
+                p2 = v;
+            }
+            if v > 0.0 {
+                entropy -= v * v.ln();
+            }
+        }
+        let p2 = p2.max(0.0);
+        RowUncertainty {
+            least_confidence: 1.0 - p1,
+            margin: p1 - p2,
+            ratio: if p1 > 0.0 { p2 / p1 } else { 1.0 },
+            entropy: entropy.max(0.0),
+        }
+    }
+
+    /// The measure named by `m`, oriented so that larger means more uncertain
+    /// (margin is returned as `1 - margin`).
+    pub fn uncertainty(&self, m: Measure) -> f64 {
+        match m {
+            Measure::LeastConfidence => self.least_confidence,
+            Measure::Margin => 1.0 - self.margin,
+            Measure::Ratio => self.ratio,
+            Measure::Entropy => self.entropy,
+        }
+    }
+}
+
+/// Which single-row measure orders a queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub enum Measure {
+    /// `1 - p1`.
+    LeastConfidence,
+    /// smallest `p1 - p2` first.
+    Margin,
+    /// largest `p2 / p1` first.
+    Ratio,
+    /// largest entropy first (default).
+    #[default]
+    Entropy,
+}
+
+/// Order item indices most uncertain first. Ties keep the lower index first (stable), and
+/// NaN scores are never ranked: they are returned separately.
+pub fn rank_desc(scores: &[f64]) -> (Vec<usize>, Vec<usize>) {
+    let (mut ok, nan): (Vec<usize>, Vec<usize>) = (0..scores.len()).partition(|&i| scores[i].is_finite());
+    ok.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]).then(a.cmp(&b)));
+    (ok, nan)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn softmax_is_stable_and_sums_to_one() {
+        let p = softmax(&[1000.0, 999.0, -1000.0]).unwrap();
+        let s: f32 = p.iter().sum();
+        assert!((s - 1.0).abs() < 1e-6);
+        assert!(p[0] > p[1] && p[2] == 0.0);
+        assert_eq!(softmax(&[f32::NAN, 1.0]).unwrap_err().code(), "non_finite_output");
+    }
+
+    #[test]
+    fn measures() {
+        let u = RowUncertainty::of(&[0.5, 0.3, 0.2]);
+        assert!((u.least_confidence - 0.5).abs() < 1e-7);
+        assert!((u.margin - 0.2).abs() < 1e-7);
+        assert!((u.ratio - 0.6).abs() < 1e-6);
+        let h = -(0.5f64 * 0.5f64.ln() + 0.3 * 0.3f64.ln() + 0.2 * 0.2f64.ln());
+        assert!((u.entropy - h).abs() < 1e-6);
+        let one_hot = RowUncertainty::of(&[0.0, 1.0]);
+        assert_eq!(one_hot.entropy, 0.0);
+        assert_eq!(one_hot.margin, 1.0);
+    }
+
+    #[test]
+    fn check_rows() {
+        assert!(check_probabilities(&[0.2, 0.8]).is_ok());
+        assert_eq!(check_probabilities(&[0.2, 0.7]).unwrap_err().code(), "invalid_probabilities");
+        assert_eq!(check_probabilities(&[1.2, -0.2]).unwrap_err().code(), "invalid_probabilities");
+        assert_eq!(check_probabilities(&[f32::NAN, 1.0]).unwrap_err().code(), "non_finite_output");
+    }
+
+    #[test]
+    fn ranking_is_stable_and_skips_nan() {
+        let (order, nan) = rank_desc(&[0.1, f64::NAN, 0.5, 0.1, 0.5]);
+        assert_eq!(order, vec![2, 4, 0, 3]);
+        assert_eq!(nan, vec![1]);
+    }
+}

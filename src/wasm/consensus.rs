@@ -1,0 +1,1 @@
+//! JS bindings for annotation consensus (issue 4).

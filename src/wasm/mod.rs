@@ -1,0 +1,245 @@
+//! The wasm-bindgen layer: the only code naming `wasm_bindgen`, `js_sys` or `web_sys`.
+//!
+//! Thin wrappers: JS values in (serde-wasm-bindgen, unknown option fields rejected), engine
+//! call, JS values out. Every engine error becomes a JS `Error` whose `code` property is the
+//! stable code string (`invalid_manifest`, `image_decode`, …).
+
+use js_sys::{Array, Reflect, Uint8Array};
+use serde::{de::DeserializeOwned, Serialize};
+use wasm_bindgen::prelude::*;
+
+use crate::engine::manifest::Manifest;
+use crate::engine::score::{self, ImageInput, ItemResult, ScoreOptions};
+use crate::engine::uncertainty::Measure;
+use crate::error::{Error, ErrorKind};
+
+mod consensus;
+mod triage;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_TYPES: &'static str = include_str!("types.d.ts");
+
+/// Install the panic hook once (a panic then shows its message in the console).
+#[wasm_bindgen(start)]
+pub fn start() {
+    console_error_panic_hook::set_once();
+}
+
+/// Engine error -> JS `Error` with a `code`.
+pub(crate) fn js_error(e: &Error) -> JsValue {
+    let err = js_sys::Error::new(e.message());
+    err.set_name("MedtriageError");
+    let _ = Reflect::set(&err, &"code".into(), &e.code().into());
+    err.into()
+}
+
+fn to_js<T: Serialize>(v: &T) -> Result<JsValue, JsValue> {
+    v.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|e| js_error(&Error::new(ErrorKind::InvalidInput, e.to_string())))
+}
+
+/// Parse options: `undefined`/`null` -> defaults; unknown fields rejected.
+pub(crate) fn options<T: DeserializeOwned + Default>(v: JsValue, what: &str) -> Result<T, JsValue> {
+    if v.is_undefined() || v.is_null() {
+        return Ok(T::default());
+    }
+    from_js(v, what)
+}
+
+pub(crate) fn from_js<T: DeserializeOwned>(v: JsValue, what: &str) -> Result<T, JsValue> {
+    serde_wasm_bindgen::from_value(v)
+        .map_err(|e| js_error(&Error::new(ErrorKind::InvalidOptions, format!("{what}: {e}"))))
+}
+
+/// The crate version.
+#[wasm_bindgen]
+pub fn version() -> String {
+    env!("CARGO_PKG_VERSION").to_string()
+}
+
+/// Parse and validate a manifest (object or JSON string); returns the normalized manifest.
+#[wasm_bindgen(js_name = parseManifest, unchecked_return_type = "Manifest")]
+pub fn parse_manifest(
+    #[wasm_bindgen(unchecked_param_type = "Manifest | string")] manifest: JsValue,
+) -> Result<JsValue, JsValue> {
+    to_js(&manifest_from(manifest)?)
+}
+
+fn manifest_from(v: JsValue) -> Result<Manifest, JsValue> {
+    let m = match v.as_string() {
+        Some(s) => Manifest::from_json(&s),
+        None => serde_wasm_bindgen::from_value::<Manifest>(v)
+            .map_err(|e| Error::new(ErrorKind::InvalidManifest, format!("manifest: {e}")))
+            .and_then(|m| m.validate().map(|_| m)),
+    };
+    m.map_err(|e| js_error(&e))
+}
+
+/// Order scored items most uncertain first; failed items are listed apart, never ranked.
+#[wasm_bindgen(js_name = rankQueue, unchecked_return_type = "Queue")]
+pub fn rank_queue(
+    #[wasm_bindgen(unchecked_param_type = "ItemResult[]")] results: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "Measure | undefined")] measure: JsValue,
+) -> Result<JsValue, JsValue> {
+    let items: Vec<ItemResult> = from_js(results, "results")?;
+    let m: Measure = options(measure, "measure")?;
+    to_js(&score::queue(&items, m))
+}
+
+#[cfg(feature = "onnx")]
+mod scorer {
+    use super::*;
+    use crate::engine::model::LoadOptions;
+    use crate::engine::score::Scorer as EngineScorer;
+
+    /// A loaded ONNX model with its manifest, ready to score images.
+    #[wasm_bindgen]
+    pub struct Scorer {
+        inner: EngineScorer,
+    }
+
+    fn bytes_of(v: &JsValue) -> Option<Vec<u8>> {
+        if v.is_instance_of::<Uint8Array>() || v.is_instance_of::<js_sys::Uint8ClampedArray>() {
+            Some(Uint8Array::new(v).to_vec())
+        } else if v.is_instance_of::<js_sys::ArrayBuffer>() {
+            Some(Uint8Array::new(v).to_vec())
+        } else {
+            None
+        }
+    }
+
+    fn field(obj: &JsValue, name: &str) -> JsValue {
+        Reflect::get(obj, &name.into()).unwrap_or(JsValue::UNDEFINED)
+    }
+
+    fn invalid(msg: String) -> JsValue {
+        js_error(&Error::new(ErrorKind::InvalidInput, msg))
+    }
+
+    #[wasm_bindgen]
+    impl Scorer {
+        /// Load an ONNX model (bytes) with its manifest (object or JSON string).
+        #[wasm_bindgen(constructor)]
+        pub fn new(
+            model: &[u8],
+            #[wasm_bindgen(unchecked_param_type = "Manifest | string")] manifest: JsValue,
+            #[wasm_bindgen(unchecked_param_type = "LoadOptions | undefined")] options: JsValue,
+        ) -> Result<Scorer, JsValue> {
+            let m = manifest_from(manifest)?;
+            let o: LoadOptions = super::options(options, "load options")?;
+            let inner = EngineScorer::new(model, m, &o).map_err(|e| js_error(&e))?;
+            Ok(Scorer { inner })
+        }
+
+        /// The validated manifest.
+        #[wasm_bindgen(getter, unchecked_return_type = "Manifest")]
+        pub fn manifest(&self) -> Result<JsValue, JsValue> {
+            to_js(self.inner.manifest())
+        }
+
+        /// Lower-case hex SHA-256 of the model bytes.
+        #[wasm_bindgen(getter)]
+        pub fn sha256(&self) -> String {
+            self.inner.model().sha256().to_string()
+        }
+
+        /// Images per model run.
+        #[wasm_bindgen(getter, js_name = batchSize)]
+        pub fn batch_size(&self) -> usize {
+            self.inner.model().batch_size()
+        }
+
+        /// Score encoded PNG/JPEG bytes.
+        #[wasm_bindgen(js_name = scoreImage, unchecked_return_type = "ImageScore")]
+        pub fn score_image(
+            &self,
+            bytes: &[u8],
+            #[wasm_bindgen(unchecked_param_type = "ScoreOptions | undefined")] options: JsValue,
+        ) -> Result<JsValue, JsValue> {
+            let o: ScoreOptions = super::options(options, "score options")?;
+            let s = self
+                .inner
+                .score(ImageInput::Encoded(bytes), &o)
+                .map_err(|e| js_error(&e))?;
+            to_js(&s)
+        }
+
+        /// Score raw RGBA pixels (`ImageData.data`), `width * height * 4` bytes.
+        #[wasm_bindgen(js_name = scoreRgba, unchecked_return_type = "ImageScore")]
+        pub fn score_rgba(
+            &self,
+            pixels: &[u8],
+            width: u32,
+            height: u32,
+            #[wasm_bindgen(unchecked_param_type = "ScoreOptions | undefined")] options: JsValue,
+        ) -> Result<JsValue, JsValue> {
+            let o: ScoreOptions = super::options(options, "score options")?;
+            let s = self
+                .inner
+                .score(
+                    ImageInput::Rgba {
+                        pixels,
+                        width,
+                        height,
+                    },
+                    &o,
+                )
+                .map_err(|e| js_error(&e))?;
+            to_js(&s)
+        }
+
+        /// Score a batch of `{id, bytes}` or `{id, rgba, width, height}` items. A failing item
+        /// gets an `error` and does not stop the others.
+        #[wasm_bindgen(js_name = scoreBatch, unchecked_return_type = "ItemResult[]")]
+        pub fn score_batch(
+            &self,
+            #[wasm_bindgen(unchecked_param_type = "BatchItem[]")] items: JsValue,
+            #[wasm_bindgen(unchecked_param_type = "ScoreOptions | undefined")] options: JsValue,
+        ) -> Result<JsValue, JsValue> {
+            let o: ScoreOptions = super::options(options, "score options")?;
+            if !Array::is_array(&items) {
+                return Err(invalid("scoreBatch expects an array".into()));
+            }
+            let arr = Array::from(&items);
+            // own the bytes first, then borrow them for the engine
+            let mut owned: Vec<(String, Vec<u8>, Option<(u32, u32)>)> = Vec::with_capacity(arr.length() as usize);
+            for (i, it) in arr.iter().enumerate() {
+                let id = field(&it, "id")
+                    .as_string()
+                    .ok_or_else(|| invalid(format!("item {i}: id must be a string")))?;
+                let enc = field(&it, "bytes");
+                if let Some(b) = bytes_of(&enc) {
+                    owned.push((id, b, None));
+                    continue;
+                }
+                let rgba = field(&it, "rgba");
+                let b = bytes_of(&rgba)
+                    .ok_or_else(|| invalid(format!("item {id}: needs bytes or rgba (Uint8Array)")))?;
+                let w = field(&it, "width").as_f64();
+                let h = field(&it, "height").as_f64();
+                let (w, h) = match (w, h) {
+                    (Some(w), Some(h)) if w >= 0.0 && h >= 0.0 && w <= u32::MAX as f64 && h <= u32::MAX as f64 => {
+                        (w as u32, h as u32)
+                    }
+                    _ => return Err(invalid(format!("item {id}: rgba needs numeric width and height"))),
+                };
+                owned.push((id, b, Some((w, h))));
+            }
+            let inputs: Vec<(&str, ImageInput<'_>)> = owned
+                .iter()
+                .map(|(id, b, wh)| {
+                    let input = match wh {
+                        None => ImageInput::Encoded(b),
+                        Some((width, height)) => ImageInput::Rgba {
+                            pixels: b,
+                            width: *width,
+                            height: *height,
+                        },
+                    };
+                    (id.as_str(), input)
+                })
+                .collect();
+            to_js(&self.inner.score_batch(&inputs, &o))
+        }
+    }
+}

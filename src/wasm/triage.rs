@@ -1,0 +1,1 @@
+//! JS bindings for the triage maths (issue 3).

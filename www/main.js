@@ -1,0 +1,191 @@
+// The demo page: picks a model + manifest + images, scores them in a worker pool, and shows
+// the review queue most uncertain first. All work happens in this page; the only requests are
+// for the page's own files (the bundled model and samples included).
+import { WorkerPool } from "./pool.js";
+
+const $ = (id) => document.getElementById(id);
+const state = { pool: new WorkerPool(), model: null, manifest: null, images: [], results: null, queue: null };
+window.__medtriage = { status: "loading", state };
+
+function setStatus(s, detail = "") {
+  window.__medtriage.status = s;
+  $("status").textContent = detail || s;
+}
+
+async function fetchBytes(url) {
+  const r = await fetch(url);
+  if (!r.ok) throw new Error(`${url}: ${r.status}`);
+  return r.arrayBuffer();
+}
+
+async function loadModel(modelBytes, manifest) {
+  setStatus("loading-model", "loading model…");
+  $("score").disabled = true;
+  const info = await state.pool.load(modelBytes, manifest);
+  state.model = modelBytes;
+  state.manifest = manifest;
+  $("model-info").textContent = `${manifest.name ?? "model"}: ${manifest.output.classes.length} classes, ` +
+    `${info.variant} (${info.simd ? "SIMD" : "no SIMD"}), ${state.pool.size} worker(s)`;
+  $("score").disabled = state.images.length === 0;
+  window.__medtriage.model = info;
+  setStatus("model-ready", "model ready");
+}
+
+function setImages(list) {
+  state.images.forEach((im) => URL.revokeObjectURL(im.url));
+  state.images = list.map((im) => ({ ...im, url: URL.createObjectURL(new Blob([im.bytes])) }));
+  $("score").disabled = !state.model || state.images.length === 0;
+  setStatus("images-ready", `${state.images.length} image(s) ready`);
+}
+
+async function filesToImages(files) {
+  const imgs = [];
+  for (const f of files) {
+    if (!/\.(png|jpe?g)$/i.test(f.name) && !/^image\/(png|jpeg)$/.test(f.type)) continue;
+    imgs.push({ id: f.webkitRelativePath || f.name, bytes: await f.arrayBuffer() });
+  }
+  imgs.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return imgs;
+}
+
+async function useBundled() {
+  const base = new URL("assets/digits/", location.href);
+  const index = await (await fetch(new URL("index.json", base))).json();
+  const [model, manifest] = await Promise.all([
+    fetchBytes(new URL(index.model, base)),
+    fetch(new URL(index.manifest, base)).then((r) => r.json()),
+  ]);
+  await loadModel(model, manifest);
+  return index;
+}
+
+async function bundledSamples(index) {
+  const base = new URL("assets/digits/", location.href);
+  index ??= await (await fetch(new URL("index.json", base))).json();
+  const imgs = await Promise.all(index.samples.map(async (s) => ({ id: s.split("/").pop(), bytes: await fetchBytes(new URL(s, base)) })));
+  setImages(imgs);
+}
+
+async function score() {
+  if (!state.model || !state.images.length) return;
+  setStatus("scoring", "scoring…");
+  $("score").disabled = true;
+  const t0 = performance.now();
+  const results = await state.pool.score(
+    state.images.map(({ id, bytes }) => ({ id, bytes })),
+    {
+      onProgress: ({ done, total, failed }) => {
+        $("progress").max = total;
+        $("progress").value = done;
+        $("progress-text").textContent = `${done} / ${total}${failed ? `, ${failed} failed` : ""}`;
+      },
+    },
+  );
+  const ms = performance.now() - t0;
+  state.results = results;
+  await render();
+  $("score").disabled = false;
+  window.__medtriage.msPerImage = ms / results.length;
+  setStatus("done", `scored ${results.length} image(s) in ${ms.toFixed(0)} ms (${(ms / results.length).toFixed(1)} ms/image)`);
+}
+
+async function render() {
+  const measure = $("measure").value;
+  const queue = await state.pool.rank(state.results, measure);
+  state.queue = queue;
+  window.__medtriage.queue = queue;
+  window.__medtriage.results = state.results;
+  const byId = new Map(state.results.map((r) => [r.id, r]));
+  const urls = new Map(state.images.map((im) => [im.id, im.url]));
+  const tbody = $("queue").querySelector("tbody");
+  tbody.replaceChildren();
+  const maxU = Math.max(1e-9, ...queue.values);
+  queue.order.forEach((id, i) => {
+    const s = byId.get(id).score;
+    const tr = document.createElement("tr");
+    tr.dataset.id = id;
+    if (s.confidence < 0.9) tr.className = "unsure";
+    const img = document.createElement("img");
+    img.src = urls.get(id) ?? "";
+    img.alt = id;
+    const cells = [
+      String(i + 1),
+      img,
+      id,
+      s.top[0].name,
+      `${(100 * s.confidence).toFixed(1)}%`,
+      null,
+      s.top[1] ? `${s.top[1].name} (${(100 * s.top[1].probability).toFixed(1)}%)` : "",
+    ];
+    for (const c of cells) {
+      const td = document.createElement("td");
+      if (c instanceof Node) td.append(c);
+      else if (c === null) {
+        const bar = document.createElement("span");
+        bar.className = "bar";
+        bar.style.width = `${(60 * queue.values[i]) / maxU}px`;
+        td.append(bar, ` ${queue.values[i].toFixed(3)}`);
+      } else td.textContent = c;
+      tr.append(td);
+    }
+    tbody.append(tr);
+  });
+  const failed = $("failed");
+  failed.replaceChildren(
+    ...queue.failed.map((id) => {
+      const li = document.createElement("li");
+      const e = byId.get(id).error;
+      li.dataset.id = id;
+      li.textContent = `${id}: ${e.code} — ${e.message}`;
+      return li;
+    }),
+  );
+}
+
+async function guarded(fn) {
+  try {
+    await fn();
+  } catch (e) {
+    setStatus("error", `error${e.code ? ` [${e.code}]` : ""}: ${e.message}`);
+    window.__medtriage.error = { code: e.code, message: e.message };
+  }
+}
+
+$("use-bundled").onclick = () => guarded(useBundled);
+$("bundled-samples").onclick = () => guarded(() => bundledSamples());
+$("score").onclick = () => guarded(score);
+$("measure").onchange = () => state.results && guarded(render);
+$("load-model").onclick = () =>
+  guarded(async () => {
+    const m = $("model-file").files[0];
+    const j = $("manifest-file").files[0];
+    if (!m || !j) throw Object.assign(new Error("choose a model and a manifest"), { code: "invalid_input" });
+    await loadModel(await m.arrayBuffer(), JSON.parse(await j.text()));
+  });
+$("image-files").onchange = (e) => guarded(async () => setImages(await filesToImages(e.target.files)));
+$("image-folder").onchange = (e) => guarded(async () => setImages(await filesToImages(e.target.files)));
+
+const drop = $("drop");
+drop.ondragover = (e) => {
+  e.preventDefault();
+  drop.classList.add("over");
+};
+drop.ondragleave = () => drop.classList.remove("over");
+drop.ondrop = (e) =>
+  guarded(async () => {
+    e.preventDefault();
+    drop.classList.remove("over");
+    const files = [...e.dataTransfer.files];
+    const onnx = files.find((f) => f.name.endsWith(".onnx"));
+    const json = files.find((f) => f.name.endsWith(".json"));
+    if (onnx && json) await loadModel(await onnx.arrayBuffer(), JSON.parse(await json.text()));
+    const imgs = await filesToImages(files);
+    if (imgs.length) setImages(imgs);
+  });
+
+// By default: the bundled model and samples, scored at once (?auto=0 to skip).
+guarded(async () => {
+  const index = await useBundled();
+  await bundledSamples(index);
+  if (new URLSearchParams(location.search).get("auto") !== "0") await score();
+});

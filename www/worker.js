@@ -1,0 +1,48 @@
+// A scoring worker: one wasm instance, one Scorer. Messages:
+//   {type:"init", model:ArrayBuffer, manifest:Object}          -> {type:"ready", simd, variant, batchSize, sha256}
+//   {type:"score", job, items:[{id, bytes:ArrayBuffer}], options} -> {type:"scored", job, results}
+//   {type:"rank", job, results, measure}                         -> {type:"ranked", job, queue}
+// Errors come back as {type:"error", job, code, message}.
+import { loadMedtriage } from "./pkg/loader.js";
+
+let loaded;
+let scorer;
+
+function fail(job, e) {
+  postMessage({ type: "error", job, code: e?.code ?? "internal", message: String(e?.message ?? e) });
+}
+
+self.onmessage = async ({ data }) => {
+  const { type, job } = data;
+  try {
+    if (type === "init") {
+      loaded ??= await loadMedtriage(new URL("./pkg/", import.meta.url));
+      scorer?.free();
+      scorer = new loaded.mt.Scorer(new Uint8Array(data.model), data.manifest);
+      postMessage({
+        type: "ready",
+        job,
+        simd: loaded.simd,
+        variant: loaded.variant,
+        batchSize: scorer.batchSize,
+        sha256: scorer.sha256,
+      });
+    } else if (type === "score") {
+      const items = data.items.map((it) =>
+        it.rgba
+          ? { id: it.id, rgba: new Uint8Array(it.rgba), width: it.width, height: it.height }
+          : { id: it.id, bytes: new Uint8Array(it.bytes) },
+      );
+      const t0 = performance.now();
+      const results = scorer.scoreBatch(items, data.options);
+      postMessage({ type: "scored", job, results, ms: performance.now() - t0 });
+    } else if (type === "rank") {
+      loaded ??= await loadMedtriage(new URL("./pkg/", import.meta.url));
+      postMessage({ type: "ranked", job, queue: loaded.mt.rankQueue(data.results, data.measure) });
+    } else {
+      fail(job, { code: "invalid_input", message: `unknown message ${type}` });
+    }
+  } catch (e) {
+    fail(job, e);
+  }
+};
