@@ -67,9 +67,15 @@ install_python() {
     log "creating $venv"
     python3 -m venv "$venv"
   fi
-  if ! "$venv/bin/python" -c 'import numpy, onnx, onnxruntime, PIL, sklearn, cleanlab, scipy' 2>/dev/null; then
-    log "pip install -r scripts/requirements.txt"
-    "$venv/bin/pip" install -q -r scripts/requirements.txt
+  # every scripts/requirements*.txt; re-run pip only when one changed since the last install
+  local stamp="$venv/.requirements.sha256" want
+  want="$(cat scripts/requirements*.txt | sha256sum | cut -d' ' -f1)"
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    for r in scripts/requirements*.txt; do
+      log "pip install -r $r"
+      "$venv/bin/pip" install -q -r "$r"
+    done
+    echo "$want" > "$stamp"
   fi
 }
 

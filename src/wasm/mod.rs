@@ -13,6 +13,7 @@ use crate::engine::score::{self, ImageInput, ItemResult, ScoreOptions};
 use crate::engine::uncertainty::Measure;
 use crate::error::{Error, ErrorKind};
 
+mod calibrate;
 mod consensus;
 mod triage;
 
@@ -33,7 +34,7 @@ pub(crate) fn js_error(e: &Error) -> JsValue {
     err.into()
 }
 
-fn to_js<T: Serialize>(v: &T) -> Result<JsValue, JsValue> {
+pub(crate) fn to_js<T: Serialize>(v: &T) -> Result<JsValue, JsValue> {
     v.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
         .map_err(|e| js_error(&Error::new(ErrorKind::InvalidInput, e.to_string())))
 }

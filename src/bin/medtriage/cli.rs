@@ -83,6 +83,22 @@ enum Cmd {
         #[arg(long)]
         quiet: bool,
     },
+    /// Calibration and guarantees on probabilities: multi-row uncertainty, temperature
+    /// scaling, conformal sets, risk-controlled auto-accept.
+    Calibrate {
+        #[command(subcommand)]
+        cmd: crate::calibrate::Cmd,
+    },
+    /// Label-error detection (confident learning), outliers, near-duplicates, per-class analysis.
+    Triage {
+        #[command(subcommand)]
+        cmd: crate::triage::Cmd,
+    },
+    /// Annotation consensus and agreement statistics.
+    Consensus {
+        #[command(subcommand)]
+        cmd: crate::consensus::Cmd,
+    },
     /// Load a model with its manifest and report what was checked.
     Check {
         /// ONNX model file.
@@ -121,6 +137,9 @@ pub fn main() -> i32 {
             quiet,
         }),
         Cmd::Check { model, manifest } => check_cmd(&model, &manifest),
+        Cmd::Calibrate { cmd } => crate::calibrate::run(cmd),
+        Cmd::Triage { cmd } => crate::triage::run(cmd),
+        Cmd::Consensus { cmd } => crate::consensus::run(cmd),
     };
     match r {
         Ok(()) => 0,

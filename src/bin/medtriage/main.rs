@@ -1,6 +1,15 @@
-//! The medtriage command-line tool (native only).
+//! The medtriage command-line tool (native only): the only code that touches file paths.
+#[cfg(not(target_arch = "wasm32"))]
+mod calibrate;
 #[cfg(not(target_arch = "wasm32"))]
 mod cli;
+#[cfg(not(target_arch = "wasm32"))]
+mod consensus;
+#[cfg(not(target_arch = "wasm32"))]
+#[allow(dead_code)]
+mod io;
+#[cfg(not(target_arch = "wasm32"))]
+mod triage;
 
 #[cfg(not(target_arch = "wasm32"))]
 fn main() {

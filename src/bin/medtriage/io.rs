@@ -1,0 +1,150 @@
+//! Reading arrays and tables for the CLI: `.npy` (NumPy, any numeric dtype, C order) and
+//! `.csv` (numbers, optional header row). Shared by every subcommand.
+
+use std::path::Path;
+
+use medtriage::{Error, ErrorKind, Result};
+
+/// A dense row-major matrix of f64.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Matrix {
+    pub rows: usize,
+    pub cols: usize,
+    pub data: Vec<f64>,
+}
+
+impl Matrix {
+    pub fn row(&self, i: usize) -> &[f64] {
+        &self.data[i * self.cols..(i + 1) * self.cols]
+    }
+}
+
+fn io_err(path: &Path, e: impl std::fmt::Display) -> Error {
+    Error::new(ErrorKind::Io, format!("{}: {e}", path.display()))
+}
+
+fn bad(path: &Path, e: impl std::fmt::Display) -> Error {
+    Error::new(ErrorKind::InvalidInput, format!("{}: {e}", path.display()))
+}
+
+fn npy_f64(path: &Path) -> Result<(Vec<u64>, Vec<f64>)> {
+    use npyz::{DType, TypeChar};
+    let bytes = std::fs::read(path).map_err(|e| io_err(path, e))?;
+    let npy = npyz::NpyFile::new(&bytes[..]).map_err(|e| bad(path, e))?;
+    if npy.order() != npyz::Order::C {
+        return Err(bad(path, "only C-order .npy arrays are supported"));
+    }
+    let shape = npy.shape().to_vec();
+    let (tc, size) = match npy.dtype() {
+        DType::Plain(t) => (t.type_char(), t.num_bytes().unwrap_or(0)),
+        other => return Err(bad(path, format!("unsupported dtype {other:?}"))),
+    };
+    macro_rules! conv {
+        ($t:ty) => {
+            npy.into_vec::<$t>().map_err(|e| bad(path, e))?.into_iter().map(|v| v as f64).collect()
+        };
+    }
+    let data: Vec<f64> = match (tc, size) {
+        (TypeChar::Float, 8) => conv!(f64),
+        (TypeChar::Float, 4) => conv!(f32),
+        (TypeChar::Int, 8) => conv!(i64),
+        (TypeChar::Int, 4) => conv!(i32),
+        (TypeChar::Int, 2) => conv!(i16),
+        (TypeChar::Int, 1) => conv!(i8),
+        (TypeChar::Uint, 8) => conv!(u64),
+        (TypeChar::Uint, 4) => conv!(u32),
+        (TypeChar::Uint, 2) => conv!(u16),
+        (TypeChar::Uint, 1) => conv!(u8),
+        (TypeChar::Bool, 1) => npy
+            .into_vec::<bool>()
+            .map_err(|e| bad(path, e))?
+            .into_iter()
+            .map(|v| if v { 1.0 } else { 0.0 })
+            .collect(),
+        (t, s) => return Err(bad(path, format!("unsupported dtype {t:?}{s}"))),
+    };
+    Ok((shape, data))
+}
+
+fn csv_f64(path: &Path) -> Result<(Vec<u64>, Vec<f64>)> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(false)
+        .from_path(path)
+        .map_err(|e| io_err(path, e))?;
+    let mut data = Vec::new();
+    let mut rows = 0u64;
+    let mut cols = 0u64;
+    for (i, rec) in rdr.records().enumerate() {
+        let rec = rec.map_err(|e| bad(path, e))?;
+        let parsed: std::result::Result<Vec<f64>, _> = rec.iter().map(|f| f.trim().parse::<f64>()).collect();
+        match parsed {
+            Ok(v) => {
+                cols = v.len() as u64;
+                data.extend(v);
+                rows += 1;
+            }
+            // a non-numeric first row is a header
+            Err(_) if i == 0 => continue,
+            Err(e) => return Err(bad(path, format!("row {}: {e}", i + 1))),
+        }
+    }
+    Ok((vec![rows, cols], data))
+}
+
+/// Read a 2-D matrix (`.npy` or `.csv`).
+pub fn read_matrix(path: &Path) -> Result<Matrix> {
+    let (shape, data) = read_any(path)?;
+    match shape.as_slice() {
+        [r, c] => Ok(Matrix {
+            rows: *r as usize,
+            cols: *c as usize,
+            data,
+        }),
+        s => Err(bad(path, format!("expected a 2-D array, got shape {s:?}"))),
+    }
+}
+
+/// Read a 1-D vector (`.npy` of shape (n,) or (n, 1); `.csv` with one column).
+pub fn read_vector(path: &Path) -> Result<Vec<f64>> {
+    let (shape, data) = read_any(path)?;
+    match shape.as_slice() {
+        [_] | [_, 1] => Ok(data),
+        s => Err(bad(path, format!("expected a 1-D array, got shape {s:?}"))),
+    }
+}
+
+/// Read integer labels (a 1-D vector of non-negative integers).
+pub fn read_labels(path: &Path) -> Result<Vec<usize>> {
+    read_vector(path)?
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| {
+            if v >= 0.0 && v.fract() == 0.0 && v < u32::MAX as f64 {
+                Ok(v as usize)
+            } else {
+                Err(bad(path, format!("row {i}: label {v} is not a non-negative integer")))
+            }
+        })
+        .collect()
+}
+
+fn read_any(path: &Path) -> Result<(Vec<u64>, Vec<f64>)> {
+    match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+        Some("npy") => npy_f64(path),
+        Some("csv") | Some("txt") => csv_f64(path),
+        _ => Err(bad(path, "expected a .npy or .csv file")),
+    }
+}
+
+/// Write a JSON value (pretty) to a file or standard output.
+pub fn write_json(value: &impl serde::Serialize, out: Option<&Path>) -> Result<()> {
+    let text = serde_json::to_string_pretty(value).map_err(|e| Error::new(ErrorKind::Io, e.to_string()))?;
+    match out {
+        Some(p) => std::fs::write(p, text + "\n").map_err(|e| io_err(p, e)),
+        None => {
+            println!("{text}");
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! JS bindings for calibration, conformal sets and auto-accept (issue 3).
