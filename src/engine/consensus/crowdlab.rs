@@ -29,7 +29,11 @@
 //! probabilities are first temperature-scaled: the temperature minimizing the soft cross
 //! entropy between the annotators' empirical label distribution and the scaled
 //! probabilities, searched on `[0.1, 0.2, 0.5, 0.8, 1, 2, 3, 5, 8]` then on a finer grid
-//! around the best (cleanlab's `find_best_temp_scaler`).
+//! around the best (cleanlab's `find_best_temp_scaler`). Faithful to cleanlab 2.9, the
+//! "empirical label distribution" of an item lists the counts of the classes present in
+//! ascending class order *from position 0* (its `value_counts` on float labels does not
+//! place them at their class index), so when an item's labels miss a class the distribution
+//! is shifted; this quirk is reproduced on purpose so the chosen temperature matches.
 //!
 //! ActiveLab (`get_active_learning_scores`): if some item has more than one annotation, the
 //! probabilities are temperature-scaled as above and CROWDLAB is run on them; the score of
@@ -395,15 +399,17 @@ fn consensus_stats(d: &Dataset, wide: &[i64], probs: &[f64], num: &[usize], y: &
 pub fn find_best_temperature(d: &Dataset, probs: &[f64]) -> f64 {
     let (n, k) = (d.n(), d.k());
     let counts = d.counts();
-    let emp: Vec<f64> = (0..n)
-        .flat_map(|i| {
-            let t = d.item(i).len() as f64;
-            counts[i * k..(i + 1) * k]
-                .iter()
-                .map(move |&c| c as f64 / t)
-                .collect::<Vec<_>>()
-        })
-        .collect();
+    // cleanlab 2.9 builds this with `value_counts(labels, num_classes)` on float labels,
+    // which packs the counts of the classes present to the left (positions 0..u) instead of
+    // at their class index; reproduced here to match its temperature choice.
+    let mut emp = vec![0.0; n * k];
+    for i in 0..n {
+        let t = d.item(i).len() as f64;
+        let present = counts[i * k..(i + 1) * k].iter().filter(|&&c| c > 0);
+        for (pos, &c) in present.enumerate() {
+            emp[i * k + pos] = c as f64 / t;
+        }
+    }
     let logp: Vec<f64> = probs
         .iter()
         .map(|&p| if p > 0.0 { p.ln() } else { f64::NEG_INFINITY })

@@ -1,10 +1,11 @@
 //! Majority vote, as crowd-kit's `MajorityVote` (unweighted).
 //!
 //! Per item the vote fractions `count_c / n_i` are the "probabilities"; the consensus is the
-//! class with most votes. **Tie rule**: the lowest class index wins. crowd-kit takes
-//! `idxmax` over label columns sorted ascending, which is the same rule when labels are the
-//! class indices `0..K` (with string labels crowd-kit orders by string sort instead; here
-//! the order is always the `classes` order). Tied items are flagged (`tied`) and listed with
+//! class with most votes. **Tie rule**: the lowest class index wins. crowd-kit has no
+//! documented tie rule: it takes `idxmax` over its label columns, whose order is the order
+//! in which labels first appear in pandas' `value_counts()` of (task, label) pairs (an
+//! unstable sort by count), so its pick among tied classes depends on the data layout. Here
+//! tied items are flagged (`tied`) and listed with
 //! their candidate classes (`ties`). `annotatorAccuracy` is crowd-kit's `skills_`: the share
 //! of each annotator's labels that equal the consensus.
 
