@@ -385,6 +385,7 @@ pub fn agreement(req: &ConsensusRequest<AgreementOptions>) -> Result<AgreementRe
 }
 
 #[cfg(all(test, not(target_arch = "wasm32")))]
+#[allow(clippy::needless_range_loop)]
 mod tests {
     use super::super::testutil::*;
     use super::*;

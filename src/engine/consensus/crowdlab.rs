@@ -327,12 +327,12 @@ fn consensus_stats(d: &Dataset, wide: &[i64], probs: &[f64], num: &[usize], y: &
     let mut aa = vec![f64::NAN; m];
     let mut num_sum = vec![0usize; m];
     let mut val_sum = vec![0.0f64; m];
-    for i in 0..n {
+    for (i, &ni) in num.iter().enumerate() {
         let it = d.item(i);
         for &(j, l) in it {
-            let adj = num[i] - 1;
+            let adj = ni - 1;
             num_sum[j] += adj;
-            if num[i] > 1 {
+            if ni > 1 {
                 let same = it.iter().filter(|&&(_, l2)| l2 == l).count();
                 val_sum[j] += (same - 1) as f64 / adj as f64 * adj as f64;
             }
@@ -783,6 +783,7 @@ pub fn active_lab(req: &ConsensusRequest<ActiveLabOptions>) -> Result<ActiveLabR
 }
 
 #[cfg(all(test, not(target_arch = "wasm32")))]
+#[allow(clippy::needless_range_loop)]
 mod tests {
     use super::super::testutil::*;
     use super::*;

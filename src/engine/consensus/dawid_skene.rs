@@ -278,6 +278,7 @@ pub fn dawid_skene(req: &ConsensusRequest<DawidSkeneOptions>) -> Result<DawidSke
 }
 
 #[cfg(all(test, not(target_arch = "wasm32")))]
+#[allow(clippy::needless_range_loop)]
 mod tests {
     use super::super::testutil::*;
     use super::*;

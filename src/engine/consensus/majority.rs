@@ -134,6 +134,7 @@ pub(crate) fn reject_probs<O>(req: &ConsensusRequest<O>, what: &str) -> Result<(
 }
 
 #[cfg(all(test, not(target_arch = "wasm32")))]
+#[allow(clippy::needless_range_loop)]
 mod tests {
     use super::super::testutil::*;
     use super::*;
