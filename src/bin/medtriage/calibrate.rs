@@ -1,6 +1,6 @@
-//! `medcalibrate calibrate …` subcommands.
+//! `medtriage calibrate …` subcommands.
 
-use medcalibrate::Result;
+use medtriage::Result;
 
 #[derive(clap::Subcommand)]
 pub enum Cmd {
