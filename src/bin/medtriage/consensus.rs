@@ -317,7 +317,7 @@ fn request<O: DeserializeOwned + Default + Serialize>(a: &Args) -> Result<Consen
                             .map_err(|e| bad(format!("{}: {e}", p.display())))?;
                         ConsensusRequest::new(anns)
                     } else {
-                        let mut r: ConsensusRequest<O> =
+                        let r: ConsensusRequest<O> =
                             serde_json::from_value(v).map_err(|e| {
                                 Error::new(
                                     ErrorKind::InvalidOptions,
