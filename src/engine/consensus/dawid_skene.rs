@@ -142,7 +142,8 @@ impl Model<'_> {
         }
     }
 
-    fn e_step(&self, priors: &[f64], le: &[f64], q: &mut [f64]) {
+    /// Posteriors into `q` and their logs into `lq` (reused by the ELBO's entropy).
+    fn e_step(&self, priors: &[f64], le: &[f64], q: &mut [f64], lq: &mut [f64]) {
         let k = self.k;
         let log_prior: Vec<f64> = priors.iter().map(|&p| p.max(EPS).ln()).collect();
         let mut ll = vec![0.0; k];
@@ -155,13 +156,17 @@ impl Model<'_> {
                 *o = (v - mx).exp();
                 s += *o;
             }
+            let ls = s.ln();
             for o in qi.iter_mut() {
                 *o /= s;
+            }
+            for (o, &v) in lq[i * k..(i + 1) * k].iter_mut().zip(&ll) {
+                *o = v - mx - ls;
             }
         }
     }
 
-    fn elbo(&self, q: &[f64], priors: &[f64], le: &[f64]) -> f64 {
+    fn elbo(&self, q: &[f64], lq: &[f64], priors: &[f64], le: &[f64]) -> f64 {
         let (k, kk) = (self.k, self.k * self.k);
         let log_prior: Vec<f64> = priors.iter().map(|&p| p.max(EPS).ln()).collect();
         let mut joint = 0.0;
@@ -177,12 +182,11 @@ impl Model<'_> {
                 }
             }
         }
+        let eps_term = EPS * EPS.ln();
         let entropy: f64 = -q
             .iter()
-            .map(|&v| {
-                let v = v.max(EPS);
-                v * v.ln()
-            })
+            .zip(lq)
+            .map(|(&v, &lv)| if v >= EPS { v * lv } else { eps_term })
             .sum::<f64>();
         joint + entropy
     }
@@ -224,6 +228,7 @@ pub fn dawid_skene_data(d: &Dataset, opts: &DawidSkeneOptions) -> Result<DawidSk
     }
     let model = Model { d, k, observed };
     let mut q = majority_vote_data(d).probabilities;
+    let mut lq = vec![0.0; q.len()];
     let mut priors = mean_rows(&q, n, k);
     let mut e = vec![0.0; m * k * k];
     model.m_step(&q, &mut e);
@@ -233,11 +238,11 @@ pub fn dawid_skene_data(d: &Dataset, opts: &DawidSkeneOptions) -> Result<DawidSk
     let mut converged = false;
     let n_ann = d.obs.len() as f64;
     for _ in 0..opts.n_iter {
-        model.e_step(&priors, &le, &mut q);
+        model.e_step(&priors, &le, &mut q, &mut lq);
         priors = mean_rows(&q, n, k);
         model.m_step(&q, &mut e);
         le = Model::log_e(&e);
-        let new_loss = model.elbo(&q, &priors, &le) / n_ann;
+        let new_loss = model.elbo(&q, &lq, &priors, &le) / n_ann;
         history.push(new_loss);
         // crowd-kit clips the posteriors in place while computing the ELBO
         q.iter_mut().for_each(|v| *v = v.max(EPS));
