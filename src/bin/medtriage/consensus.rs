@@ -1,16 +1,416 @@
-//! `medtriage consensus …` subcommands.
+//! `medtriage consensus …` subcommands: majority vote, Dawid-Skene, CROWDLAB, ActiveLab and
+//! agreement statistics on long-format annotations. The request and response are the JS
+//! API's (`ConsensusRequest`, `*Response`).
+//!
+//! `--annotations` is a CSV with a header naming the columns `item,annotator,label` (any
+//! order, no other column; an empty label is a missing annotation and is skipped), or a
+//! JSON file holding either an array of `{item, annotator, label}` or a whole request object
+//! (the flags then fill what it leaves out; giving a field twice is an error).
 
-use medtriage::Result;
+use std::path::{Path, PathBuf};
 
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use medtriage::engine::consensus::agreement::{self, AgreementOptions};
+use medtriage::engine::consensus::crowdlab::{self, ActiveLabOptions, CrowdlabOptions};
+use medtriage::engine::consensus::dawid_skene::{self, DawidSkeneOptions};
+use medtriage::engine::consensus::majority::{self, MajorityOptions};
+use medtriage::engine::consensus::{Annotation, ConsensusRequest, Label};
+use medtriage::{Error, ErrorKind, Result};
+
+use crate::io::{read_matrix, write_json};
+
+/// Inputs shared by every consensus subcommand.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Annotations: CSV (header item,annotator,label) or JSON (array or whole request).
+    #[arg(long)]
+    annotations: Option<PathBuf>,
+    /// Model probabilities for the annotated items, n x K (.npy or .csv), rows in item order.
+    #[arg(long)]
+    pred_probs: Option<PathBuf>,
+    /// Model probabilities of unlabeled items, m x K (active-lab only).
+    #[arg(long)]
+    pred_probs_unlabeled: Option<PathBuf>,
+    /// Class names in index order, comma-separated (labels may then be names).
+    #[arg(long, value_delimiter = ',')]
+    classes: Option<Vec<String>>,
+    /// Class count when no class names are given.
+    #[arg(long)]
+    num_classes: Option<usize>,
+    /// Item ids, one per line: fixes the item order (rows of --pred-probs).
+    #[arg(long)]
+    items: Option<PathBuf>,
+    /// Method options as JSON (same shape as the JS API's), e.g. '{"nIter":50}'.
+    #[arg(long)]
+    options: Option<String>,
+    /// Output JSON file (default: standard output).
+    #[arg(long, short)]
+    out: Option<PathBuf>,
+    /// Also write a per-item CSV table (per annotator pair for agreement).
+    #[arg(long)]
+    csv: Option<PathBuf>,
+}
+
+/// The consensus methods.
 #[derive(clap::Subcommand)]
 pub enum Cmd {
-    /// (placeholder, replaced as the subcommands land)
-    #[command(hide = true)]
-    Placeholder,
+    /// Majority vote (crowd-kit MajorityVote; ties to the lowest class index, flagged).
+    Majority(Args),
+    /// Dawid-Skene EM (crowd-kit DawidSkene): posteriors, confusion matrices, priors.
+    DawidSkene(Args),
+    /// CROWDLAB (cleanlab): consensus, quality scores, annotator quality. Needs --pred-probs.
+    Crowdlab(Args),
+    /// ActiveLab (cleanlab): which item most needs another annotation.
+    ActiveLab(Args),
+    /// Agreement: Cohen's kappa per pair, Fleiss' kappa, Krippendorff's alpha.
+    Agreement(Args),
 }
 
 pub fn run(cmd: Cmd) -> Result<()> {
     match cmd {
-        Cmd::Placeholder => Ok(()),
+        Cmd::Majority(a) => {
+            let req = request::<MajorityOptions>(&a)?;
+            let r = majority::majority_vote(&req)?;
+            if let Some(p) = &a.csv {
+                let rows = (0..r.items.len()).map(|i| {
+                    vec![
+                        r.items[i].clone(),
+                        r.consensus_label[i].to_string(),
+                        r.classes[r.consensus_label[i]].clone(),
+                        r.num_annotations[i].to_string(),
+                        r.agreement[i].to_string(),
+                        r.tied[i].to_string(),
+                    ]
+                });
+                write_csv(
+                    p,
+                    &[
+                        "item",
+                        "consensus",
+                        "consensus_class",
+                        "num_annotations",
+                        "agreement",
+                        "tied",
+                    ],
+                    rows,
+                )?;
+            }
+            write_json(&r, a.out.as_deref())
+        }
+        Cmd::DawidSkene(a) => {
+            let req = request::<DawidSkeneOptions>(&a)?;
+            let r = dawid_skene::dawid_skene(&req)?;
+            if let Some(p) = &a.csv {
+                let k = r.classes.len();
+                let mut header: Vec<String> = ["item", "consensus", "consensus_class", "tied"]
+                    .map(String::from)
+                    .to_vec();
+                header.extend(r.classes.iter().map(|c| format!("p_{c}")));
+                let rows = (0..r.items.len()).map(|i| {
+                    let mut row = vec![
+                        r.items[i].clone(),
+                        r.consensus_label[i].to_string(),
+                        r.classes[r.consensus_label[i]].clone(),
+                        r.tied[i].to_string(),
+                    ];
+                    row.extend(
+                        r.posteriors[i * k..(i + 1) * k]
+                            .iter()
+                            .map(|v| v.to_string()),
+                    );
+                    row
+                });
+                let h: Vec<&str> = header.iter().map(String::as_str).collect();
+                write_csv(p, &h, rows)?;
+            }
+            write_json(&r, a.out.as_deref())
+        }
+        Cmd::Crowdlab(a) => {
+            let req = request::<CrowdlabOptions>(&a)?;
+            let r = crowdlab::crowdlab(&req)?;
+            if let Some(p) = &a.csv {
+                let rows = (0..r.items.len()).map(|i| {
+                    vec![
+                        r.items[i].clone(),
+                        r.consensus_label[i].to_string(),
+                        r.classes[r.consensus_label[i]].clone(),
+                        r.consensus_quality_score[i].to_string(),
+                        r.annotator_agreement[i].to_string(),
+                        r.num_annotations[i].to_string(),
+                    ]
+                });
+                write_csv(
+                    p,
+                    &[
+                        "item",
+                        "consensus",
+                        "consensus_class",
+                        "consensus_quality_score",
+                        "annotator_agreement",
+                        "num_annotations",
+                    ],
+                    rows,
+                )?;
+            }
+            write_json(&r, a.out.as_deref())
+        }
+        Cmd::ActiveLab(a) => {
+            let req = request::<ActiveLabOptions>(&a)?;
+            let r = crowdlab::active_lab(&req)?;
+            if let Some(p) = &a.csv {
+                let rows = r
+                    .items
+                    .iter()
+                    .zip(&r.scores)
+                    .map(|(id, s)| vec!["labeled".to_string(), id.clone(), s.to_string()])
+                    .chain(
+                        r.unlabeled_items
+                            .iter()
+                            .zip(&r.scores_unlabeled)
+                            .map(|(id, s)| {
+                                vec!["unlabeled".to_string(), id.clone(), s.to_string()]
+                            }),
+                    );
+                write_csv(p, &["set", "item", "score"], rows)?;
+            }
+            write_json(&r, a.out.as_deref())
+        }
+        Cmd::Agreement(a) => {
+            let req = request::<AgreementOptions>(&a)?;
+            let r = agreement::agreement(&req)?;
+            if let Some(p) = &a.csv {
+                let opt = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
+                let rows = r.pairs.iter().map(|q| {
+                    vec![
+                        q.annotator_a.clone(),
+                        q.annotator_b.clone(),
+                        q.overlap.to_string(),
+                        opt(q.observed_agreement),
+                        opt(q.cohen_kappa),
+                    ]
+                });
+                write_csv(
+                    p,
+                    &[
+                        "annotator_a",
+                        "annotator_b",
+                        "overlap",
+                        "observed_agreement",
+                        "cohen_kappa",
+                    ],
+                    rows,
+                )?;
+            }
+            write_json(&r, a.out.as_deref())
+        }
+    }
+}
+
+fn bad(msg: impl Into<String>) -> Error {
+    Error::new(ErrorKind::InvalidInput, msg)
+}
+
+fn io_err(path: &Path, e: impl std::fmt::Display) -> Error {
+    Error::new(ErrorKind::Io, format!("{}: {e}", path.display()))
+}
+
+fn write_csv(path: &Path, header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> Result<()> {
+    let mut w = csv::Writer::from_path(path).map_err(|e| io_err(path, e))?;
+    w.write_record(header).map_err(|e| io_err(path, e))?;
+    for r in rows {
+        w.write_record(&r).map_err(|e| io_err(path, e))?;
+    }
+    w.flush().map_err(|e| io_err(path, e))
+}
+
+/// Read the annotations CSV: header with exactly the columns item, annotator, label.
+pub fn read_annotations_csv(path: &Path, classes: Option<&[String]>) -> Result<Vec<Annotation>> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .trim(csv::Trim::All)
+        .from_path(path)
+        .map_err(|e| io_err(path, e))?;
+    let header: Vec<String> = rdr
+        .headers()
+        .map_err(|e| bad(format!("{}: {e}", path.display())))?
+        .iter()
+        .map(|h| h.trim_start_matches('\u{feff}').to_ascii_lowercase())
+        .collect();
+    let col = |name: &str| header.iter().position(|h| h == name);
+    let (ci, ca, cl) = match (col("item"), col("annotator"), col("label")) {
+        (Some(i), Some(a), Some(l)) if header.len() == 3 => (i, a, l),
+        _ => {
+            return Err(bad(format!(
+                "{}: the header must name exactly the columns item,annotator,label (got {})",
+                path.display(),
+                header.join(",")
+            )))
+        }
+    };
+    let mut out = Vec::new();
+    for (row, rec) in rdr.records().enumerate() {
+        let rec = rec.map_err(|e| bad(format!("{}: {e}", path.display())))?;
+        let get = |c: usize| rec.get(c).unwrap_or("").to_string();
+        let (item, annotator, label) = (get(ci), get(ca), get(cl));
+        if label.is_empty() {
+            continue;
+        }
+        if item.is_empty() || annotator.is_empty() {
+            return Err(bad(format!(
+                "{}: row {}: empty item or annotator id",
+                path.display(),
+                row + 2
+            )));
+        }
+        out.push(Annotation {
+            item,
+            annotator,
+            label: parse_label(label, classes),
+        });
+    }
+    Ok(out)
+}
+
+/// A CSV label: a class name when it is one, else an index when it parses, else a name
+/// (which the engine reports as unknown).
+fn parse_label(s: String, classes: Option<&[String]>) -> Label {
+    if classes.is_some_and(|c| c.contains(&s)) {
+        return Label::Name(s);
+    }
+    match s.parse::<u64>() {
+        Ok(i) => Label::Index(i),
+        Err(_) => Label::Name(s),
+    }
+}
+
+fn set_once<T>(field: &mut Option<T>, value: Option<T>, what: &str) -> Result<()> {
+    if let Some(v) = value {
+        if field.is_some() {
+            return Err(Error::new(
+                ErrorKind::InvalidOptions,
+                format!("{what} is given both in the request file and on the command line"),
+            ));
+        }
+        *field = Some(v);
+    }
+    Ok(())
+}
+
+/// Build the request from the files and flags.
+fn request<O: DeserializeOwned + Default + Serialize>(a: &Args) -> Result<ConsensusRequest<O>> {
+    let mut req: ConsensusRequest<O> = match &a.annotations {
+        None => ConsensusRequest::new(Vec::new()),
+        Some(p) => {
+            let ext = p
+                .extension()
+                .and_then(|e| e.to_str())
+                .map(str::to_ascii_lowercase);
+            match ext.as_deref() {
+                Some("json") => {
+                    let text = std::fs::read_to_string(p).map_err(|e| io_err(p, e))?;
+                    let v: serde_json::Value = serde_json::from_str(&text)
+                        .map_err(|e| bad(format!("{}: {e}", p.display())))?;
+                    if v.is_array() {
+                        let anns: Vec<Annotation> = serde_json::from_value(v)
+                            .map_err(|e| bad(format!("{}: {e}", p.display())))?;
+                        ConsensusRequest::new(anns)
+                    } else {
+                        let r: ConsensusRequest<O> =
+                            serde_json::from_value(v).map_err(|e| {
+                                Error::new(
+                                    ErrorKind::InvalidOptions,
+                                    format!("{}: {e}", p.display()),
+                                )
+                            })?;
+                        if a.options.is_some()
+                            && serde_json::to_value(&r.options).ok()
+                                != serde_json::to_value(O::default()).ok()
+                        {
+                            return Err(Error::new(
+                                ErrorKind::InvalidOptions,
+                                "options are given both in the request file and with --options",
+                            ));
+                        }
+                        r
+                    }
+                }
+                Some("csv") | Some("tsv") | Some("txt") => {
+                    ConsensusRequest::new(read_annotations_csv(p, a.classes.as_deref())?)
+                }
+                _ => {
+                    return Err(bad(format!(
+                        "{}: expected a .csv or .json annotations file",
+                        p.display()
+                    )))
+                }
+            }
+        }
+    };
+    set_once(&mut req.classes, a.classes.clone(), "classes")?;
+    set_once(&mut req.num_classes, a.num_classes, "numClasses")?;
+    if let Some(p) = &a.items {
+        let text = std::fs::read_to_string(p).map_err(|e| io_err(p, e))?;
+        let ids: Vec<String> = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(String::from)
+            .collect();
+        set_once(&mut req.items, Some(ids), "items")?;
+    }
+    let mut cols = None;
+    if let Some(p) = &a.pred_probs {
+        let m = read_matrix(p)?;
+        cols = Some(m.cols);
+        set_once(&mut req.pred_probs, Some(m.data), "predProbs")?;
+    }
+    if let Some(p) = &a.pred_probs_unlabeled {
+        let m = read_matrix(p)?;
+        if cols.is_some_and(|c| c != m.cols) {
+            return Err(bad(
+                "--pred-probs and --pred-probs-unlabeled have different column counts",
+            ));
+        }
+        cols = Some(m.cols);
+        set_once(
+            &mut req.pred_probs_unlabeled,
+            Some(m.data),
+            "predProbsUnlabeled",
+        )?;
+    }
+    if req.classes.is_none() && req.num_classes.is_none() {
+        req.num_classes = cols;
+    }
+    if let Some(o) = &a.options {
+        req.options = medtriage::error::from_json(o, "--options")?;
+    }
+    Ok(req)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_annotations() {
+        let dir = std::env::temp_dir().join(format!("medtriage-consensus-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("a.csv");
+        std::fs::write(&p, "item,annotator,label\nx,a,cat\nx,b,1\ny,a,\n").unwrap();
+        let classes = vec!["cat".to_string(), "dog".to_string()];
+        let a = read_annotations_csv(&p, Some(&classes)).unwrap();
+        assert_eq!(a.len(), 2);
+        assert_eq!(a[0].label, Label::Name("cat".into()));
+        assert_eq!(a[1].label, Label::Index(1));
+        std::fs::write(&p, "x,a,1\n").unwrap();
+        assert!(read_annotations_csv(&p, None)
+            .unwrap_err()
+            .message()
+            .contains("header"));
+        std::fs::write(&p, "item,annotator,label,weight\nx,a,1,2\n").unwrap();
+        assert!(read_annotations_csv(&p, None).is_err());
+        std::fs::remove_dir_all(&dir).ok();
     }
 }
