@@ -22,7 +22,11 @@ fn scores_a_folder_and_keeps_going_past_bad_files() {
     let samples = format!("{FX}/digits/samples");
     let bad = format!("{FX}/bad/truncated.png");
     let out = score(&[&samples, &bad, "/nonexistent/x.png", "--sort", "entropy"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
         .unwrap()
         .lines()
@@ -33,7 +37,11 @@ fn scores_a_folder_and_keeps_going_past_bad_files() {
         .iter()
         .filter_map(|l| l["error"]["code"].as_str())
         .collect();
-    assert_eq!(errs, vec!["image_decode", "io"], "failed items last, in input order");
+    assert_eq!(
+        errs,
+        vec!["image_decode", "io"],
+        "failed items last, in input order"
+    );
     // sorted most uncertain first
     let h: Vec<f64> = lines
         .iter()
@@ -45,12 +53,19 @@ fn scores_a_folder_and_keeps_going_past_bad_files() {
 
 #[test]
 fn csv_has_one_row_per_image() {
-    let out = score(&[&format!("{FX}/digits/samples/d00_label3.png"), &format!("{FX}/bad/garbage.png"), "--format", "csv"]);
+    let out = score(&[
+        &format!("{FX}/digits/samples/d00_label3.png"),
+        &format!("{FX}/bad/garbage.png"),
+        "--format",
+        "csv",
+    ]);
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     let rows: Vec<&str> = text.lines().collect();
     assert_eq!(rows.len(), 3);
-    assert!(rows[0].starts_with("id,ok,error_code,error_message,predicted,predicted_name,confidence"));
+    assert!(
+        rows[0].starts_with("id,ok,error_code,error_message,predicted,predicted_name,confidence")
+    );
     assert!(rows[0].ends_with("p_8,p_9"));
     assert!(rows[1].contains(",true,,,3,3,"));
     assert!(rows[2].contains(",false,image_decode,"));
@@ -58,7 +73,11 @@ fn csv_has_one_row_per_image() {
 
 #[test]
 fn unknown_options_and_bad_models_are_refused() {
-    let out = score(&["--options", r#"{"topk":2}"#, &format!("{FX}/digits/samples/d00_label3.png")]);
+    let out = score(&[
+        "--options",
+        r#"{"topk":2}"#,
+        &format!("{FX}/digits/samples/d00_label3.png"),
+    ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("invalid_options"));
     let out = Command::new(BIN)

@@ -317,13 +317,9 @@ fn request<O: DeserializeOwned + Default + Serialize>(a: &Args) -> Result<Consen
                             .map_err(|e| bad(format!("{}: {e}", p.display())))?;
                         ConsensusRequest::new(anns)
                     } else {
-                        let r: ConsensusRequest<O> =
-                            serde_json::from_value(v).map_err(|e| {
-                                Error::new(
-                                    ErrorKind::InvalidOptions,
-                                    format!("{}: {e}", p.display()),
-                                )
-                            })?;
+                        let r: ConsensusRequest<O> = serde_json::from_value(v).map_err(|e| {
+                            Error::new(ErrorKind::InvalidOptions, format!("{}: {e}", p.display()))
+                        })?;
                         if a.options.is_some()
                             && serde_json::to_value(&r.options).ok()
                                 != serde_json::to_value(O::default()).ok()
