@@ -8,15 +8,17 @@ wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 // stated (temperature: 1e-4 relative).
 
 use medtriage::engine::triage::calibration::{
-    calibration_report, fit_temperature, CalibrationReportRequest, ScoreKind, TemperatureOptions, TemperatureRequest,
+    calibration_report, fit_temperature, CalibrationReportRequest, ScoreKind, TemperatureOptions,
+    TemperatureRequest,
 };
 use medtriage::engine::triage::conformal::{
-    conformal_calibrate, conformal_sets, ConformalCalibrateRequest, ConformalOptions, ConformalSetsRequest,
-    SplitMix64,
+    conformal_calibrate, conformal_sets, ConformalCalibrateRequest, ConformalOptions,
+    ConformalSetsRequest, SplitMix64,
 };
 use medtriage::engine::triage::multi::{multi_uncertainty, MultiUncertaintyRequest};
 use medtriage::engine::triage::risk::{
-    auto_accept_threshold, binom_cdf, hoeffding_bentkus_p, hoeffding_p, AutoAcceptOptions, AutoAcceptRequest,
+    auto_accept_threshold, binom_cdf, hoeffding_bentkus_p, hoeffding_p, AutoAcceptOptions,
+    AutoAcceptRequest,
 };
 use serde_json::Value;
 
@@ -32,16 +34,28 @@ fn parse(s: &str) -> Value {
     serde_json::from_str(s).unwrap()
 }
 fn f64s(v: &Value) -> Vec<f64> {
-    v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect()
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect()
 }
 fn usizes(v: &Value) -> Vec<usize> {
-    v.as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as usize).collect()
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_u64().unwrap() as usize)
+        .collect()
 }
 fn us(v: &Value) -> usize {
     v.as_u64().unwrap() as usize
 }
 fn close(a: f64, b: f64, tol: f64, what: &str) {
-    assert!((a - b).abs() <= tol, "{what}: {a} vs {b} (|diff| {})", (a - b).abs());
+    assert!(
+        (a - b).abs() <= tol,
+        "{what}: {a} vs {b} (|diff| {})",
+        (a - b).abs()
+    );
 }
 
 #[test]
@@ -59,7 +73,15 @@ fn multi_row_uncertainty_matches_scipy() {
         .unwrap();
         let pred = usizes(&c["predicted"]);
         let modal = usizes(&c["modalClass"]);
-        let fields = ["leastConfidence", "margin", "ratio", "entropy", "expectedEntropy", "bald", "variationRatio"];
+        let fields = [
+            "leastConfidence",
+            "margin",
+            "ratio",
+            "entropy",
+            "expectedEntropy",
+            "bald",
+            "variationRatio",
+        ];
         let want: Vec<Vec<f64>> = fields.iter().map(|f| f64s(&c[*f])).collect();
         for (i, it) in r.items.iter().enumerate() {
             assert_eq!(it.predicted, pred[i], "item {i}");
@@ -74,7 +96,12 @@ fn multi_row_uncertainty_matches_scipy() {
                 it.variation_ratio,
             ];
             for (j, f) in fields.iter().enumerate() {
-                close(got[j], want[j][i], TOL, &format!("n{n} t{t} k{k} item {i} {f}"));
+                close(
+                    got[j],
+                    want[j][i],
+                    TOL,
+                    &format!("n{n} t{t} k{k} item {i} {f}"),
+                );
             }
         }
     }
@@ -98,10 +125,24 @@ fn temperature_matches_scipy_minimize_scalar() {
         })
         .unwrap();
         let t = c["temperature"].as_f64().unwrap();
-        assert!((r.temperature / t - 1.0).abs() < 1e-4, "T {} vs scipy {t}", r.temperature);
-        close(r.nll_before, c["nllBefore"].as_f64().unwrap(), TOL, "nll before vs sklearn log_loss");
+        assert!(
+            (r.temperature / t - 1.0).abs() < 1e-4,
+            "T {} vs scipy {t}",
+            r.temperature
+        );
+        close(
+            r.nll_before,
+            c["nllBefore"].as_f64().unwrap(),
+            TOL,
+            "nll before vs sklearn log_loss",
+        );
         // the NLL is flat at the optimum: a T error of 1e-4 moves it by ~1e-9 at most
-        close(r.nll_after, c["nllAfter"].as_f64().unwrap(), 1e-8, "nll after vs sklearn log_loss");
+        close(
+            r.nll_after,
+            c["nllAfter"].as_f64().unwrap(),
+            1e-8,
+            "nll after vs sklearn log_loss",
+        );
         assert!(!r.at_boundary);
     }
 }
@@ -121,8 +162,18 @@ fn calibration_report_matches_sklearn_and_netcal() {
         close(r.nll, c["nll"].as_f64().unwrap(), TOL, "nll");
         close(r.brier, c["brier"].as_f64().unwrap(), TOL, "brier");
         close(r.accuracy, c["accuracy"].as_f64().unwrap(), TOL, "accuracy");
-        close(r.ece, c["eceNumpy"].as_f64().unwrap(), TOL, "ece (numpy Guo)");
-        close(r.mce, c["mceNumpy"].as_f64().unwrap(), TOL, "mce (numpy Guo)");
+        close(
+            r.ece,
+            c["eceNumpy"].as_f64().unwrap(),
+            TOL,
+            "ece (numpy Guo)",
+        );
+        close(
+            r.mce,
+            c["mceNumpy"].as_f64().unwrap(),
+            TOL,
+            "mce (numpy Guo)",
+        );
         if let Some(e) = c.get("eceNetcal") {
             close(r.ece, e.as_f64().unwrap(), TOL, "ece (netcal)");
             close(r.mce, c["mceNetcal"].as_f64().unwrap(), TOL, "mce (netcal)");
@@ -181,7 +232,12 @@ fn conformal_matches_mapie_and_reference_rule() {
         }
         assert_eq!(cal.quantile_ranks, usizes(&c["quantileRanks"]), "{what}");
         if let Some(m) = c.get("mapieThreshold") {
-            close(cal.thresholds[0], m.as_f64().unwrap(), TOL, &format!("{what} vs MAPIE"));
+            close(
+                cal.thresholds[0],
+                m.as_f64().unwrap(),
+                TOL,
+                &format!("{what} vs MAPIE"),
+            );
             mapie_checked += 1;
         }
         let s = conformal_sets(&ConformalSetsRequest {
@@ -198,7 +254,12 @@ fn conformal_matches_mapie_and_reference_rule() {
             let ms: Vec<Vec<usize>> = m.as_array().unwrap().iter().map(usizes).collect();
             assert_eq!(s.sets, ms, "{what} vs MAPIE sets");
         }
-        close(s.report.unwrap().coverage, c["coverage"].as_f64().unwrap(), TOL, &what);
+        close(
+            s.report.unwrap().coverage,
+            c["coverage"].as_f64().unwrap(),
+            TOL,
+            &what,
+        );
         close(s.mean_size, c["meanSize"].as_f64().unwrap(), TOL, &what);
     }
     assert_eq!(mapie_checked, 6);
@@ -210,9 +271,24 @@ fn risk_pvalues_match_scipy() {
     for c in g["pValues"].as_array().unwrap() {
         let (e, n, a) = (us(&c["errors"]), us(&c["n"]), c["alpha"].as_f64().unwrap());
         let what = format!("errors {e} n {n} alpha {a}");
-        close(binom_cdf(e, n, a), c["binomial"].as_f64().unwrap(), TOL, &what);
-        close(hoeffding_p(e, n, a), c["hoeffding"].as_f64().unwrap(), TOL, &what);
-        close(hoeffding_bentkus_p(e, n, a), c["hoeffdingBentkus"].as_f64().unwrap(), TOL, &what);
+        close(
+            binom_cdf(e, n, a),
+            c["binomial"].as_f64().unwrap(),
+            TOL,
+            &what,
+        );
+        close(
+            hoeffding_p(e, n, a),
+            c["hoeffding"].as_f64().unwrap(),
+            TOL,
+            &what,
+        );
+        close(
+            hoeffding_bentkus_p(e, n, a),
+            c["hoeffdingBentkus"].as_f64().unwrap(),
+            TOL,
+            &what,
+        );
     }
 }
 

@@ -43,10 +43,16 @@ pub fn check_prob_matrix(data: &[f64], n: usize, k: usize, what: &str) -> Result
     check_shape(data, n, k, what)?;
     for (i, row) in data.chunks_exact(k).enumerate() {
         if row.iter().any(|v| !v.is_finite()) {
-            return Err(err!(InvalidProbabilities, "{what}: row {i} has NaN or infinity"));
+            return Err(err!(
+                InvalidProbabilities,
+                "{what}: row {i} has NaN or infinity"
+            ));
         }
         if row.iter().any(|&v| !(0.0..=1.0).contains(&v)) {
-            return Err(err!(InvalidProbabilities, "{what}: row {i} has a value outside [0, 1]"));
+            return Err(err!(
+                InvalidProbabilities,
+                "{what}: row {i} has a value outside [0, 1]"
+            ));
         }
         let s: f64 = row.iter().sum();
         if (s - 1.0).abs() > SUM_TOLERANCE {
@@ -65,7 +71,10 @@ pub fn check_shape(data: &[f64], n: usize, k: usize, what: &str) -> Result<()> {
         return Err(err!(InsufficientData, "{what}: no items (n = 0)"));
     }
     if k < 2 {
-        return Err(err!(InvalidInput, "{what}: need at least 2 classes, got k = {k}"));
+        return Err(err!(
+            InvalidInput,
+            "{what}: need at least 2 classes, got k = {k}"
+        ));
     }
     match n.checked_mul(k) {
         Some(len) if len == data.len() => Ok(()),
@@ -80,10 +89,17 @@ pub fn check_shape(data: &[f64], n: usize, k: usize, what: &str) -> Result<()> {
 /// Validate labels: `n` of them, each `< k`.
 pub fn check_labels(labels: &[usize], n: usize, k: usize, what: &str) -> Result<()> {
     if labels.len() != n {
-        return Err(err!(InvalidInput, "{what}: expected {n} labels, got {}", labels.len()));
+        return Err(err!(
+            InvalidInput,
+            "{what}: expected {n} labels, got {}",
+            labels.len()
+        ));
     }
     if let Some((i, &y)) = labels.iter().enumerate().find(|(_, &y)| y >= k) {
-        return Err(err!(InvalidInput, "{what}: label {y} of item {i} is not < k = {k}"));
+        return Err(err!(
+            InvalidInput,
+            "{what}: label {y} of item {i} is not < k = {k}"
+        ));
     }
     Ok(())
 }
@@ -184,7 +200,11 @@ fn to_logits(req: &TemperatureRequest) -> Result<Vec<f64>> {
 fn nll_beta(z: &[f64], labels: &[usize], k: usize, beta: f64) -> (f64, f64, f64) {
     let (mut f, mut d1, mut d2) = (0.0, 0.0, 0.0);
     for (row, &y) in z.chunks_exact(k).zip(labels) {
-        let m = row.iter().copied().filter(|v| v.is_finite()).fold(f64::NEG_INFINITY, f64::max);
+        let m = row
+            .iter()
+            .copied()
+            .filter(|v| v.is_finite())
+            .fold(f64::NEG_INFINITY, f64::max);
         let (mut s, mut s1, mut s2) = (0.0, 0.0, 0.0);
         for &v in row {
             if v.is_finite() {
@@ -282,10 +302,36 @@ pub fn fit_temperature(req: &TemperatureRequest) -> Result<TemperatureResponse> 
     })
 }
 
+/// Request to apply a fitted temperature (JS `applyTemperature`, CLI `calibrate apply`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ApplyTemperatureRequest {
+    /// Row-major `n x k` logits or probabilities.
+    pub scores: Vec<f64>,
+    /// Items.
+    pub n: usize,
+    /// Classes.
+    pub k: usize,
+    /// Logits (default) or probabilities.
+    #[serde(default)]
+    pub kind: ScoreKind,
+    /// The temperature `T`.
+    pub temperature: f64,
+}
+
 /// Apply a temperature: `softmax(z / T)` per row, `z` logits or `ln p` (see [`ScoreKind`]).
-pub fn apply_temperature(scores: &[f64], n: usize, k: usize, kind: ScoreKind, temperature: f64) -> Result<Vec<f64>> {
+pub fn apply_temperature(
+    scores: &[f64],
+    n: usize,
+    k: usize,
+    kind: ScoreKind,
+    temperature: f64,
+) -> Result<Vec<f64>> {
     if !(temperature.is_finite() && temperature > 0.0) {
-        return Err(err!(InvalidOptions, "temperature must be finite and > 0, got {temperature}"));
+        return Err(err!(
+            InvalidOptions,
+            "temperature must be finite and > 0, got {temperature}"
+        ));
     }
     let z: Vec<f64> = match kind {
         ScoreKind::Logits => {
@@ -302,10 +348,20 @@ pub fn apply_temperature(scores: &[f64], n: usize, k: usize, kind: ScoreKind, te
     };
     let mut out = Vec::with_capacity(z.len());
     for row in z.chunks_exact(k) {
-        let m = row.iter().copied().filter(|v| v.is_finite()).fold(f64::NEG_INFINITY, f64::max);
+        let m = row
+            .iter()
+            .copied()
+            .filter(|v| v.is_finite())
+            .fold(f64::NEG_INFINITY, f64::max);
         let e: Vec<f64> = row
             .iter()
-            .map(|&v| if v.is_finite() { ((v - m) / temperature).exp() } else { 0.0 })
+            .map(|&v| {
+                if v.is_finite() {
+                    ((v - m) / temperature).exp()
+                } else {
+                    0.0
+                }
+            })
             .collect();
         let s: f64 = e.iter().sum();
         out.extend(e.iter().map(|v| v / s));
@@ -384,7 +440,9 @@ pub fn calibration_report(req: &CalibrationReportRequest) -> Result<CalibrationR
     }
     let eps = f64::EPSILON;
     let width = 1.0 / m as f64;
-    let edges: Vec<f64> = (0..=m).map(|j| if j == m { 1.0 } else { j as f64 * width }).collect();
+    let edges: Vec<f64> = (0..=m)
+        .map(|j| if j == m { 1.0 } else { j as f64 * width })
+        .collect();
     let mut count = vec![0usize; m];
     let mut conf_sum = vec![0.0; m];
     let mut correct = vec![0usize; m];
@@ -405,7 +463,10 @@ pub fn calibration_report(req: &CalibrationReportRequest) -> Result<CalibrationR
         let ok = pred == y;
         acc += ok as usize;
         // bin j such that edges[j] <= c < edges[j+1] (numpy searchsorted side=right, minus 1)
-        let j = edges.partition_point(|&e| e <= c).saturating_sub(1).min(m - 1);
+        let j = edges
+            .partition_point(|&e| e <= c)
+            .saturating_sub(1)
+            .min(m - 1);
         count[j] += 1;
         conf_sum[j] += c;
         correct[j] += ok as usize;
@@ -455,7 +516,10 @@ mod tests {
     struct Lcg(u64);
     impl Lcg {
         fn next(&mut self) -> f64 {
-            self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            self.0 = self
+                .0
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             ((self.0 >> 11) as f64) / (1u64 << 53) as f64
         }
     }
@@ -474,7 +538,10 @@ mod tests {
             bins: 5,
         })
         .unwrap();
-        assert_eq!(r.bins.iter().map(|b| b.count).collect::<Vec<_>>(), vec![0, 0, 2, 0, 1]);
+        assert_eq!(
+            r.bins.iter().map(|b| b.count).collect::<Vec<_>>(),
+            vec![0, 0, 2, 0, 1]
+        );
         assert!((r.accuracy - 2.0 / 3.0).abs() < 1e-12);
         assert_eq!(r.bins[2].accuracy, Some(0.5));
         assert!(calibration_report(&CalibrationReportRequest {

@@ -219,7 +219,13 @@ fn rank_order(row: &[f64], order: &mut Vec<usize>) {
 }
 
 /// Scores of every class of `row` (indexed by class), with uniform `u`.
-fn class_scores(row: &[f64], opts: &ConformalOptions, u: f64, order: &mut Vec<usize>, out: &mut [f64]) {
+fn class_scores(
+    row: &[f64],
+    opts: &ConformalOptions,
+    u: f64,
+    order: &mut Vec<usize>,
+    out: &mut [f64],
+) {
     if opts.method == ConformalMethod::Lac {
         for (o, &p) in out.iter_mut().zip(row) {
             *o = 1.0 - p;
@@ -227,7 +233,11 @@ fn class_scores(row: &[f64], opts: &ConformalOptions, u: f64, order: &mut Vec<us
         return;
     }
     rank_order(row, order);
-    let lambda = if opts.method == ConformalMethod::Raps { opts.lambda } else { 0.0 };
+    let lambda = if opts.method == ConformalMethod::Raps {
+        opts.lambda
+    } else {
+        0.0
+    };
     let mut before = 0.0;
     for (r, &c) in order.iter().enumerate() {
         let pen = lambda * (r + 1).saturating_sub(opts.k_reg) as f64;
@@ -270,13 +280,23 @@ fn order_statistic(scores: &mut [f64], alpha: f64, what: &str) -> Result<(f64, u
 
 fn check_options(o: &ConformalOptions) -> Result<()> {
     if !(o.lambda.is_finite() && o.lambda >= 0.0) {
-        return Err(err!(InvalidOptions, "lambda must be finite and >= 0, got {}", o.lambda));
+        return Err(err!(
+            InvalidOptions,
+            "lambda must be finite and >= 0, got {}",
+            o.lambda
+        ));
     }
     Ok(())
 }
 
 /// Conformity scores of labeled items under `opts` (uniform draws from the calibration stream).
-pub fn calibration_scores(probs: &[f64], n: usize, k: usize, labels: &[usize], opts: &ConformalOptions) -> Result<Vec<f64>> {
+pub fn calibration_scores(
+    probs: &[f64],
+    n: usize,
+    k: usize,
+    labels: &[usize],
+    opts: &ConformalOptions,
+) -> Result<Vec<f64>> {
     check_prob_matrix(probs, n, k, "calibration probabilities")?;
     check_labels(labels, n, k, "calibration labels")?;
     check_options(opts)?;
@@ -349,11 +369,18 @@ pub fn conformal_sets(req: &ConformalSetsRequest) -> Result<ConformalSetsRespons
     let cal = &req.calibration;
     let (n, k) = (req.n, req.k);
     if cal.k != k {
-        return Err(err!(InvalidInput, "calibration has {} classes, test probabilities {k}", cal.k));
+        return Err(err!(
+            InvalidInput,
+            "calibration has {} classes, test probabilities {k}",
+            cal.k
+        ));
     }
     let want = if cal.options.class_conditional { k } else { 1 };
     if cal.thresholds.len() != want || cal.thresholds.iter().any(|t| t.is_nan()) {
-        return Err(err!(InvalidInput, "calibration must hold {want} threshold(s), not NaN"));
+        return Err(err!(
+            InvalidInput,
+            "calibration must hold {want} threshold(s), not NaN"
+        ));
     }
     check_options(&cal.options)?;
     check_prob_matrix(&req.probs, n, k, "test probabilities")?;
@@ -370,7 +397,13 @@ pub fn conformal_sets(req: &ConformalSetsRequest) -> Result<ConformalSetsRespons
     for row in req.probs.chunks_exact(k) {
         let u = if randomized { rng.next_f64() } else { 1.0 };
         class_scores(row, opts, u, &mut order, &mut s);
-        let q = |c: usize| if opts.class_conditional { cal.thresholds[c] } else { cal.thresholds[0] };
+        let q = |c: usize| {
+            if opts.class_conditional {
+                cal.thresholds[c]
+            } else {
+                cal.thresholds[0]
+            }
+        };
         let mut set: Vec<usize> = if last_label {
             // `order` is the rank order here (APS/RAPS)
             let mut v = Vec::new();
@@ -438,7 +471,9 @@ mod tests {
         let mut probs = Vec::with_capacity(n * k);
         let mut labels = Vec::with_capacity(n);
         for _ in 0..n {
-            let z: Vec<f64> = (0..k).map(|_| 3.0 * (r.next_f64() + r.next_f64() - 1.0)).collect();
+            let z: Vec<f64> = (0..k)
+                .map(|_| 3.0 * (r.next_f64() + r.next_f64() - 1.0))
+                .collect();
             let m = z.iter().copied().fold(f64::NEG_INFINITY, f64::max);
             let e: Vec<f64> = z.iter().map(|v| (v - m).exp()).collect();
             let s: f64 = e.iter().sum();
@@ -461,7 +496,11 @@ mod tests {
 
     fn all_options() -> Vec<ConformalOptions> {
         let mut v = Vec::new();
-        for method in [ConformalMethod::Lac, ConformalMethod::Aps, ConformalMethod::Raps] {
+        for method in [
+            ConformalMethod::Lac,
+            ConformalMethod::Aps,
+            ConformalMethod::Raps,
+        ] {
             for randomized in [false, true] {
                 for class_conditional in [false, true] {
                     v.push(ConformalOptions {
@@ -488,7 +527,9 @@ mod tests {
     #[test]
     fn quantile_rule_and_refusal() {
         assert_eq!(min_calibration_size(0.1), 9);
-        let probs: Vec<f64> = (0..9).flat_map(|i| [0.5 + i as f64 * 0.05, 0.5 - i as f64 * 0.05]).collect();
+        let probs: Vec<f64> = (0..9)
+            .flat_map(|i| [0.5 + i as f64 * 0.05, 0.5 - i as f64 * 0.05])
+            .collect();
         let labels = vec![1; 9];
         let mk = |n: usize, alpha: f64| ConformalCalibrateRequest {
             probs: probs[..2 * n].to_vec(),
@@ -501,7 +542,10 @@ mod tests {
                 ..Default::default()
             },
         };
-        assert_eq!(conformal_calibrate(&mk(8, 0.1)).unwrap_err().code(), "insufficient_data");
+        assert_eq!(
+            conformal_calibrate(&mk(8, 0.1)).unwrap_err().code(),
+            "insufficient_data"
+        );
         let c = conformal_calibrate(&mk(9, 0.1)).unwrap();
         // k = ceil(10 * 0.9) = 9: the largest score, 1 - 0.1
         assert_eq!(c.quantile_ranks, vec![9]);

@@ -83,7 +83,13 @@ pub fn entropy(p: &[f64]) -> f64 {
 }
 
 /// The measures of one item from its `t` rows (`rows.len() == t * k`).
-pub fn item_measures(rows: &[f64], t: usize, k: usize, mean: &mut [f64], votes: &mut [usize]) -> MultiItem {
+pub fn item_measures(
+    rows: &[f64],
+    t: usize,
+    k: usize,
+    mean: &mut [f64],
+    votes: &mut [usize],
+) -> MultiItem {
     mean.iter_mut().for_each(|v| *v = 0.0);
     votes.iter_mut().for_each(|v| *v = 0);
     let mut expected = 0.0;
@@ -168,10 +174,16 @@ mod tests {
         for _ in 0..n * t {
             let raw: Vec<f64> = (0..k)
                 .map(|_| {
-                    s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                    s = s
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
                     let u = ((s >> 11) as f64) / (1u64 << 53) as f64;
                     // sharp rows now and then, exact zeros too
-                    if u < 0.1 { 0.0 } else { u.powi(3) }
+                    if u < 0.1 {
+                        0.0
+                    } else {
+                        u.powi(3)
+                    }
                 })
                 .collect();
             let sum: f64 = raw.iter().sum();

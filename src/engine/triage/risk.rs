@@ -216,7 +216,10 @@ pub fn needed_at_zero_errors(alpha: f64, delta: f64) -> usize {
 pub fn auto_accept_threshold(req: &AutoAcceptRequest) -> Result<AutoAcceptResponse> {
     let (n, k, alpha, delta) = (req.n, req.k, req.alpha, req.delta);
     if !(alpha > 0.0 && alpha < 1.0) || !(delta > 0.0 && delta < 1.0) {
-        return Err(err!(InvalidOptions, "alpha and delta must be in (0, 1), got {alpha}, {delta}"));
+        return Err(err!(
+            InvalidOptions,
+            "alpha and delta must be in (0, 1), got {alpha}, {delta}"
+        ));
     }
     check_prob_matrix(&req.probs, n, k, "verified probabilities")?;
     check_labels(&req.labels, n, k, "verified labels")?;
@@ -235,7 +238,10 @@ pub fn auto_accept_threshold(req: &AutoAcceptRequest) -> Result<AutoAcceptRespon
     let mut grid: Vec<f64> = match &o.grid {
         Some(g) => {
             if g.is_empty() || g.iter().any(|v| !v.is_finite()) {
-                return Err(err!(InvalidOptions, "grid must be a non-empty list of finite numbers"));
+                return Err(err!(
+                    InvalidOptions,
+                    "grid must be a non-empty list of finite numbers"
+                ));
             }
             g.clone()
         }
@@ -294,7 +300,12 @@ pub fn auto_accept_threshold(req: &AutoAcceptRequest) -> Result<AutoAcceptRespon
         }
         Procedure::Holm => {
             let mut idx: Vec<usize> = (0..m).collect();
-            idx.sort_by(|&a, &b| table[a].p_value.total_cmp(&table[b].p_value).then(a.cmp(&b)));
+            idx.sort_by(|&a, &b| {
+                table[a]
+                    .p_value
+                    .total_cmp(&table[b].p_value)
+                    .then(a.cmp(&b))
+            });
             for (r, &i) in idx.iter().enumerate() {
                 if table[i].p_value <= delta / (m - r) as f64 {
                     table[i].certified = table[i].accepted > 0;
@@ -326,13 +337,21 @@ pub fn auto_accept_threshold(req: &AutoAcceptRequest) -> Result<AutoAcceptRespon
         accepted: t.accepted,
         accepted_fraction: t.accepted as f64 / n as f64,
         errors: t.errors,
-        empirical_error: if t.accepted > 0 { t.errors as f64 / t.accepted as f64 } else { 0.0 },
+        empirical_error: if t.accepted > 0 {
+            t.errors as f64 / t.accepted as f64
+        } else {
+            0.0
+        },
         p_value: t.p_value,
         tested: m,
         alpha,
         delta,
         mode: o.mode,
-        table: if o.include_table { Some(table.clone()) } else { None },
+        table: if o.include_table {
+            Some(table.clone())
+        } else {
+            None
+        },
     })
 }
 
@@ -381,7 +400,11 @@ mod tests {
                 labels.push(i % 2);
             }
         }
-        for procedure in [Procedure::FixedSequence, Procedure::Bonferroni, Procedure::Holm] {
+        for procedure in [
+            Procedure::FixedSequence,
+            Procedure::Bonferroni,
+            Procedure::Holm,
+        ] {
             for mode in [RiskMode::Conditional, RiskMode::Marginal] {
                 let r = auto_accept_threshold(&AutoAcceptRequest {
                     probs: probs.clone(),
