@@ -277,7 +277,7 @@ pub fn fit_temperature(req: &TemperatureRequest) -> Result<TemperatureResponse> 
         }
         let next = (beta - d1 / d2).clamp(beta_lo, beta_hi);
         let (f1, _, _) = nll_beta(&z, &req.labels, k, next);
-        if !(f1 <= f0) {
+        if f1.is_nan() || f1 > f0 {
             break;
         }
         let step = (next - beta).abs();

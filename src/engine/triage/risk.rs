@@ -331,7 +331,7 @@ pub fn auto_accept_threshold(req: &AutoAcceptRequest) -> Result<AutoAcceptRespon
             "no threshold can be certified at alpha = {alpha}, delta = {delta} with {n} verified items ({m} thresholds tested): even with zero observed errors it takes at least {need} {what}"
         ));
     };
-    let t = &table[c];
+    let t = table[c].clone();
     Ok(AutoAcceptResponse {
         threshold: t.lambda,
         accepted: t.accepted,
@@ -348,7 +348,7 @@ pub fn auto_accept_threshold(req: &AutoAcceptRequest) -> Result<AutoAcceptRespon
         delta,
         mode: o.mode,
         table: if o.include_table {
-            Some(table.clone())
+            Some(table)
         } else {
             None
         },
