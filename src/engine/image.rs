@@ -266,8 +266,8 @@ mod tests {
 
     #[test]
     fn rgba_length_checked() {
-        let e = pixels_from_rgba(&[0; 15], 2, 2, Channels::Rgb, &ImageLimits::default())
-            .unwrap_err();
+        let e =
+            pixels_from_rgba(&[0; 15], 2, 2, Channels::Rgb, &ImageLimits::default()).unwrap_err();
         assert_eq!(e.code(), "invalid_pixels");
         let e = pixels_from_rgba(&[], 0, 2, Channels::Rgb, &ImageLimits::default()).unwrap_err();
         assert_eq!(e.code(), "image_decode");

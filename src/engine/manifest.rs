@@ -185,7 +185,10 @@ impl Manifest {
             }
         }
         if self.output.classes.len() < 2 {
-            return Err(err!(InvalidManifest, "output.classes needs at least 2 names"));
+            return Err(err!(
+                InvalidManifest,
+                "output.classes needs at least 2 names"
+            ));
         }
         let mut names: Vec<&str> = self.output.classes.iter().map(String::as_str).collect();
         names.sort_unstable();
@@ -233,7 +236,10 @@ mod tests {
     #[test]
     fn rejects_wrong_mean_count() {
         let bad = sample().replace("\"mean\":[0.5]", "\"mean\":[0.5,0.5,0.5]");
-        assert_eq!(Manifest::from_json(&bad).unwrap_err().code(), "invalid_manifest");
+        assert_eq!(
+            Manifest::from_json(&bad).unwrap_err().code(),
+            "invalid_manifest"
+        );
     }
 
     #[test]

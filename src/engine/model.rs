@@ -10,6 +10,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tract_onnx::prelude::*;
+use tract_onnx::tract_hir::infer::Factoid;
 
 use super::manifest::{Layout, Manifest};
 use crate::error::{err, Error, Result};
@@ -164,11 +165,7 @@ impl Model {
 
     fn image_shape(&self) -> [usize; 3] {
         let i = &self.manifest.input;
-        let (c, h, w) = (
-            i.channels.count(),
-            i.height as usize,
-            i.width as usize,
-        );
+        let (c, h, w) = (i.channels.count(), i.height as usize, i.width as usize);
         match i.layout {
             Layout::Nchw => [c, h, w],
             Layout::Nhwc => [h, w, c],
@@ -228,7 +225,10 @@ impl Model {
                         .map_err(tract_err(|m| err!(Inference, "{m}"), "embedding"))?;
                     let v: Vec<f32> = v.iter().copied().collect();
                     if v.len() % run_n != 0 {
-                        return Err(err!(ShapeMismatch, "embedding size is not a multiple of the batch"));
+                        return Err(err!(
+                            ShapeMismatch,
+                            "embedding size is not a multiple of the batch"
+                        ));
                     }
                     Some(v)
                 }
@@ -295,7 +295,7 @@ fn build_plan(bytes: &[u8], manifest: &Manifest, max_batch: usize) -> Result<(Pl
     };
     let (batch, img_dims) = match declared.len() {
         // an input with no declared shape at all: assume [N, ...]
-        0 if fact.shape.open => (Batch::Free, vec![None, None, None]),
+        0 if fact.shape.is_open() => (Batch::Free, vec![None, None, None]),
         3 => (Batch::None, declared.clone()),
         4 => match declared[0] {
             Some(b) if b >= 1 => (Batch::Fixed(b as usize), declared[1..].to_vec()),
@@ -369,9 +369,10 @@ fn build_plan(bytes: &[u8], manifest: &Manifest, max_batch: usize) -> Result<(Pl
             ));
         }
     }
-    model = model
-        .with_outputs_by_name(&names)
-        .map_err(tract_err(|m| err!(ShapeMismatch, "{m}"), "selecting outputs"))?;
+    model = model.with_outputs_by_name(&names).map_err(tract_err(
+        |m| err!(ShapeMismatch, "{m}"),
+        "selecting outputs",
+    ))?;
 
     let make_fact = |b: Option<TDim>| -> InferenceFact {
         let s: Vec<TDim> = want.iter().map(|&v| TDim::from(v)).collect();
@@ -385,9 +386,10 @@ fn build_plan(bytes: &[u8], manifest: &Manifest, max_batch: usize) -> Result<(Pl
     let typed = |mut m: InferenceModel, b: Option<TDim>| -> Result<TypedModel> {
         m.set_input_fact(input_ix, make_fact(b))
             .map_err(tract_err(invalid_model, "input fact"))?;
-        let t = m
-            .into_optimized()
-            .map_err(tract_err(invalid_model, "cannot analyse or optimize the model"))?;
+        let t = m.into_optimized().map_err(tract_err(
+            invalid_model,
+            "cannot analyse or optimize the model",
+        ))?;
         Ok(t)
     };
     let (typed_model, batch) = match batch {
@@ -410,7 +412,9 @@ fn build_plan(bytes: &[u8], manifest: &Manifest, max_batch: usize) -> Result<(Pl
 }
 
 fn check_output(model: &TypedModel, manifest: &Manifest, batch: Batch) -> Result<()> {
-    let outlet = model.output_outlets().map_err(tract_err(invalid_model, "outputs"))?[0];
+    let outlet = model
+        .output_outlets()
+        .map_err(tract_err(invalid_model, "outputs"))?[0];
     let fact = model
         .outlet_fact(outlet)
         .map_err(tract_err(invalid_model, "output fact"))?;
@@ -428,7 +432,11 @@ fn check_output(model: &TypedModel, manifest: &Manifest, batch: Batch) -> Result
     // accept [N, K], [K], [N, K, 1, 1]: one dimension K, every other one 1
     let ks = rest.iter().filter(|d| **d == Some(k)).count();
     let ones = rest.iter().filter(|d| **d == Some(1)).count();
-    let ok = if k == 1 { false } else { ks == 1 && ks + ones == rest.len() };
+    let ok = if k == 1 {
+        false
+    } else {
+        ks == 1 && ks + ones == rest.len()
+    };
     if !ok {
         return Err(err!(
             ShapeMismatch,

@@ -143,7 +143,11 @@ pub fn finish_row(
         }
     }
     let mut order: Vec<usize> = (0..k).collect();
-    order.sort_by(|&a, &b| probabilities[b].total_cmp(&probabilities[a]).then(a.cmp(&b)));
+    order.sort_by(|&a, &b| {
+        probabilities[b]
+            .total_cmp(&probabilities[a])
+            .then(a.cmp(&b))
+    });
     let top = order
         .iter()
         .take(opts.top_k.min(k))
@@ -243,7 +247,9 @@ mod scorer {
         pub fn preprocess(&self, input: ImageInput<'_>, opts: &ScoreOptions) -> Result<Vec<f32>> {
             let spec = &self.manifest().input;
             let px = match input {
-                ImageInput::Encoded(b) => pixels_from_image(&decode(b, &opts.limits)?, spec.channels),
+                ImageInput::Encoded(b) => {
+                    pixels_from_image(&decode(b, &opts.limits)?, spec.channels)
+                }
                 ImageInput::Rgba {
                     pixels,
                     width,
@@ -254,7 +260,11 @@ mod scorer {
         }
 
         /// Score preprocessed tensors; one result per tensor.
-        pub fn score_tensors(&self, tensors: &[&[f32]], opts: &ScoreOptions) -> Vec<Result<ImageScore>> {
+        pub fn score_tensors(
+            &self,
+            tensors: &[&[f32]],
+            opts: &ScoreOptions,
+        ) -> Vec<Result<ImageScore>> {
             match self.model.run(tensors) {
                 Ok(raw) => raw
                     .into_iter()
@@ -274,8 +284,15 @@ mod scorer {
 
         /// Score a batch: images that fail to decode fail alone; the rest run through the
         /// model in chunks of its batch size. Results come back in input order.
-        pub fn score_batch(&self, items: &[(&str, ImageInput<'_>)], opts: &ScoreOptions) -> Vec<ItemResult> {
-            let pre: Vec<Result<Vec<f32>>> = items.iter().map(|(_, im)| self.preprocess(*im, opts)).collect();
+        pub fn score_batch(
+            &self,
+            items: &[(&str, ImageInput<'_>)],
+            opts: &ScoreOptions,
+        ) -> Vec<ItemResult> {
+            let pre: Vec<Result<Vec<f32>>> = items
+                .iter()
+                .map(|(_, im)| self.preprocess(*im, opts))
+                .collect();
             let ok_ix: Vec<usize> = (0..items.len()).filter(|&i| pre[i].is_ok()).collect();
             let tensors: Vec<&[f32]> = ok_ix
                 .iter()
@@ -317,7 +334,10 @@ mod tests {
         let m = manifest("logits");
         let s = finish_row(&[0.0, 2.0, 1.0], None, &m, &ScoreOptions::default()).unwrap();
         assert_eq!(s.predicted, 1);
-        assert_eq!(s.top.iter().map(|t| t.index).collect::<Vec<_>>(), vec![1, 2, 0]);
+        assert_eq!(
+            s.top.iter().map(|t| t.index).collect::<Vec<_>>(),
+            vec![1, 2, 0]
+        );
         assert_eq!(s.top[0].name, "b");
         let sum: f32 = s.probabilities.iter().sum();
         assert!((sum - 1.0).abs() < 1e-6);

@@ -28,7 +28,10 @@ pub fn softmax(logits: &[f32]) -> Result<Vec<f32>> {
 /// [`SUM_TOLERANCE`].
 pub fn check_probabilities(row: &[f32]) -> Result<()> {
     if row.iter().any(|v| !v.is_finite()) {
-        return Err(err!(NonFiniteOutput, "probabilities contain NaN or infinity"));
+        return Err(err!(
+            NonFiniteOutput,
+            "probabilities contain NaN or infinity"
+        ));
     }
     if row.iter().any(|&v| !(0.0..=1.0).contains(&v)) {
         return Err(err!(
@@ -116,7 +119,8 @@ pub enum Measure {
 /// Order item indices most uncertain first. Ties keep the lower index first (stable), and
 /// NaN scores are never ranked: they are returned separately.
 pub fn rank_desc(scores: &[f64]) -> (Vec<usize>, Vec<usize>) {
-    let (mut ok, nan): (Vec<usize>, Vec<usize>) = (0..scores.len()).partition(|&i| scores[i].is_finite());
+    let (mut ok, nan): (Vec<usize>, Vec<usize>) =
+        (0..scores.len()).partition(|&i| scores[i].is_finite());
     ok.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]).then(a.cmp(&b)));
     (ok, nan)
 }
@@ -131,7 +135,10 @@ mod tests {
         let s: f32 = p.iter().sum();
         assert!((s - 1.0).abs() < 1e-6);
         assert!(p[0] > p[1] && p[2] == 0.0);
-        assert_eq!(softmax(&[f32::NAN, 1.0]).unwrap_err().code(), "non_finite_output");
+        assert_eq!(
+            softmax(&[f32::NAN, 1.0]).unwrap_err().code(),
+            "non_finite_output"
+        );
     }
 
     #[test]
@@ -150,9 +157,18 @@ mod tests {
     #[test]
     fn check_rows() {
         assert!(check_probabilities(&[0.2, 0.8]).is_ok());
-        assert_eq!(check_probabilities(&[0.2, 0.7]).unwrap_err().code(), "invalid_probabilities");
-        assert_eq!(check_probabilities(&[1.2, -0.2]).unwrap_err().code(), "invalid_probabilities");
-        assert_eq!(check_probabilities(&[f32::NAN, 1.0]).unwrap_err().code(), "non_finite_output");
+        assert_eq!(
+            check_probabilities(&[0.2, 0.7]).unwrap_err().code(),
+            "invalid_probabilities"
+        );
+        assert_eq!(
+            check_probabilities(&[1.2, -0.2]).unwrap_err().code(),
+            "invalid_probabilities"
+        );
+        assert_eq!(
+            check_probabilities(&[f32::NAN, 1.0]).unwrap_err().code(),
+            "non_finite_output"
+        );
     }
 
     #[test]

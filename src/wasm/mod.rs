@@ -48,8 +48,12 @@ pub(crate) fn options<T: DeserializeOwned + Default>(v: JsValue, what: &str) -> 
 }
 
 pub(crate) fn from_js<T: DeserializeOwned>(v: JsValue, what: &str) -> Result<T, JsValue> {
-    serde_wasm_bindgen::from_value(v)
-        .map_err(|e| js_error(&Error::new(ErrorKind::InvalidOptions, format!("{what}: {e}"))))
+    serde_wasm_bindgen::from_value(v).map_err(|e| {
+        js_error(&Error::new(
+            ErrorKind::InvalidOptions,
+            format!("{what}: {e}"),
+        ))
+    })
 }
 
 /// The crate version.
@@ -203,7 +207,8 @@ mod scorer {
             }
             let arr = Array::from(&items);
             // own the bytes first, then borrow them for the engine
-            let mut owned: Vec<(String, Vec<u8>, Option<(u32, u32)>)> = Vec::with_capacity(arr.length() as usize);
+            let mut owned: Vec<(String, Vec<u8>, Option<(u32, u32)>)> =
+                Vec::with_capacity(arr.length() as usize);
             for (i, it) in arr.iter().enumerate() {
                 let id = field(&it, "id")
                     .as_string()
@@ -214,15 +219,22 @@ mod scorer {
                     continue;
                 }
                 let rgba = field(&it, "rgba");
-                let b = bytes_of(&rgba)
-                    .ok_or_else(|| invalid(format!("item {id}: needs bytes or rgba (Uint8Array)")))?;
+                let b = bytes_of(&rgba).ok_or_else(|| {
+                    invalid(format!("item {id}: needs bytes or rgba (Uint8Array)"))
+                })?;
                 let w = field(&it, "width").as_f64();
                 let h = field(&it, "height").as_f64();
                 let (w, h) = match (w, h) {
-                    (Some(w), Some(h)) if w >= 0.0 && h >= 0.0 && w <= u32::MAX as f64 && h <= u32::MAX as f64 => {
+                    (Some(w), Some(h))
+                        if w >= 0.0 && h >= 0.0 && w <= u32::MAX as f64 && h <= u32::MAX as f64 =>
+                    {
                         (w as u32, h as u32)
                     }
-                    _ => return Err(invalid(format!("item {id}: rgba needs numeric width and height"))),
+                    _ => {
+                        return Err(invalid(format!(
+                            "item {id}: rgba needs numeric width and height"
+                        )))
+                    }
                 };
                 owned.push((id, b, Some((w, h))));
             }

@@ -16,7 +16,11 @@ use medtriage::engine::uncertainty::Measure;
 use medtriage::{Error, ErrorKind, Result};
 
 #[derive(Parser)]
-#[command(name = "medtriage", version, about = "Score and triage medical images with an ONNX model, locally.")]
+#[command(
+    name = "medtriage",
+    version,
+    about = "Score and triage medical images with an ONNX model, locally."
+)]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
@@ -181,13 +185,19 @@ fn check_cmd(model: &Path, manifest: &Path) -> Result<()> {
         "loadMs": t.elapsed().as_secs_f64() * 1e3,
         "manifest": s.manifest(),
     });
-    println!("{}", serde_json::to_string_pretty(&info).unwrap_or_default());
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&info).unwrap_or_default()
+    );
     Ok(())
 }
 
 fn is_image(p: &Path) -> bool {
     matches!(
-        p.extension().and_then(|e| e.to_str()).map(|e| e.to_ascii_lowercase()).as_deref(),
+        p.extension()
+            .and_then(|e| e.to_str())
+            .map(|e| e.to_ascii_lowercase())
+            .as_deref(),
         Some("png" | "jpg" | "jpeg")
     )
 }
@@ -302,7 +312,10 @@ fn score_cmd(a: ScoreArgs) -> Result<()> {
             .enumerate()
             .map(|(i, id)| (id.as_str(), i))
             .collect();
-        let keys: Vec<usize> = results.iter().map(|r| pos.get(r.id.as_str()).copied().unwrap_or(usize::MAX)).collect();
+        let keys: Vec<usize> = results
+            .iter()
+            .map(|r| pos.get(r.id.as_str()).copied().unwrap_or(usize::MAX))
+            .collect();
         let mut idx: Vec<usize> = (0..results.len()).collect();
         idx.sort_by_key(|&i| keys[i]);
         let mut sorted = Vec::with_capacity(results.len());
@@ -320,13 +333,22 @@ fn score_cmd(a: ScoreArgs) -> Result<()> {
         eprintln!(
             "scored {} image(s), {failed} failed, in {secs:.2} s ({:.2} ms/image)",
             results.len(),
-            if results.is_empty() { 0.0 } else { secs * 1e3 / results.len() as f64 }
+            if results.is_empty() {
+                0.0
+            } else {
+                secs * 1e3 / results.len() as f64
+            }
         );
     }
     Ok(())
 }
 
-fn write_results(results: &[ItemResult], scorer: &Scorer, format: Format, out: Option<&Path>) -> Result<()> {
+fn write_results(
+    results: &[ItemResult],
+    scorer: &Scorer,
+    format: Format,
+    out: Option<&Path>,
+) -> Result<()> {
     let sink: Box<dyn Write> = match out {
         Some(p) => Box::new(std::fs::File::create(p).map_err(|e| io_err(p, e))?),
         None => Box::new(std::io::stdout().lock()),
@@ -337,10 +359,14 @@ fn write_results(results: &[ItemResult], scorer: &Scorer, format: Format, out: O
         Format::Jsonl => {
             let mut w = w;
             for r in results {
-                serde_json::to_writer(&mut w, r).map_err(|e| Error::new(ErrorKind::Io, e.to_string()))?;
+                serde_json::to_writer(&mut w, r)
+                    .map_err(|e| Error::new(ErrorKind::Io, e.to_string()))?;
                 w.write_all(b"\n").map_err(werr)?;
             }
-            w.into_inner().map_err(|e| werr(e.into_error()))?.flush().map_err(werr)?;
+            w.into_inner()
+                .map_err(|e| werr(e.into_error()))?
+                .flush()
+                .map_err(werr)?;
         }
         Format::Csv => {
             let classes = &scorer.manifest().output.classes;

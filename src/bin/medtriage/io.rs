@@ -41,7 +41,11 @@ fn npy_f64(path: &Path) -> Result<(Vec<u64>, Vec<f64>)> {
     };
     macro_rules! conv {
         ($t:ty) => {
-            npy.into_vec::<$t>().map_err(|e| bad(path, e))?.into_iter().map(|v| v as f64).collect()
+            npy.into_vec::<$t>()
+                .map_err(|e| bad(path, e))?
+                .into_iter()
+                .map(|v| v as f64)
+                .collect()
         };
     }
     let data: Vec<f64> = match (tc, size) {
@@ -77,7 +81,8 @@ fn csv_f64(path: &Path) -> Result<(Vec<u64>, Vec<f64>)> {
     let mut cols = 0u64;
     for (i, rec) in rdr.records().enumerate() {
         let rec = rec.map_err(|e| bad(path, e))?;
-        let parsed: std::result::Result<Vec<f64>, _> = rec.iter().map(|f| f.trim().parse::<f64>()).collect();
+        let parsed: std::result::Result<Vec<f64>, _> =
+            rec.iter().map(|f| f.trim().parse::<f64>()).collect();
         match parsed {
             Ok(v) => {
                 cols = v.len() as u64;
@@ -123,14 +128,22 @@ pub fn read_labels(path: &Path) -> Result<Vec<usize>> {
             if v >= 0.0 && v.fract() == 0.0 && v < u32::MAX as f64 {
                 Ok(v as usize)
             } else {
-                Err(bad(path, format!("row {i}: label {v} is not a non-negative integer")))
+                Err(bad(
+                    path,
+                    format!("row {i}: label {v} is not a non-negative integer"),
+                ))
             }
         })
         .collect()
 }
 
 fn read_any(path: &Path) -> Result<(Vec<u64>, Vec<f64>)> {
-    match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+    match path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
         Some("npy") => npy_f64(path),
         Some("csv") | Some("txt") => csv_f64(path),
         _ => Err(bad(path, "expected a .npy or .csv file")),
@@ -139,7 +152,8 @@ fn read_any(path: &Path) -> Result<(Vec<u64>, Vec<f64>)> {
 
 /// Write a JSON value (pretty) to a file or standard output.
 pub fn write_json(value: &impl serde::Serialize, out: Option<&Path>) -> Result<()> {
-    let text = serde_json::to_string_pretty(value).map_err(|e| Error::new(ErrorKind::Io, e.to_string()))?;
+    let text = serde_json::to_string_pretty(value)
+        .map_err(|e| Error::new(ErrorKind::Io, e.to_string()))?;
     match out {
         Some(p) => std::fs::write(p, text + "\n").map_err(|e| io_err(p, e)),
         None => {

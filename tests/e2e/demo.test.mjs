@@ -1,0 +1,134 @@
+// The demo end to end in headless Chromium (Debian's, driven by playwright-core): the page
+// loads the bundled model and samples, scores them in Web Workers, and shows the queue. We
+// check the queue order against onnxruntime's golden probabilities, the per-image results,
+// a corrupt image failing alone, and that no request leaves the page's origin.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { readFile, mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+import { startServer } from "../../scripts/serve.mjs";
+
+const root = new URL("../../", import.meta.url);
+const golden = JSON.parse(await readFile(new URL("tests/golden/digits_scores.json", root), "utf8"));
+let server, browser, origin;
+
+export async function launch() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    headless: true,
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-dev-shm-usage",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+}
+
+before(async () => {
+  server = await startServer({ root: new URL("www", root).pathname, port: 0 });
+  origin = `http://127.0.0.1:${server.address().port}`;
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  server?.close();
+});
+
+async function openDemo(query = "") {
+  const page = await browser.newPage();
+  const requests = [];
+  const errors = [];
+  page.on("request", (r) => requests.push(r.url()));
+  page.on("pageerror", (e) => errors.push(String(e)));
+  // workers' requests too
+  page.context().on("request", (r) => requests.push(r.url()));
+  await page.goto(`${origin}/${query}`);
+  return { page, requests, errors };
+}
+
+async function waitDone(page, timeout = 240_000) {
+  await page.waitForFunction(() => ["done", "error"].includes(window.__medtriage?.status), null, { timeout });
+  const st = await page.evaluate(() => ({ status: window.__medtriage.status, error: window.__medtriage.error }));
+  assert.equal(st.status, "done", JSON.stringify(st.error));
+}
+
+const entropy = (p) => -p.reduce((s, v) => (v > 0 ? s + v * Math.log(v) : s), 0);
+
+test("bundled samples are scored in workers and queued most uncertain first", async () => {
+  const { page, requests, errors } = await openDemo();
+  await waitDone(page);
+  const { results, queue, model, msPerImage } = await page.evaluate(() => ({
+    results: window.__medtriage.results,
+    queue: window.__medtriage.queue,
+    model: window.__medtriage.model,
+    msPerImage: window.__medtriage.msPerImage,
+  }));
+  console.log(`# demo: ${results.length} images, ${msPerImage.toFixed(2)} ms/image, variant ${model.variant}`);
+  assert.equal(model.simd, true, "SIMD build chosen in Chromium");
+  const byFile = new Map(golden.items.map((it) => [it.file.split("/").pop(), it]));
+  const samples = golden.items.filter((it) => /\/d\d\d_/.test(it.file));
+  assert.equal(results.length, samples.length);
+  for (const r of results) {
+    const g = byFile.get(r.id);
+    assert.ok(g, r.id);
+    assert.ok(r.score, `${r.id}: ${JSON.stringify(r.error)}`);
+    const d = Math.max(...r.score.probabilities.map((p, i) => Math.abs(p - g.probabilities[i])));
+    assert.ok(d < 1e-4, `${r.id}: probabilities differ by ${d}`);
+  }
+  // expected order: golden entropies descending (ties within 1e-4 may go either way)
+  const want = samples
+    .map((it) => ({ id: it.file.split("/").pop(), h: entropy(it.probabilities) }))
+    .sort((a, b) => b.h - a.h);
+  assert.equal(queue.order.length, want.length);
+  const pos = new Map(queue.order.map((id, i) => [id, i]));
+  for (let i = 0; i + 1 < want.length; i++) {
+    if (want[i].h - want[i + 1].h > 1e-4) assert.ok(pos.get(want[i].id) < pos.get(want[i + 1].id), `${want[i].id} before ${want[i + 1].id}`);
+  }
+  // the table shows the same order, with thumbnails, top class and confidence
+  const rows = await page.$$eval("#queue tbody tr", (trs) =>
+    trs.map((tr) => ({ id: tr.dataset.id, top: tr.children[3].textContent, img: tr.querySelector("img")?.src ?? "" })),
+  );
+  assert.deepEqual(rows.map((r) => r.id), queue.order);
+  for (const r of rows) {
+    const g = byFile.get(r.id);
+    assert.equal(r.top, golden.classes[g.probabilities.indexOf(Math.max(...g.probabilities))]);
+    assert.ok(r.img.startsWith("blob:"), "thumbnail from a local blob");
+  }
+  assert.deepEqual(errors, []);
+  // privacy: every request stayed on the page's own origin (or local blob:/data: URLs)
+  const foreign = requests.filter((u) => !u.startsWith(origin + "/") && !u.startsWith("blob:") && !u.startsWith("data:"));
+  assert.deepEqual(foreign, [], "requests outside the page's origin");
+  assert.ok(requests.some((u) => u.endsWith(".wasm")), "the wasm was loaded from the origin");
+  await page.close();
+});
+
+test("a corrupt image fails alone and is listed apart; the rest are ranked", async () => {
+  const { page, requests } = await openDemo("?auto=0");
+  await page.waitForFunction(() => window.__medtriage?.status === "images-ready", null, { timeout: 120_000 });
+  const bad = await readFile(new URL("tests/fixtures/bad/truncated.png", root));
+  const good = await readFile(new URL("tests/fixtures/digits/samples/d05_label3.png", root));
+  const dir = await mkdtemp(join(tmpdir(), "medtriage-e2e-"));
+  const { writeFile } = await import("node:fs/promises");
+  await writeFile(join(dir, "broken.png"), bad);
+  await writeFile(join(dir, "ok.png"), good);
+  await page.setInputFiles("#image-files", [join(dir, "broken.png"), join(dir, "ok.png")]);
+  await page.waitForFunction(() => window.__medtriage.status === "images-ready");
+  await page.click("#score");
+  await waitDone(page);
+  const q = await page.evaluate(() => window.__medtriage.queue);
+  assert.deepEqual(q.order, ["ok.png"]);
+  assert.deepEqual(q.failed, ["broken.png"]);
+  const failedText = await page.textContent("#failed");
+  assert.match(failedText, /broken\.png: image_decode/);
+  const foreign = requests.filter((u) => !u.startsWith(origin + "/") && !u.startsWith("blob:") && !u.startsWith("data:"));
+  assert.deepEqual(foreign, []);
+  await page.close();
+});
