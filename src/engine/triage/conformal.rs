@@ -28,6 +28,7 @@
 //!   whose score is `<= q`. The top class is therefore always in the set.
 //! - `allowEmpty = false` puts the top class into sets that would be empty (coverage can only
 //!   rise). Default `true` (the sets of the papers and of MAPIE).
+//!
 //! Comparisons are exact; MAPIE adds a `1e-8` slack (`EPSILON`) to its comparisons, so it may
 //! include a label whose score exceeds `q` by less than `1e-8`.
 //!
@@ -256,7 +257,7 @@ pub fn min_calibration_size(alpha: f64) -> usize {
     while quantile_rank(n, alpha) > n {
         n += 1;
     }
-    while n > 1 && quantile_rank(n - 1, alpha) <= n - 1 {
+    while n > 1 && quantile_rank(n - 1, alpha) < n {
         n -= 1;
     }
     n
@@ -530,7 +531,7 @@ mod tests {
         let probs: Vec<f64> = (0..9)
             .flat_map(|i| [0.5 + i as f64 * 0.05, 0.5 - i as f64 * 0.05])
             .collect();
-        let labels = vec![1; 9];
+        let labels = [1usize; 9];
         let mk = |n: usize, alpha: f64| ConformalCalibrateRequest {
             probs: probs[..2 * n].to_vec(),
             n,

@@ -28,6 +28,7 @@
 //! - `binomial` (default): exact tail `P(Binomial(m, alpha) <= k)`;
 //! - `hoeffdingBentkus`: `min(exp(-m h(min(r, alpha), alpha)), e * P(Binomial(m, alpha) <= k))`,
 //!   `h(a, b) = a ln(a/b) + (1-a) ln((1-a)/(1-b))`, capped at 1 (Bates et al. 2021).
+//!
 //! `m` is `n` (marginal) or `n_lambda` (conditional); a threshold accepting nothing has
 //! p-value 1 in conditional mode (nothing to certify) and is never chosen.
 //!
@@ -215,7 +216,7 @@ pub fn needed_at_zero_errors(alpha: f64, delta: f64) -> usize {
 /// Choose the auto-accept threshold (see the module docs).
 pub fn auto_accept_threshold(req: &AutoAcceptRequest) -> Result<AutoAcceptResponse> {
     let (n, k, alpha, delta) = (req.n, req.k, req.alpha, req.delta);
-    if !(alpha > 0.0 && alpha < 1.0) || !(delta > 0.0 && delta < 1.0) {
+    if !(alpha > 0.0 && alpha < 1.0 && delta > 0.0 && delta < 1.0) {
         return Err(err!(
             InvalidOptions,
             "alpha and delta must be in (0, 1), got {alpha}, {delta}"
@@ -347,11 +348,7 @@ pub fn auto_accept_threshold(req: &AutoAcceptRequest) -> Result<AutoAcceptRespon
         alpha,
         delta,
         mode: o.mode,
-        table: if o.include_table {
-            Some(table)
-        } else {
-            None
-        },
+        table: if o.include_table { Some(table) } else { None },
     })
 }
 
