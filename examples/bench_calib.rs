@@ -25,7 +25,8 @@ fn npy_f64(path: &Path) -> (Vec<u64>, Vec<f64>) {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let npy = npyz::NpyFile::new(&bytes[..]).unwrap();
     let shape = npy.shape().to_vec();
-    let data = match npy.dtype() {
+    let fortran = npy.order() == npyz::Order::Fortran;
+    let data: Vec<f64> = match npy.dtype() {
         npyz::DType::Plain(t) if t.type_char() == npyz::TypeChar::Int => npy
             .into_vec::<i64>()
             .unwrap()
@@ -34,6 +35,12 @@ fn npy_f64(path: &Path) -> (Vec<u64>, Vec<f64>) {
             .collect(),
         _ => npy.into_vec::<f64>().unwrap(),
     };
+    // the shared CIFAR probabilities are stored in Fortran order: transpose 2-D arrays
+    if fortran && shape.len() == 2 {
+        let (r, c) = (shape[0] as usize, shape[1] as usize);
+        let t = (0..r * c).map(|x| data[(x % c) * r + x / c]).collect();
+        return (shape, t);
+    }
     (shape, data)
 }
 

@@ -245,13 +245,13 @@ pub fn fit_temperature(req: &TemperatureRequest) -> Result<TemperatureResponse> 
         ));
     }
     let f = |log_t: f64| nll_beta(&z, &req.labels, k, (-log_t).exp()).0;
-    // golden-section search on ln T
+    // golden-section search on ln T down to a 1e-4 bracket; Newton below does the rest
     let (mut a, mut b) = (lo_t.ln(), hi_t.ln());
     let g = (5f64.sqrt() - 1.0) / 2.0;
     let mut c = b - g * (b - a);
     let mut d = a + g * (b - a);
     let (mut fc, mut fd) = (f(c), f(d));
-    while b - a > 1e-7 {
+    while b - a > 1e-4 {
         if fc <= fd {
             b = d;
             d = c;

@@ -25,7 +25,9 @@
 //!   (`u = 1` when deterministic).
 //! - Deterministic APS/RAPS (marginal): classes are added in rank order up to and including the
 //!   first whose score reaches `q` (MAPIE's `include_last_label=True`), plus any further class
-//!   whose score is `<= q`. The top class is therefore always in the set.
+//!   whose score is `<= q`. The top class is therefore always in the set. With the `u = 1`
+//!   score this is conservative (on CIFAR-10 at alpha 0.1: coverage 0.999, mean size ~5); the
+//!   randomized variants reach `1 - alpha` closely with much smaller sets.
 //! - `allowEmpty = false` puts the top class into sets that would be empty (coverage can only
 //!   rise). Default `true` (the sets of the papers and of MAPIE).
 //!
