@@ -1,1 +1,239 @@
-//! JS bindings for calibration, conformal sets and auto-accept (issue 3).
+//! JS bindings for multi-row uncertainty, calibration, conformal sets and auto-accept
+//! (issue 3). Each function takes one request object (the engine's serde struct, unknown
+//! fields rejected) and returns the engine's response; engine errors become JS errors with a
+//! `code`. Big arrays are flat, row-major `number[]` / `Float64Array` with `n` and `k` fields.
+
+use wasm_bindgen::prelude::*;
+
+use super::{from_js, js_error, to_js};
+use crate::engine::triage::calibration::{
+    self, ApplyTemperatureRequest, CalibrationReportRequest, TemperatureRequest,
+};
+use crate::engine::triage::conformal::{self, ConformalCalibrateRequest, ConformalSetsRequest};
+use crate::engine::triage::multi::{self, MultiUncertaintyRequest};
+use crate::engine::triage::risk::{self, AutoAcceptRequest};
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_CALIBRATE: &'static str = r#"
+/** n items x t stochastic rows x k classes, row-major. */
+export interface MultiUncertaintyRequest {
+  probs: number[] | Float64Array;
+  n: number;
+  t: number;
+  k: number;
+  includeMeanProbs?: boolean;
+}
+export interface MultiItem {
+  predicted: number;
+  confidence: number;
+  leastConfidence: number;
+  margin: number;
+  ratio: number;
+  /** Predictive entropy of the mean row (natural log). */
+  entropy: number;
+  expectedEntropy: number;
+  /** Mutual information = entropy - expectedEntropy (>= 0). */
+  bald: number;
+  modalClass: number;
+  variationRatio: number;
+}
+export interface MultiUncertaintyResponse {
+  items: MultiItem[];
+  meanProbs?: number[];
+}
+export type ScoreKind = "logits" | "probabilities";
+export interface TemperatureRequest {
+  /** n x k logits (default) or probabilities, row-major. */
+  scores: number[] | Float64Array;
+  n: number;
+  k: number;
+  labels: number[];
+  kind?: ScoreKind;
+  options?: { minTemperature?: number; maxTemperature?: number };
+}
+export interface TemperatureResponse {
+  /** Calibrated probabilities are softmax(logits / temperature). */
+  temperature: number;
+  nllBefore: number;
+  nllAfter: number;
+  atBoundary: boolean;
+}
+export interface ApplyTemperatureRequest {
+  scores: number[] | Float64Array;
+  n: number;
+  k: number;
+  kind?: ScoreKind;
+  temperature: number;
+}
+export interface CalibrationReportRequest {
+  probs: number[] | Float64Array;
+  n: number;
+  k: number;
+  labels: number[];
+  /** Equal-width bins (default 15). */
+  bins?: number;
+}
+export interface ReliabilityBin {
+  lower: number;
+  upper: number;
+  count: number;
+  meanConfidence: number | null;
+  accuracy: number | null;
+}
+export interface CalibrationReport {
+  n: number;
+  k: number;
+  accuracy: number;
+  meanConfidence: number;
+  nll: number;
+  brier: number;
+  ece: number;
+  mce: number;
+  bins: ReliabilityBin[];
+}
+export type ConformalMethod = "lac" | "aps" | "raps";
+export interface ConformalOptions {
+  method?: ConformalMethod;
+  randomized?: boolean;
+  lambda?: number;
+  kReg?: number;
+  classConditional?: boolean;
+  seed?: number;
+  allowEmpty?: boolean;
+}
+export interface ConformalCalibrateRequest {
+  probs: number[] | Float64Array;
+  n: number;
+  k: number;
+  labels: number[];
+  alpha: number;
+  options?: ConformalOptions;
+}
+export interface ConformalCalibration {
+  alpha: number;
+  k: number;
+  options: Required<ConformalOptions>;
+  thresholds: number[];
+  calibrationCounts: number[];
+  quantileRanks: number[];
+}
+export interface ConformalSetsRequest {
+  calibration: ConformalCalibration;
+  probs: number[] | Float64Array;
+  n: number;
+  k: number;
+  labels?: number[];
+}
+export interface ClassCoverage {
+  count: number;
+  coverage: number | null;
+  meanSize: number | null;
+}
+export interface ConformalSetsResponse {
+  sets: number[][];
+  meanSize: number;
+  sizeHistogram: number[];
+  report?: { coverage: number; perClass: ClassCoverage[] };
+}
+export type RiskMode = "marginal" | "conditional";
+export interface AutoAcceptRequest {
+  probs: number[] | Float64Array;
+  n: number;
+  k: number;
+  labels: number[];
+  alpha: number;
+  delta: number;
+  options?: {
+    mode?: RiskMode;
+    pValue?: "binomial" | "hoeffdingBentkus";
+    procedure?: "fixedSequence" | "bonferroni" | "holm";
+    grid?: number[];
+    includeTable?: boolean;
+  };
+}
+export interface ThresholdTest {
+  lambda: number;
+  accepted: number;
+  errors: number;
+  pValue: number;
+  certified: boolean;
+}
+export interface AutoAcceptResponse {
+  threshold: number;
+  accepted: number;
+  acceptedFraction: number;
+  errors: number;
+  empiricalError: number;
+  pValue: number;
+  tested: number;
+  alpha: number;
+  delta: number;
+  mode: RiskMode;
+  table?: ThresholdTest[];
+}
+"#;
+
+/// Uncertainty over `t` stochastic rows per item (mean-probability measures, BALD, ...).
+#[wasm_bindgen(js_name = multiUncertainty, unchecked_return_type = "MultiUncertaintyResponse")]
+pub fn multi_uncertainty(
+    #[wasm_bindgen(unchecked_param_type = "MultiUncertaintyRequest")] request: JsValue,
+) -> Result<JsValue, JsValue> {
+    let req: MultiUncertaintyRequest = from_js(request, "multiUncertainty request")?;
+    to_js(&multi::multi_uncertainty(&req).map_err(|e| js_error(&e))?)
+}
+
+/// Fit a temperature (probabilities = softmax(logits / T)) by minimizing the NLL.
+#[wasm_bindgen(js_name = fitTemperature, unchecked_return_type = "TemperatureResponse")]
+pub fn fit_temperature(
+    #[wasm_bindgen(unchecked_param_type = "TemperatureRequest")] request: JsValue,
+) -> Result<JsValue, JsValue> {
+    let req: TemperatureRequest = from_js(request, "fitTemperature request")?;
+    to_js(&calibration::fit_temperature(&req).map_err(|e| js_error(&e))?)
+}
+
+/// Apply a temperature: returns the n x k calibrated probabilities (flat, row-major).
+#[wasm_bindgen(js_name = applyTemperature, unchecked_return_type = "number[]")]
+pub fn apply_temperature(
+    #[wasm_bindgen(unchecked_param_type = "ApplyTemperatureRequest")] request: JsValue,
+) -> Result<JsValue, JsValue> {
+    let r: ApplyTemperatureRequest = from_js(request, "applyTemperature request")?;
+    let p = calibration::apply_temperature(&r.scores, r.n, r.k, r.kind, r.temperature)
+        .map_err(|e| js_error(&e))?;
+    to_js(&p)
+}
+
+/// NLL, Brier, ECE, MCE and reliability-diagram bins.
+#[wasm_bindgen(js_name = calibrationReport, unchecked_return_type = "CalibrationReport")]
+pub fn calibration_report(
+    #[wasm_bindgen(unchecked_param_type = "CalibrationReportRequest")] request: JsValue,
+) -> Result<JsValue, JsValue> {
+    let req: CalibrationReportRequest = from_js(request, "calibrationReport request")?;
+    to_js(&calibration::calibration_report(&req).map_err(|e| js_error(&e))?)
+}
+
+/// Calibrate split-conformal thresholds; pass the result to `conformalSets`.
+#[wasm_bindgen(js_name = conformalCalibrate, unchecked_return_type = "ConformalCalibration")]
+pub fn conformal_calibrate(
+    #[wasm_bindgen(unchecked_param_type = "ConformalCalibrateRequest")] request: JsValue,
+) -> Result<JsValue, JsValue> {
+    let req: ConformalCalibrateRequest = from_js(request, "conformalCalibrate request")?;
+    to_js(&conformal::conformal_calibrate(&req).map_err(|e| js_error(&e))?)
+}
+
+/// Conformal prediction sets for new items (coverage report when labels are given).
+#[wasm_bindgen(js_name = conformalSets, unchecked_return_type = "ConformalSetsResponse")]
+pub fn conformal_sets(
+    #[wasm_bindgen(unchecked_param_type = "ConformalSetsRequest")] request: JsValue,
+) -> Result<JsValue, JsValue> {
+    let req: ConformalSetsRequest = from_js(request, "conformalSets request")?;
+    to_js(&conformal::conformal_sets(&req).map_err(|e| js_error(&e))?)
+}
+
+/// Risk-controlled auto-accept threshold (Learn-then-Test).
+#[wasm_bindgen(js_name = autoAcceptThreshold, unchecked_return_type = "AutoAcceptResponse")]
+pub fn auto_accept_threshold(
+    #[wasm_bindgen(unchecked_param_type = "AutoAcceptRequest")] request: JsValue,
+) -> Result<JsValue, JsValue> {
+    let req: AutoAcceptRequest = from_js(request, "autoAcceptThreshold request")?;
+    to_js(&risk::auto_accept_threshold(&req).map_err(|e| js_error(&e))?)
+}

@@ -1,3 +1,8 @@
 //! Triage maths on probabilities (issue 3): uncertainty over stochastic rows, calibration,
 //! conformal prediction, risk-controlled auto-accept, label-error detection, outliers,
 //! per-class error analysis.
+
+pub mod calibration;
+pub mod conformal;
+pub mod multi;
+pub mod risk;

@@ -1,0 +1,425 @@
+//! Risk-controlled auto-accept: Learn-then-Test (Angelopoulos, Bates, Candès, Jordan, Lei
+//! 2021) on a verified set (probabilities + true labels).
+//!
+//! An item is *auto-accepted* at threshold `lambda` when its confidence `c = max_k p_k` is
+//! `>= lambda`; it is *wrong* when `argmax p` (ties: lowest index) differs from its label.
+//! For each `lambda` on a grid we test the null "the risk at `lambda` exceeds `alpha`" with a
+//! p-value, and a multiple-testing procedure controlling the family-wise error rate at `delta`
+//! picks the certified thresholds; we return the lowest certified threshold (most items
+//! accepted).
+//!
+//! # Risk modes
+//! - `marginal`: loss `1{accepted and wrong}`, risk `E[loss] = P(accepted and wrong)`, estimated
+//!   on all `n` verified items. Guarantee (LTT): with probability `>= 1 - delta` over the
+//!   verified set, `P(accepted and wrong) <= alpha` for a new item. Since
+//!   `P(wrong | accepted) = P(accepted and wrong) / P(accepted)`, this bounds the error among
+//!   accepted items by `alpha / P(accepted)` only.
+//! - `conditional` (default): the error rate among accepted items, `P(wrong | c >= lambda)`,
+//!   tested with the `n_lambda` accepted items (errors among them are Binomial(`n_lambda`,
+//!   risk) given `n_lambda`: the p-value is valid conditionally on `n_lambda`, hence
+//!   marginally). Guarantee: with probability `>= 1 - delta`, every certified threshold has
+//!   `P(wrong | accepted) <= alpha`. With `fixedSequence`, thresholds whose accepted count
+//!   cannot reach `delta` even at zero errors (`n_lambda < ln(delta) / ln(1 - alpha)`) are
+//!   skipped instead of stopping the sequence; this ordering uses the counts, so that
+//!   guarantee holds conditionally on the accepted counts (the usual practice in selective
+//!   classification). Bonferroni and Holm need no skipping.
+//!
+//! # p-values (for `k` wrong out of `m` tested items, `r = k / m`)
+//! - `binomial` (default): exact tail `P(Binomial(m, alpha) <= k)`;
+//! - `hoeffdingBentkus`: `min(exp(-m h(min(r, alpha), alpha)), e * P(Binomial(m, alpha) <= k))`,
+//!   `h(a, b) = a ln(a/b) + (1-a) ln((1-a)/(1-b))`, capped at 1 (Bates et al. 2021).
+//!
+//! `m` is `n` (marginal) or `n_lambda` (conditional); a threshold accepting nothing has
+//! p-value 1 in conditional mode (nothing to certify) and is never chosen.
+//!
+//! # Grid and testing
+//! Grid: the distinct confidences of the verified items (default) or a given list; ordered from
+//! the most conservative (highest `lambda`) down. `fixedSequence` (default) rejects while
+//! `p <= delta` and stops at the first non-rejection; `bonferroni` rejects `p <= delta / m`
+//! (`m` grid points); `holm` is Holm's step-down. The chosen threshold is the lowest rejected.
+//! When nothing can be certified: `InsufficientData`, saying how many (accepted) items would be
+//! needed at zero observed errors: `ceil(ln(delta') / ln(1 - alpha))` with `delta' = delta`
+//! (fixed sequence) or `delta / m` (Bonferroni, Holm).
+
+use serde::{Deserialize, Serialize};
+
+use super::calibration::{argmax, check_labels, check_prob_matrix};
+use crate::error::{err, Result};
+
+/// Which risk is controlled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub enum RiskMode {
+    /// `P(accepted and wrong)`.
+    Marginal,
+    /// `P(wrong | accepted)` (default).
+    #[default]
+    Conditional,
+}
+
+/// p-value of one threshold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub enum PValue {
+    /// Exact binomial tail (default).
+    #[default]
+    Binomial,
+    /// Hoeffding-Bentkus.
+    HoeffdingBentkus,
+}
+
+/// Family-wise error control over the grid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub enum Procedure {
+    /// Fixed sequence from the highest threshold down (default).
+    #[default]
+    FixedSequence,
+    /// Bonferroni.
+    Bonferroni,
+    /// Holm step-down.
+    Holm,
+}
+
+/// Options of [`auto_accept_threshold`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct AutoAcceptOptions {
+    /// Risk mode.
+    pub mode: RiskMode,
+    /// p-value.
+    pub p_value: PValue,
+    /// Multiple testing.
+    pub procedure: Procedure,
+    /// Thresholds to test (default: the distinct verified confidences).
+    pub grid: Option<Vec<f64>>,
+    /// Return the per-threshold table (default false).
+    pub include_table: bool,
+}
+
+/// Request for [`auto_accept_threshold`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AutoAcceptRequest {
+    /// Row-major `n x k` probabilities of the verified items.
+    pub probs: Vec<f64>,
+    /// Verified items.
+    pub n: usize,
+    /// Classes.
+    pub k: usize,
+    /// Their true labels.
+    pub labels: Vec<usize>,
+    /// Risk level in `(0, 1)`.
+    pub alpha: f64,
+    /// Allowed failure probability in `(0, 1)`.
+    pub delta: f64,
+    /// Options.
+    #[serde(default)]
+    pub options: AutoAcceptOptions,
+}
+
+/// One tested threshold.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ThresholdTest {
+    /// The threshold.
+    pub lambda: f64,
+    /// Verified items with confidence `>= lambda`.
+    pub accepted: usize,
+    /// Wrong among them.
+    pub errors: usize,
+    /// p-value.
+    pub p_value: f64,
+    /// Rejected (certified).
+    pub certified: bool,
+}
+
+/// The chosen threshold.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AutoAcceptResponse {
+    /// Auto-accept items with confidence `>= threshold`.
+    pub threshold: f64,
+    /// Verified items it accepts.
+    pub accepted: usize,
+    /// `accepted / n` (expected auto-accept rate).
+    pub accepted_fraction: f64,
+    /// Wrong among the accepted verified items.
+    pub errors: usize,
+    /// `errors / accepted`.
+    pub empirical_error: f64,
+    /// p-value of the chosen threshold.
+    pub p_value: f64,
+    /// Thresholds tested.
+    pub tested: usize,
+    /// Echo: risk level, failure probability, mode.
+    pub alpha: f64,
+    /// Failure probability.
+    pub delta: f64,
+    /// Risk mode.
+    pub mode: RiskMode,
+    /// Per-threshold table (highest first), when asked for.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub table: Option<Vec<ThresholdTest>>,
+}
+
+/// `ln P(Binomial(n, p) <= k)`, by a log-space sum of the probability mass (exact up to
+/// rounding), `0 < p < 1`.
+pub fn ln_binom_cdf(k: usize, n: usize, p: f64) -> f64 {
+    if k >= n {
+        return 0.0;
+    }
+    let lr = p.ln() - (-p).ln_1p();
+    let mut term = n as f64 * (-p).ln_1p(); // ln pmf(0)
+    let mut acc = term;
+    for j in 0..k {
+        term += ((n - j) as f64 / (j + 1) as f64).ln() + lr;
+        // log-sum-exp of acc and term
+        let (hi, lo) = if acc > term { (acc, term) } else { (term, acc) };
+        acc = hi + (lo - hi).exp().ln_1p();
+    }
+    acc.min(0.0)
+}
+
+/// `P(Binomial(n, p) <= k)`.
+pub fn binom_cdf(k: usize, n: usize, p: f64) -> f64 {
+    ln_binom_cdf(k, n, p).exp()
+}
+
+/// Hoeffding bound `exp(-n h(min(r, alpha), alpha))`.
+pub fn hoeffding_p(errors: usize, n: usize, alpha: f64) -> f64 {
+    if n == 0 {
+        return 1.0;
+    }
+    let r = (errors as f64 / n as f64).min(alpha);
+    let mut h = (1.0 - r) * ((1.0 - r) / (1.0 - alpha)).ln();
+    if r > 0.0 {
+        h += r * (r / alpha).ln();
+    }
+    (-(n as f64) * h).exp().min(1.0)
+}
+
+/// Hoeffding-Bentkus p-value, capped at 1.
+pub fn hoeffding_bentkus_p(errors: usize, n: usize, alpha: f64) -> f64 {
+    if n == 0 {
+        return 1.0;
+    }
+    let bentkus = std::f64::consts::E * binom_cdf(errors, n, alpha);
+    hoeffding_p(errors, n, alpha).min(bentkus).min(1.0)
+}
+
+/// Items needed at zero observed errors to reach `p <= delta`: `ceil(ln delta / ln(1-alpha))`.
+pub fn needed_at_zero_errors(alpha: f64, delta: f64) -> usize {
+    (delta.ln() / (-alpha).ln_1p()).ceil().max(1.0) as usize
+}
+
+/// Choose the auto-accept threshold (see the module docs).
+pub fn auto_accept_threshold(req: &AutoAcceptRequest) -> Result<AutoAcceptResponse> {
+    let (n, k, alpha, delta) = (req.n, req.k, req.alpha, req.delta);
+    if !(alpha > 0.0 && alpha < 1.0 && delta > 0.0 && delta < 1.0) {
+        return Err(err!(
+            InvalidOptions,
+            "alpha and delta must be in (0, 1), got {alpha}, {delta}"
+        ));
+    }
+    check_prob_matrix(&req.probs, n, k, "verified probabilities")?;
+    check_labels(&req.labels, n, k, "verified labels")?;
+    let o = &req.options;
+    // (confidence, wrong) sorted by decreasing confidence
+    let mut items: Vec<(f64, bool)> = req
+        .probs
+        .chunks_exact(k)
+        .zip(&req.labels)
+        .map(|(row, &y)| {
+            let j = argmax(row);
+            (row[j], j != y)
+        })
+        .collect();
+    items.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let mut grid: Vec<f64> = match &o.grid {
+        Some(g) => {
+            if g.is_empty() || g.iter().any(|v| !v.is_finite()) {
+                return Err(err!(
+                    InvalidOptions,
+                    "grid must be a non-empty list of finite numbers"
+                ));
+            }
+            g.clone()
+        }
+        None => items.iter().map(|x| x.0).collect(),
+    };
+    grid.sort_by(|a, b| b.total_cmp(a));
+    grid.dedup();
+    let m = grid.len();
+    // accepted / errors at each grid point (highest first), by one sweep
+    let mut table = Vec::with_capacity(m);
+    let (mut idx, mut acc, mut err_) = (0usize, 0usize, 0usize);
+    for &lambda in &grid {
+        while idx < items.len() && items[idx].0 >= lambda {
+            acc += 1;
+            err_ += items[idx].1 as usize;
+            idx += 1;
+        }
+        let tested = match o.mode {
+            RiskMode::Marginal => n,
+            RiskMode::Conditional => acc,
+        };
+        let p = if tested == 0 {
+            1.0
+        } else {
+            match o.p_value {
+                PValue::Binomial => binom_cdf(err_, tested, alpha),
+                PValue::HoeffdingBentkus => hoeffding_bentkus_p(err_, tested, alpha),
+            }
+        };
+        table.push(ThresholdTest {
+            lambda,
+            accepted: acc,
+            errors: err_,
+            p_value: p,
+            certified: false,
+        });
+    }
+    let need_fs = needed_at_zero_errors(alpha, delta);
+    match o.procedure {
+        Procedure::FixedSequence => {
+            for t in table.iter_mut() {
+                if t.accepted == 0 || (o.mode == RiskMode::Conditional && t.accepted < need_fs) {
+                    continue; // untestable: skipped (see module docs)
+                }
+                if t.p_value <= delta {
+                    t.certified = true;
+                } else {
+                    break;
+                }
+            }
+        }
+        Procedure::Bonferroni => {
+            for t in table.iter_mut() {
+                t.certified = t.accepted > 0 && t.p_value <= delta / m as f64;
+            }
+        }
+        Procedure::Holm => {
+            let mut idx: Vec<usize> = (0..m).collect();
+            idx.sort_by(|&a, &b| {
+                table[a]
+                    .p_value
+                    .total_cmp(&table[b].p_value)
+                    .then(a.cmp(&b))
+            });
+            for (r, &i) in idx.iter().enumerate() {
+                if table[i].p_value <= delta / (m - r) as f64 {
+                    table[i].certified = table[i].accepted > 0;
+                } else {
+                    break;
+                }
+            }
+        }
+    }
+    let chosen = table.iter().rposition(|t| t.certified);
+    let Some(c) = chosen else {
+        let d = match o.procedure {
+            Procedure::FixedSequence => delta,
+            _ => delta / m as f64,
+        };
+        let need = needed_at_zero_errors(alpha, d);
+        let what = match o.mode {
+            RiskMode::Marginal => "verified items",
+            RiskMode::Conditional => "accepted verified items at one threshold",
+        };
+        return Err(err!(
+            InsufficientData,
+            "no threshold can be certified at alpha = {alpha}, delta = {delta} with {n} verified items ({m} thresholds tested): even with zero observed errors it takes at least {need} {what}"
+        ));
+    };
+    let t = table[c].clone();
+    Ok(AutoAcceptResponse {
+        threshold: t.lambda,
+        accepted: t.accepted,
+        accepted_fraction: t.accepted as f64 / n as f64,
+        errors: t.errors,
+        empirical_error: if t.accepted > 0 {
+            t.errors as f64 / t.accepted as f64
+        } else {
+            0.0
+        },
+        p_value: t.p_value,
+        tested: m,
+        alpha,
+        delta,
+        mode: o.mode,
+        table: if o.include_table { Some(table) } else { None },
+    })
+}
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn binomial_small_values() {
+        // P(Bin(10, 0.3) <= 2) = 0.3827827864
+        assert!((binom_cdf(2, 10, 0.3) - 0.382_782_786_4).abs() < 1e-9);
+        assert_eq!(binom_cdf(10, 10, 0.3), 1.0);
+        assert!((binom_cdf(0, 5, 0.1) - 0.9f64.powi(5)).abs() < 1e-15);
+        assert_eq!(needed_at_zero_errors(0.01, 0.05), 299);
+    }
+
+    #[test]
+    fn refusal_says_how_many() {
+        let probs: Vec<f64> = (0..50).flat_map(|_| [0.9, 0.1]).collect();
+        let e = auto_accept_threshold(&AutoAcceptRequest {
+            probs,
+            n: 50,
+            k: 2,
+            labels: vec![0; 50],
+            alpha: 0.01,
+            delta: 0.05,
+            options: AutoAcceptOptions::default(),
+        })
+        .unwrap_err();
+        assert_eq!(e.code(), "insufficient_data");
+        assert!(e.message().contains("299"), "{}", e.message());
+    }
+
+    #[test]
+    fn certifies_clean_confident_items() {
+        // 400 confident correct items, 100 unconfident ones with 50% errors
+        let mut probs = Vec::new();
+        let mut labels = Vec::new();
+        for i in 0..500 {
+            if i < 400 {
+                let c = 0.95 + (i as f64) * 1e-4;
+                probs.extend([c, 1.0 - c]);
+                labels.push(0);
+            } else {
+                probs.extend([0.6, 0.4]);
+                labels.push(i % 2);
+            }
+        }
+        for procedure in [
+            Procedure::FixedSequence,
+            Procedure::Bonferroni,
+            Procedure::Holm,
+        ] {
+            for mode in [RiskMode::Conditional, RiskMode::Marginal] {
+                let r = auto_accept_threshold(&AutoAcceptRequest {
+                    probs: probs.clone(),
+                    n: 500,
+                    k: 2,
+                    labels: labels.clone(),
+                    alpha: 0.05,
+                    delta: 0.05,
+                    options: AutoAcceptOptions {
+                        mode,
+                        procedure,
+                        ..Default::default()
+                    },
+                })
+                .unwrap();
+                assert!(r.threshold >= 0.95, "{procedure:?} {mode:?} {r:?}");
+                assert_eq!(r.errors, 0);
+            }
+        }
+    }
+}
