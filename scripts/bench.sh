@@ -23,8 +23,8 @@ done
 
 echo "== native (tract, 1 thread, release)"
 cargo build -q --release --example bench_score
-target/release/examples/bench_score $fx/model.onnx $fx/manifest.json $fx/samples/d05_label3.png "$runs"
-target/release/examples/bench_score $out/squeezenet.onnx $out/squeezenet.json rgba:224x224 "$runs"
+"${CARGO_TARGET_DIR:-target}"/release/examples/bench_score $fx/model.onnx $fx/manifest.json $fx/samples/d05_label3.png "$runs"
+"${CARGO_TARGET_DIR:-target}"/release/examples/bench_score $out/squeezenet.onnx $out/squeezenet.json rgba:224x224 "$runs"
 
 echo "== onnxruntime (Python, 1 thread, inference only)"
 $py - "$runs" <<'PY'

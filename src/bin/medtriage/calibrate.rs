@@ -190,111 +190,10 @@ fn io_err(path: &Path, e: impl std::fmt::Display) -> Error {
     Error::new(ErrorKind::Io, format!("{}: {e}", path.display()))
 }
 
-/// Column-major (Fortran) data of `shape` reordered to row-major.
-fn fortran_to_c(shape: &[u64], data: Vec<f64>) -> Vec<f64> {
-    let dims: Vec<usize> = shape.iter().map(|&d| d as usize).collect();
-    if dims.len() < 2 {
-        return data;
-    }
-    // Fortran strides
-    let mut fstride = vec![1usize; dims.len()];
-    for a in 1..dims.len() {
-        fstride[a] = fstride[a - 1] * dims[a - 1];
-    }
-    let mut out = Vec::with_capacity(data.len());
-    let mut idx = vec![0usize; dims.len()];
-    for _ in 0..data.len() {
-        let off: usize = idx.iter().zip(&fstride).map(|(i, s)| i * s).sum();
-        out.push(data[off]);
-        // increment the C-order multi-index
-        for a in (0..dims.len()).rev() {
-            idx[a] += 1;
-            if idx[a] < dims[a] {
-                break;
-            }
-            idx[a] = 0;
-        }
-    }
-    out
-}
-
-/// Read a float or integer .npy of any rank as (shape, row-major data); Fortran-order arrays
-/// (as numpy writes some transposed results) are reordered.
-fn read_npy_any(path: &Path) -> Result<(Vec<u64>, Vec<f64>)> {
-    use npyz::{DType, TypeChar};
-    let bytes = std::fs::read(path).map_err(|e| io_err(path, e))?;
-    let npy =
-        npyz::NpyFile::new(&bytes[..]).map_err(|e| bad(format!("{}: {e}", path.display())))?;
-    let fortran = npy.order() == npyz::Order::Fortran;
-    let shape = npy.shape().to_vec();
-    let e = |e: std::io::Error| bad(format!("{}: {e}", path.display()));
-    let data: Vec<f64> = match npy.dtype() {
-        DType::Plain(t) => match (t.type_char(), t.num_bytes()) {
-            (TypeChar::Float, Some(8)) => npy.into_vec::<f64>().map_err(e)?,
-            (TypeChar::Float, Some(4)) => npy
-                .into_vec::<f32>()
-                .map_err(e)?
-                .into_iter()
-                .map(f64::from)
-                .collect(),
-            (TypeChar::Int, Some(8)) => npy
-                .into_vec::<i64>()
-                .map_err(e)?
-                .into_iter()
-                .map(|v| v as f64)
-                .collect(),
-            (TypeChar::Int, Some(4)) => npy
-                .into_vec::<i32>()
-                .map_err(e)?
-                .into_iter()
-                .map(f64::from)
-                .collect(),
-            other => {
-                return Err(bad(format!(
-                    "{}: expected float32/float64/int32/int64, got {other:?}",
-                    path.display()
-                )))
-            }
-        },
-        other => {
-            return Err(bad(format!(
-                "{}: unsupported dtype {other:?}",
-                path.display()
-            )))
-        }
-    };
-    let data = if fortran {
-        fortran_to_c(&shape, data)
-    } else {
-        data
-    };
-    Ok((shape, data))
-}
-
-/// A 2-D matrix: `.npy` through [`read_npy_any`] (C or Fortran order), otherwise the shared
-/// reader (`.csv`).
-fn read_matrix_any(path: &Path) -> Result<Matrix> {
-    if path.extension().and_then(|e| e.to_str()) != Some("npy") {
-        return read_matrix(path);
-    }
-    let (shape, data) = read_npy_any(path)?;
-    match shape.as_slice() {
-        [r, c] => Ok(Matrix {
-            rows: *r as usize,
-            cols: *c as usize,
-            data,
-        }),
-        s => Err(bad(format!(
-            "{}: expected a 2-D array, got shape {s:?}",
-            path.display()
-        ))),
-    }
-}
-
 fn scores_of(logits: &Option<PathBuf>, probs: &Option<PathBuf>) -> Result<(Matrix, ScoreKind)> {
     match (logits, probs) {
-        (Some(l), _) => Ok((read_matrix_any(l)?, ScoreKind::Logits)),
-        (None, Some(p)) => Ok((read_matrix_any(p)?, ScoreKind::Probabilities)),
+        (Some(l), _) => Ok((read_matrix(l)?, ScoreKind::Logits)),
+        (None, Some(p)) => Ok((read_matrix(p)?, ScoreKind::Probabilities)),
         (None, None) => Err(Error::new(
             ErrorKind::InvalidOptions,
             "give --logits or --probs",
@@ -321,7 +220,7 @@ pub fn run(cmd: Cmd) -> Result<()> {
         } => {
             let (n, t, k, data) =
                 if probs.extension().and_then(|e| e.to_str()) == Some("npy") && t.is_none() {
-                    let (shape, data) = read_npy_any(&probs)?;
+                    let (shape, data) = crate::io::read_array(&probs)?;
                     match shape.as_slice() {
                         [n, t, k] => (*n as usize, *t as usize, *k as usize, data),
                         s => {
@@ -332,7 +231,7 @@ pub fn run(cmd: Cmd) -> Result<()> {
                         }
                     }
                 } else {
-                    let m = read_matrix_any(&probs)?;
+                    let m = read_matrix(&probs)?;
                     let t = t.ok_or_else(|| bad("a 2-D input needs --t (rows per item)".into()))?;
                     if t == 0 || m.rows % t != 0 {
                         return Err(bad(format!(
@@ -450,7 +349,7 @@ pub fn run(cmd: Cmd) -> Result<()> {
             out,
             bins_csv,
         } => {
-            let m = read_matrix_any(&pred_probs)?;
+            let m = read_matrix(&pred_probs)?;
             let req = CalibrationReportRequest {
                 probs: m.data,
                 n: m.rows,
@@ -517,7 +416,7 @@ pub fn run(cmd: Cmd) -> Result<()> {
             if no_empty {
                 o.allow_empty = false;
             }
-            let cm = read_matrix_any(&cal_probs)?;
+            let cm = read_matrix(&cal_probs)?;
             let cal = conformal::conformal_calibrate(&ConformalCalibrateRequest {
                 probs: cm.data,
                 n: cm.rows,
@@ -526,7 +425,7 @@ pub fn run(cmd: Cmd) -> Result<()> {
                 alpha,
                 options: o,
             })?;
-            let tm = read_matrix_any(&test_probs)?;
+            let tm = read_matrix(&test_probs)?;
             let labels = match &test_labels {
                 Some(p) => Some(read_labels(p)?),
                 None => None,
@@ -584,7 +483,7 @@ pub fn run(cmd: Cmd) -> Result<()> {
                 };
             }
             o.include_table |= table;
-            let m = read_matrix_any(&pred_probs)?;
+            let m = read_matrix(&pred_probs)?;
             let req = AutoAcceptRequest {
                 probs: m.data,
                 n: m.rows,

@@ -1,5 +1,6 @@
 //! Reading arrays and tables for the CLI: `.npy` (NumPy, any numeric dtype, C order) and
-//! `.csv` (numbers, optional header row). Shared by every subcommand.
+//! `.csv` (numbers, optional header row). Shared by every subcommand. C- and Fortran-order
+//! `.npy` files are both read into row-major order.
 
 use std::path::Path;
 
@@ -27,13 +28,38 @@ fn bad(path: &Path, e: impl std::fmt::Display) -> Error {
     Error::new(ErrorKind::InvalidInput, format!("{}: {e}", path.display()))
 }
 
+/// Column-major (Fortran) data of `shape` reordered to row-major.
+fn fortran_to_c(shape: &[u64], data: Vec<f64>) -> Vec<f64> {
+    let dims: Vec<usize> = shape.iter().map(|&d| d as usize).collect();
+    if dims.len() < 2 {
+        return data;
+    }
+    let mut fstride = vec![1usize; dims.len()];
+    for a in 1..dims.len() {
+        fstride[a] = fstride[a - 1] * dims[a - 1];
+    }
+    let mut out = Vec::with_capacity(data.len());
+    let mut idx = vec![0usize; dims.len()];
+    for _ in 0..data.len() {
+        let off: usize = idx.iter().zip(&fstride).map(|(i, s)| i * s).sum();
+        out.push(data[off]);
+        // increment the C-order multi-index
+        for a in (0..dims.len()).rev() {
+            idx[a] += 1;
+            if idx[a] < dims[a] {
+                break;
+            }
+            idx[a] = 0;
+        }
+    }
+    out
+}
+
 fn npy_f64(path: &Path) -> Result<(Vec<u64>, Vec<f64>)> {
     use npyz::{DType, TypeChar};
     let bytes = std::fs::read(path).map_err(|e| io_err(path, e))?;
     let npy = npyz::NpyFile::new(&bytes[..]).map_err(|e| bad(path, e))?;
-    if npy.order() != npyz::Order::C {
-        return Err(bad(path, "only C-order .npy arrays are supported"));
-    }
+    let fortran = npy.order() == npyz::Order::Fortran;
     let shape = npy.shape().to_vec();
     let (tc, size) = match npy.dtype() {
         DType::Plain(t) => (t.type_char(), t.num_bytes().unwrap_or(0)),
@@ -66,6 +92,11 @@ fn npy_f64(path: &Path) -> Result<(Vec<u64>, Vec<f64>)> {
             .map(|v| if v { 1.0 } else { 0.0 })
             .collect(),
         (t, s) => return Err(bad(path, format!("unsupported dtype {t:?}{s}"))),
+    };
+    let data = if fortran {
+        fortran_to_c(&shape, data)
+    } else {
+        data
     };
     Ok((shape, data))
 }
@@ -137,6 +168,11 @@ pub fn read_labels(path: &Path) -> Result<Vec<usize>> {
         .collect()
 }
 
+/// Read an array of any rank (`.npy`; `.csv` gives 2-D) as (shape, row-major data).
+pub fn read_array(path: &Path) -> Result<(Vec<u64>, Vec<f64>)> {
+    read_any(path)
+}
+
 fn read_any(path: &Path) -> Result<(Vec<u64>, Vec<f64>)> {
     match path
         .extension()
@@ -157,7 +193,9 @@ pub fn write_json(value: &impl serde::Serialize, out: Option<&Path>) -> Result<(
     match out {
         Some(p) => std::fs::write(p, text + "\n").map_err(|e| io_err(p, e)),
         None => {
-            println!("{text}");
+            use std::io::Write;
+            // a closed pipe (`| head`) is not worth a panic
+            let _ = writeln!(std::io::stdout(), "{text}");
             Ok(())
         }
     }
