@@ -1,3 +1,6 @@
 //! Triage maths on probabilities (issue 3): uncertainty over stochastic rows, calibration,
 //! conformal prediction, risk-controlled auto-accept, label-error detection, outliers,
 //! per-class error analysis.
+pub mod analysis;
+pub mod label_issues;
+pub mod outliers;
