@@ -1396,6 +1396,7 @@ mod tests {
 }
 
 #[cfg(all(test, not(target_arch = "wasm32")))]
+#[allow(clippy::needless_range_loop)]
 mod proptests {
     use super::*;
     use proptest::prelude::*;

@@ -430,13 +430,13 @@ pub fn knn(
         for p in 0..n.div_ceil(PANEL) {
             let panel = &panels[p * PANEL * d..(p + 1) * PANEL * d];
             tile_f64(a, nr, d, panel, &mut acc);
-            for r in 0..nr {
+            for (r, acc_r) in acc.iter().enumerate().take(nr) {
                 let i = i0 + r;
                 let (bd, bi) = (
                     &mut best_d[i * k..(i + 1) * k],
                     &mut best_i[i * k..(i + 1) * k],
                 );
-                for (jj, &dot) in acc[r].iter().enumerate() {
+                for (jj, &dot) in acc_r.iter().enumerate() {
                     let j = p * PANEL + jj;
                     if j >= n || j == i {
                         continue;
@@ -645,9 +645,9 @@ pub fn near_duplicates(
         for p in (i0 / PANEL)..n.div_ceil(PANEL) {
             let panel = &panels[p * PANEL * d..(p + 1) * PANEL * d];
             tile_f32(a, nr, d, panel, &mut acc);
-            for r in 0..nr {
+            for (r, acc_r) in acc.iter().enumerate().take(nr) {
                 let i = i0 + r;
-                for (jj, &dot) in acc[r].iter().enumerate() {
+                for (jj, &dot) in acc_r.iter().enumerate() {
                     let j = p * PANEL + jj;
                     if j <= i || j >= n || dot < cut {
                         continue;
