@@ -12,7 +12,9 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use medtriage::engine::triage::label_issues::{find_label_issues, FindOptions, Probs};
-use medtriage::engine::triage::outliers::{knn_outliers, near_duplicates, DuplicatesOptions, KnnOutlierOptions};
+use medtriage::engine::triage::outliers::{
+    knn_outliers, near_duplicates, DuplicatesOptions, KnnOutlierOptions,
+};
 
 fn npy(path: &Path) -> Option<(Vec<usize>, Vec<f64>)> {
     let bytes = std::fs::read(path).ok()?;
@@ -25,9 +27,24 @@ fn npy(path: &Path) -> Option<(Vec<usize>, Vec<f64>)> {
     };
     let v: Vec<f64> = match (tc, size) {
         (npyz::TypeChar::Float, 8) => f.into_vec::<f64>().ok()?,
-        (npyz::TypeChar::Float, 4) => f.into_vec::<f32>().ok()?.into_iter().map(f64::from).collect(),
-        (npyz::TypeChar::Int, 8) => f.into_vec::<i64>().ok()?.into_iter().map(|x| x as f64).collect(),
-        (npyz::TypeChar::Uint, 2) => f.into_vec::<u16>().ok()?.into_iter().map(f64::from).collect(),
+        (npyz::TypeChar::Float, 4) => f
+            .into_vec::<f32>()
+            .ok()?
+            .into_iter()
+            .map(f64::from)
+            .collect(),
+        (npyz::TypeChar::Int, 8) => f
+            .into_vec::<i64>()
+            .ok()?
+            .into_iter()
+            .map(|x| x as f64)
+            .collect(),
+        (npyz::TypeChar::Uint, 2) => f
+            .into_vec::<u16>()
+            .ok()?
+            .into_iter()
+            .map(f64::from)
+            .collect(),
         _ => return None,
     };
     if fortran && shape.len() == 2 {
@@ -46,7 +63,11 @@ fn main() {
     let data = PathBuf::from(args.get(1).cloned().unwrap_or_else(|| {
         concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/label-errors").to_string()
     }));
-    let synth = PathBuf::from(args.get(2).cloned().unwrap_or_else(|| "/tmp/bench_labels".into()));
+    let synth = PathBuf::from(
+        args.get(2)
+            .cloned()
+            .unwrap_or_else(|| "/tmp/bench_labels".into()),
+    );
 
     println!("== (a) detection quality (find_label_issues, defaults) ==");
     if let (Some((s, p)), Some(noisy), Some(truth)) = (
@@ -96,8 +117,14 @@ fn main() {
         let r = find_label_issues(&pr, &l, &FindOptions::default()).expect("find");
         let flagged: Vec<usize> = (0..l.len()).filter(|&i| r.is_label_issue[i]).collect();
         let reviewed = flagged.iter().filter(|i| confirmed.contains_key(i)).count();
-        let conf = flagged.iter().filter(|i| confirmed.get(i) == Some(&true)).count();
-        println!("medtriage {name} test: flagged {}, reviewed {reviewed}, confirmed {conf}", flagged.len());
+        let conf = flagged
+            .iter()
+            .filter(|i| confirmed.get(i) == Some(&true))
+            .count();
+        println!(
+            "medtriage {name} test: flagged {}, reviewed {reviewed}, confirmed {conf}",
+            flagged.len()
+        );
     }
 
     println!("== (b) find_label_issues speed (1 thread) ==");
@@ -118,7 +145,10 @@ fn main() {
             best = best.min(t.elapsed().as_secs_f64());
             flagged = r.num_issues;
         }
-        println!("medtriage find_label_issues {n}x{}: {best:.3} s (best of 3), flagged {flagged}", s[1]);
+        println!(
+            "medtriage find_label_issues {n}x{}: {best:.3} s (best of 3), flagged {flagged}",
+            s[1]
+        );
     }
 
     println!("== (c) embeddings ==");
@@ -137,6 +167,39 @@ fn main() {
             r.groups.len()
         );
         if n <= 20_000 {
+            // recall of the pruned scan vs a plain f64 brute force on this sample
+            let t = Instant::now();
+            let d = s[1];
+            let unit: Vec<f64> = e
+                .chunks(d)
+                .flat_map(|r| {
+                    let nr = r.iter().map(|v| v * v).sum::<f64>().sqrt();
+                    r.iter().map(move |v| v / nr)
+                })
+                .collect();
+            let mut brute = Vec::new();
+            for i in 0..n {
+                for j in i + 1..n {
+                    let dot: f64 = unit[i * d..(i + 1) * d]
+                        .iter()
+                        .zip(&unit[j * d..(j + 1) * d])
+                        .map(|(a, b)| a * b)
+                        .sum();
+                    if 1.0 - dot <= 0.02 {
+                        brute.push((i, j));
+                    }
+                }
+            }
+            let found: std::collections::HashSet<(usize, usize)> =
+                r.pairs.iter().map(|p| (p.i, p.j)).collect();
+            let hit = brute.iter().filter(|p| found.contains(p)).count();
+            println!(
+                "plain f64 brute force {n}x{d}: {:.2} s, {} pairs; recall of the pruned scan {hit}/{} = {:.4}",
+                t.elapsed().as_secs_f64(),
+                brute.len(),
+                brute.len(),
+                hit as f64 / brute.len().max(1) as f64
+            );
             let t = Instant::now();
             let r = knn_outliers(&e, s[0], s[1], &KnnOutlierOptions::default()).expect("knn");
             println!(

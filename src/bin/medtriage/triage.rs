@@ -99,7 +99,8 @@ fn matrix(path: &Path) -> Result<Matrix> {
 
 fn fortran_npy(path: &Path) -> Result<Matrix> {
     let bad = |m: String| Error::new(ErrorKind::InvalidInput, format!("{}: {m}", path.display()));
-    let bytes = std::fs::read(path).map_err(|e| Error::new(ErrorKind::Io, format!("{}: {e}", path.display())))?;
+    let bytes = std::fs::read(path)
+        .map_err(|e| Error::new(ErrorKind::Io, format!("{}: {e}", path.display())))?;
     let npy = npyz::NpyFile::new(&bytes[..]).map_err(|e| bad(e.to_string()))?;
     let shape = npy.shape().to_vec();
     let [r, c] = shape[..] else {
@@ -118,26 +119,36 @@ fn fortran_npy(path: &Path) -> Result<Matrix> {
             .collect()
     };
     let data = (0..r * c).map(|x| v[(x % c) * r + x / c]).collect();
-    Ok(Matrix { rows: r, cols: c, data })
+    Ok(Matrix {
+        rows: r,
+        cols: c,
+        data,
+    })
 }
 
 fn sink(out: Option<&Path>) -> Result<Box<dyn Write>> {
     Ok(match out {
         Some(p) => Box::new(
-            std::fs::File::create(p).map_err(|e| Error::new(ErrorKind::Io, format!("{}: {e}", p.display())))?,
+            std::fs::File::create(p)
+                .map_err(|e| Error::new(ErrorKind::Io, format!("{}: {e}", p.display())))?,
         ),
         None => Box::new(std::io::stdout().lock()),
     })
 }
 
-fn write_csv(header: &[&str], rows: impl Iterator<Item = Vec<String>>, out: Option<&Path>) -> Result<()> {
+fn write_csv(
+    header: &[&str],
+    rows: impl Iterator<Item = Vec<String>>,
+    out: Option<&Path>,
+) -> Result<()> {
     let cerr = |e: csv::Error| Error::new(ErrorKind::Io, format!("writing CSV: {e}"));
     let mut w = csv::Writer::from_writer(sink(out)?);
     w.write_record(header).map_err(cerr)?;
     for r in rows {
         w.write_record(&r).map_err(cerr)?;
     }
-    w.flush().map_err(|e| Error::new(ErrorKind::Io, e.to_string()))
+    w.flush()
+        .map_err(|e| Error::new(ErrorKind::Io, e.to_string()))
 }
 
 struct Loaded {
@@ -174,9 +185,10 @@ pub fn run(cmd: Cmd) -> Result<()> {
                 Format::Json => write_json(&res, a.out.as_deref()),
                 Format::Csv => {
                     // one row per flagged item, in ranked order when ranked
-                    let idx: Vec<usize> = res.ranked_indices.clone().unwrap_or_else(|| {
-                        (0..r.n).filter(|&i| res.is_label_issue[i]).collect()
-                    });
+                    let idx: Vec<usize> = res
+                        .ranked_indices
+                        .clone()
+                        .unwrap_or_else(|| (0..r.n).filter(|&i| res.is_label_issue[i]).collect());
                     let rows = idx.into_iter().enumerate().map(|(rank, i)| {
                         let row = &r.pred_probs[i * r.k..(i + 1) * r.k];
                         let pred = li::argmax(row);
@@ -188,7 +200,17 @@ pub fn run(cmd: Cmd) -> Result<()> {
                             row[r.labels[i]].to_string(),
                         ]
                     });
-                    write_csv(&["rank", "index", "given_label", "predicted_label", "self_confidence"], rows, a.out.as_deref())
+                    write_csv(
+                        &[
+                            "rank",
+                            "index",
+                            "given_label",
+                            "predicted_label",
+                            "self_confidence",
+                        ],
+                        rows,
+                        a.out.as_deref(),
+                    )
                 }
             }
         }
@@ -206,7 +228,10 @@ pub fn run(cmd: Cmd) -> Result<()> {
                 Format::Json => write_json(&res, a.out.as_deref()),
                 Format::Csv => write_csv(
                     &["index", "score"],
-                    res.scores.iter().enumerate().map(|(i, s)| vec![i.to_string(), s.to_string()]),
+                    res.scores
+                        .iter()
+                        .enumerate()
+                        .map(|(i, s)| vec![i.to_string(), s.to_string()]),
                     a.out.as_deref(),
                 ),
             }
@@ -228,7 +253,9 @@ pub fn run(cmd: Cmd) -> Result<()> {
                     header.extend((0..r.k).map(|j| format!("true_{j}")));
                     let h: Vec<&str> = header.iter().map(String::as_str).collect();
                     let rows = res.confident_joint.iter().enumerate().map(|(i, row)| {
-                        std::iter::once(i.to_string()).chain(row.iter().map(|v| v.to_string())).collect()
+                        std::iter::once(i.to_string())
+                            .chain(row.iter().map(|v| v.to_string()))
+                            .collect()
                     });
                     write_csv(&h, rows, a.out.as_deref())
                 }
@@ -290,7 +317,10 @@ pub fn run(cmd: Cmd) -> Result<()> {
                 Format::Json => write_json(&json, out.as_deref()),
                 Format::Csv => write_csv(
                     &["index", "score"],
-                    scores.iter().enumerate().map(|(i, s)| vec![i.to_string(), s.to_string()]),
+                    scores
+                        .iter()
+                        .enumerate()
+                        .map(|(i, s)| vec![i.to_string(), s.to_string()]),
                     out.as_deref(),
                 ),
             }
@@ -336,7 +366,15 @@ pub fn run(cmd: Cmd) -> Result<()> {
             match a.format {
                 Format::Json => write_json(&res, a.out.as_deref()),
                 Format::Csv => write_csv(
-                    &["class", "precision", "recall", "f1", "support", "predicted", "calibration_error"],
+                    &[
+                        "class",
+                        "precision",
+                        "recall",
+                        "f1",
+                        "support",
+                        "predicted",
+                        "calibration_error",
+                    ],
                     res.per_class.iter().map(|s| {
                         vec![
                             s.class.to_string(),
