@@ -428,21 +428,20 @@ pub fn knn(
     let mut best_d = vec![f64::INFINITY; n * k];
     let mut best_i = vec![usize::MAX; n * k];
     let mut acc = [[0.0f64; PANEL]; TILE_ROWS];
+    // each unordered pair once (j > i), inserted into both rows' lists
     for i0 in (0..n).step_by(TILE_ROWS) {
         let nr = TILE_ROWS.min(n - i0);
         let a = &rows[i0 * d..(i0 + nr) * d];
-        for p in 0..n.div_ceil(PANEL) {
-            let panel = &panels[p * PANEL * d..(p + 1) * PANEL * d];
-            tile_f64(a, nr, d, panel, &mut acc);
+        for p in (i0 / PANEL)..n.div_ceil(PANEL) {
+            if metric == KnnMetric::Cosine {
+                let panel = &panels[p * PANEL * d..(p + 1) * PANEL * d];
+                tile_f64(a, nr, d, panel, &mut acc);
+            }
             for (r, acc_r) in acc.iter().enumerate().take(nr) {
                 let i = i0 + r;
-                let (bd, bi) = (
-                    &mut best_d[i * k..(i + 1) * k],
-                    &mut best_i[i * k..(i + 1) * k],
-                );
                 for (jj, &dot) in acc_r.iter().enumerate() {
                     let j = p * PANEL + jj;
-                    if j >= n || j == i {
+                    if j >= n || j <= i {
                         continue;
                     }
                     let dist = if dup[i] == dup[j] {
@@ -458,23 +457,43 @@ pub fn knn(
                             .sum::<f64>()
                             .sqrt()
                     };
-                    if dist < bd[k - 1] || (dist == bd[k - 1] && j < bi[k - 1]) {
-                        let mut pos = k - 1;
-                        while pos > 0
-                            && (dist < bd[pos - 1] || (dist == bd[pos - 1] && j < bi[pos - 1]))
-                        {
-                            bd[pos] = bd[pos - 1];
-                            bi[pos] = bi[pos - 1];
-                            pos -= 1;
-                        }
-                        bd[pos] = dist;
-                        bi[pos] = j;
-                    }
+                    insert_neighbor(
+                        &mut best_d[i * k..(i + 1) * k],
+                        &mut best_i[i * k..(i + 1) * k],
+                        dist,
+                        j,
+                    );
+                    insert_neighbor(
+                        &mut best_d[j * k..(j + 1) * k],
+                        &mut best_i[j * k..(j + 1) * k],
+                        dist,
+                        i,
+                    );
                 }
             }
         }
     }
     Ok((best_d, best_i))
+}
+
+/// Insert `(dist, j)` into a sorted top-k list (ties: lower index first).
+#[inline]
+fn insert_neighbor(bd: &mut [f64], bi: &mut [usize], dist: f64, j: usize) {
+    fn before(bd: &[f64], bi: &[usize], p: usize, dist: f64, j: usize) -> bool {
+        dist < bd[p] || (dist == bd[p] && j < bi[p])
+    }
+    let k = bd.len();
+    if !before(bd, bi, k - 1, dist, j) {
+        return;
+    }
+    let mut pos = k - 1;
+    while pos > 0 && before(bd, bi, pos - 1, dist, j) {
+        bd[pos] = bd[pos - 1];
+        bi[pos] = bi[pos - 1];
+        pos -= 1;
+    }
+    bd[pos] = dist;
+    bi[pos] = j;
 }
 
 fn resolve(m: KnnMetric, d: usize) -> KnnMetric {
