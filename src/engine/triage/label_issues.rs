@@ -1025,10 +1025,14 @@ pub fn find_label_issues(p: &Probs<'_>, labels: &[usize], o: &FindOptions) -> Re
             }
             if matches!(o.filter_by, FilterBy::PruneByNoiseRate | FilterBy::Both) {
                 let mut keys: Vec<(f64, usize)> = Vec::new();
+                let mut local: Vec<f64> = Vec::new();
                 for (c, rows) in by_class.iter().enumerate() {
                     if rows.len() <= 1 || rows.len() <= o.min_examples_per_class {
                         continue;
                     }
+                    // this class's rows, contiguous (one gather instead of k scattered passes)
+                    local.clear();
+                    local.extend(rows.iter().flat_map(|&i| p.row(i).iter().copied()));
                     for j in 0..k {
                         let num = pcm[j * k + c];
                         if j == c || num <= 0 {
@@ -1036,7 +1040,11 @@ pub fn find_label_issues(p: &Probs<'_>, labels: &[usize], o: &FindOptions) -> Re
                         }
                         keys.clear();
                         // largest margin first == smallest negated margin
-                        keys.extend(rows.iter().map(|&i| (-(p.at(i, j) - p.at(i, c)), i)));
+                        keys.extend(
+                            rows.iter()
+                                .zip(local.chunks_exact(k))
+                                .map(|(&i, r)| (-(r[j] - r[c]), i)),
+                        );
                         for &(_, i) in smallest_m(&mut keys, num as usize) {
                             mask[i] = true;
                         }
