@@ -1,16 +1,394 @@
-//! `medtriage triage …` subcommands.
+//! `medtriage triage …` subcommands: label issues (confident learning), quality scores,
+//! confident joint, outliers, near-duplicates, per-class report. Each builds the same
+//! request struct as the JS API (options as `--options '<json>'`, the JS options object).
 
-use medtriage::Result;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use clap::ValueEnum;
+use medtriage::engine::triage::{analysis, label_issues as li, outliers};
+use medtriage::error::from_json;
+use medtriage::{Error, ErrorKind, Result};
+
+use crate::io::{read_labels, read_matrix, write_json, Matrix};
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum Format {
+    Json,
+    Csv,
+}
+
+#[derive(clap::Args)]
+pub struct ProbsArgs {
+    /// Predicted probabilities, n x k (.npy, C or Fortran order, or .csv).
+    #[arg(long)]
+    pred_probs: PathBuf,
+    /// Given (or verified) labels, n integers in 0..k (.npy or .csv).
+    #[arg(long)]
+    labels: PathBuf,
+    /// Options as JSON (the JS API's options object), e.g. '{"filterBy":"both"}'.
+    #[arg(long, default_value = "{}")]
+    options: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "json")]
+    format: Format,
+    /// Output file (default: standard output).
+    #[arg(long, short)]
+    out: Option<PathBuf>,
+}
 
 #[derive(clap::Subcommand)]
 pub enum Cmd {
-    /// (placeholder, replaced as the subcommands land)
-    #[command(hide = true)]
-    Placeholder,
+    /// Flag likely label errors by confident learning (cleanlab's find_label_issues).
+    LabelIssues(ProbsArgs),
+    /// Per-row label quality scores (cleanlab's get_label_quality_scores).
+    QualityScores(ProbsArgs),
+    /// Confident joint, joint, prior and noise matrices.
+    ConfidentJoint(ProbsArgs),
+    /// Estimated number of label issues (cleanlab's num_label_issues).
+    NumIssues(ProbsArgs),
+    /// Outlier scores from embeddings (kNN) or from probabilities (entropy-based).
+    Outliers {
+        /// Embeddings, n x d.
+        #[arg(long, conflicts_with = "pred_probs")]
+        embeddings: Option<PathBuf>,
+        /// Probabilities, n x k.
+        #[arg(long)]
+        pred_probs: Option<PathBuf>,
+        /// Labels (to fit the class thresholds when scoring probabilities).
+        #[arg(long)]
+        labels: Option<PathBuf>,
+        /// Options as JSON.
+        #[arg(long, default_value = "{}")]
+        options: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "json")]
+        format: Format,
+        /// Output file.
+        #[arg(long, short)]
+        out: Option<PathBuf>,
+    },
+    /// Near-duplicate pairs by cosine distance (exact).
+    Duplicates {
+        /// Embeddings, n x d.
+        #[arg(long)]
+        embeddings: PathBuf,
+        /// Options as JSON, e.g. '{"threshold":0.01}'.
+        #[arg(long, default_value = "{}")]
+        options: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "json")]
+        format: Format,
+        /// Output file.
+        #[arg(long, short)]
+        out: Option<PathBuf>,
+    },
+    /// Per-class precision, recall, F1, support, confusion matrix and calibration error.
+    ClassReport(ProbsArgs),
+}
+
+/// Read a matrix; `.npy` in Fortran order is transposed here (the shared reader takes C
+/// order only).
+fn matrix(path: &Path) -> Result<Matrix> {
+    match read_matrix(path) {
+        Ok(m) => Ok(m),
+        Err(e) if e.message().contains("C-order") => fortran_npy(path),
+        Err(e) => Err(e),
+    }
+}
+
+fn fortran_npy(path: &Path) -> Result<Matrix> {
+    let bad = |m: String| Error::new(ErrorKind::InvalidInput, format!("{}: {m}", path.display()));
+    let bytes = std::fs::read(path)
+        .map_err(|e| Error::new(ErrorKind::Io, format!("{}: {e}", path.display())))?;
+    let npy = npyz::NpyFile::new(&bytes[..]).map_err(|e| bad(e.to_string()))?;
+    let shape = npy.shape().to_vec();
+    let [r, c] = shape[..] else {
+        return Err(bad(format!("expected a 2-D array, got shape {shape:?}")));
+    };
+    let (r, c) = (r as usize, c as usize);
+    let is_f64 = matches!(npy.dtype(), npyz::DType::Plain(t)
+        if t.type_char() == npyz::TypeChar::Float && t.num_bytes() == Some(8));
+    let v: Vec<f64> = if is_f64 {
+        npy.into_vec::<f64>().map_err(|e| bad(e.to_string()))?
+    } else {
+        npy.into_vec::<f32>()
+            .map_err(|e| bad(format!("Fortran-order arrays must be float32/64: {e}")))?
+            .into_iter()
+            .map(f64::from)
+            .collect()
+    };
+    let data = (0..r * c).map(|x| v[(x % c) * r + x / c]).collect();
+    Ok(Matrix {
+        rows: r,
+        cols: c,
+        data,
+    })
+}
+
+fn sink(out: Option<&Path>) -> Result<Box<dyn Write>> {
+    Ok(match out {
+        Some(p) => Box::new(
+            std::fs::File::create(p)
+                .map_err(|e| Error::new(ErrorKind::Io, format!("{}: {e}", p.display())))?,
+        ),
+        None => Box::new(std::io::stdout().lock()),
+    })
+}
+
+fn write_csv(
+    header: &[&str],
+    rows: impl Iterator<Item = Vec<String>>,
+    out: Option<&Path>,
+) -> Result<()> {
+    let cerr = |e: csv::Error| Error::new(ErrorKind::Io, format!("writing CSV: {e}"));
+    let mut w = csv::Writer::from_writer(sink(out)?);
+    w.write_record(header).map_err(cerr)?;
+    for r in rows {
+        w.write_record(&r).map_err(cerr)?;
+    }
+    w.flush()
+        .map_err(|e| Error::new(ErrorKind::Io, e.to_string()))
+}
+
+struct Loaded {
+    probs: Vec<f64>,
+    n: usize,
+    k: usize,
+    labels: Vec<usize>,
+}
+
+fn load(a: &ProbsArgs) -> Result<Loaded> {
+    let m = matrix(&a.pred_probs)?;
+    let labels = read_labels(&a.labels)?;
+    Ok(Loaded {
+        probs: m.data,
+        n: m.rows,
+        k: m.cols,
+        labels,
+    })
 }
 
 pub fn run(cmd: Cmd) -> Result<()> {
     match cmd {
-        Cmd::Placeholder => Ok(()),
+        Cmd::LabelIssues(a) => {
+            let l = load(&a)?;
+            let r = li::FindLabelIssuesRequest {
+                pred_probs: l.probs,
+                n: l.n,
+                k: l.k,
+                labels: l.labels,
+                options: from_json(&a.options, "--options")?,
+            };
+            let res = li::find_label_issues_request(&r)?;
+            match a.format {
+                Format::Json => write_json(&res, a.out.as_deref()),
+                Format::Csv => {
+                    // one row per flagged item, in ranked order when ranked
+                    let idx: Vec<usize> = res
+                        .ranked_indices
+                        .clone()
+                        .unwrap_or_else(|| (0..r.n).filter(|&i| res.is_label_issue[i]).collect());
+                    let rows = idx.into_iter().enumerate().map(|(rank, i)| {
+                        let row = &r.pred_probs[i * r.k..(i + 1) * r.k];
+                        let pred = li::argmax(row);
+                        vec![
+                            rank.to_string(),
+                            i.to_string(),
+                            r.labels[i].to_string(),
+                            pred.to_string(),
+                            row[r.labels[i]].to_string(),
+                        ]
+                    });
+                    write_csv(
+                        &[
+                            "rank",
+                            "index",
+                            "given_label",
+                            "predicted_label",
+                            "self_confidence",
+                        ],
+                        rows,
+                        a.out.as_deref(),
+                    )
+                }
+            }
+        }
+        Cmd::QualityScores(a) => {
+            let l = load(&a)?;
+            let r = li::QualityScoresRequest {
+                pred_probs: l.probs,
+                n: l.n,
+                k: l.k,
+                labels: l.labels,
+                options: from_json(&a.options, "--options")?,
+            };
+            let res = li::quality_scores_request(&r)?;
+            match a.format {
+                Format::Json => write_json(&res, a.out.as_deref()),
+                Format::Csv => write_csv(
+                    &["index", "score"],
+                    res.scores
+                        .iter()
+                        .enumerate()
+                        .map(|(i, s)| vec![i.to_string(), s.to_string()]),
+                    a.out.as_deref(),
+                ),
+            }
+        }
+        Cmd::ConfidentJoint(a) => {
+            let l = load(&a)?;
+            let r = li::ConfidentJointRequest {
+                pred_probs: l.probs,
+                n: l.n,
+                k: l.k,
+                labels: l.labels,
+                options: from_json(&a.options, "--options")?,
+            };
+            let res = li::confident_joint_request(&r)?;
+            match a.format {
+                Format::Json => write_json(&res, a.out.as_deref()),
+                Format::Csv => {
+                    let mut header = vec!["given_label".to_string()];
+                    header.extend((0..r.k).map(|j| format!("true_{j}")));
+                    let h: Vec<&str> = header.iter().map(String::as_str).collect();
+                    let rows = res.confident_joint.iter().enumerate().map(|(i, row)| {
+                        std::iter::once(i.to_string())
+                            .chain(row.iter().map(|v| v.to_string()))
+                            .collect()
+                    });
+                    write_csv(&h, rows, a.out.as_deref())
+                }
+            }
+        }
+        Cmd::NumIssues(a) => {
+            let l = load(&a)?;
+            let r = li::NumIssuesRequest {
+                pred_probs: l.probs,
+                n: l.n,
+                k: l.k,
+                labels: l.labels,
+                options: from_json(&a.options, "--options")?,
+            };
+            write_json(&li::num_label_issues_request(&r)?, a.out.as_deref())
+        }
+        Cmd::Outliers {
+            embeddings,
+            pred_probs,
+            labels,
+            options,
+            format,
+            out,
+        } => {
+            let (scores, json) = match (embeddings, pred_probs) {
+                (Some(e), None) => {
+                    let m = matrix(&e)?;
+                    let r = outliers::KnnOutlierRequest {
+                        embeddings: m.data,
+                        n: m.rows,
+                        d: m.cols,
+                        options: from_json(&options, "--options")?,
+                    };
+                    let res = outliers::knn_outliers_request(&r)?;
+                    (res.scores.clone(), serde_json::to_value(&res))
+                }
+                (None, Some(p)) => {
+                    let m = matrix(&p)?;
+                    let labels = labels.as_deref().map(read_labels).transpose()?;
+                    let r = outliers::OodProbsRequest {
+                        pred_probs: m.data,
+                        n: m.rows,
+                        k: m.cols,
+                        labels,
+                        options: from_json(&options, "--options")?,
+                    };
+                    let res = outliers::ood_pred_probs_request(&r)?;
+                    (res.scores.clone(), serde_json::to_value(&res))
+                }
+                _ => {
+                    return Err(Error::new(
+                        ErrorKind::InvalidOptions,
+                        "give exactly one of --embeddings or --pred-probs",
+                    ))
+                }
+            };
+            let json = json.map_err(|e| Error::new(ErrorKind::Io, e.to_string()))?;
+            match format {
+                Format::Json => write_json(&json, out.as_deref()),
+                Format::Csv => write_csv(
+                    &["index", "score"],
+                    scores
+                        .iter()
+                        .enumerate()
+                        .map(|(i, s)| vec![i.to_string(), s.to_string()]),
+                    out.as_deref(),
+                ),
+            }
+        }
+        Cmd::Duplicates {
+            embeddings,
+            options,
+            format,
+            out,
+        } => {
+            let m = matrix(&embeddings)?;
+            let r = outliers::DuplicatesRequest {
+                embeddings: m.data,
+                n: m.rows,
+                d: m.cols,
+                options: from_json(&options, "--options")?,
+            };
+            let res = outliers::near_duplicates_request(&r)?;
+            if res.truncated {
+                eprintln!("warning: more than maxPairs pairs; output truncated");
+            }
+            match format {
+                Format::Json => write_json(&res, out.as_deref()),
+                Format::Csv => write_csv(
+                    &["i", "j", "cosine_distance"],
+                    res.pairs
+                        .iter()
+                        .map(|p| vec![p.i.to_string(), p.j.to_string(), p.distance.to_string()]),
+                    out.as_deref(),
+                ),
+            }
+        }
+        Cmd::ClassReport(a) => {
+            let l = load(&a)?;
+            let r = analysis::ClassReportRequest {
+                pred_probs: l.probs,
+                n: l.n,
+                k: l.k,
+                labels: l.labels,
+                options: from_json(&a.options, "--options")?,
+            };
+            let res = analysis::class_report_request(&r)?;
+            match a.format {
+                Format::Json => write_json(&res, a.out.as_deref()),
+                Format::Csv => write_csv(
+                    &[
+                        "class",
+                        "precision",
+                        "recall",
+                        "f1",
+                        "support",
+                        "predicted",
+                        "calibration_error",
+                    ],
+                    res.per_class.iter().map(|s| {
+                        vec![
+                            s.class.to_string(),
+                            s.precision.to_string(),
+                            s.recall.to_string(),
+                            s.f1.to_string(),
+                            s.support.to_string(),
+                            s.predicted.to_string(),
+                            s.calibration_error.to_string(),
+                        ]
+                    }),
+                    a.out.as_deref(),
+                ),
+            }
+        }
     }
 }
