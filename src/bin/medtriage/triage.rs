@@ -10,7 +10,7 @@ use medtriage::engine::triage::{analysis, label_issues as li, outliers};
 use medtriage::error::from_json;
 use medtriage::{Error, ErrorKind, Result};
 
-use crate::io::{read_labels, read_matrix, write_json, Matrix};
+use crate::io::{read_labels, read_matrix, write_json};
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
 pub enum Format {
@@ -87,45 +87,6 @@ pub enum Cmd {
     ClassReport(ProbsArgs),
 }
 
-/// Read a matrix; `.npy` in Fortran order is transposed here (the shared reader takes C
-/// order only).
-fn matrix(path: &Path) -> Result<Matrix> {
-    match read_matrix(path) {
-        Ok(m) => Ok(m),
-        Err(e) if e.message().contains("C-order") => fortran_npy(path),
-        Err(e) => Err(e),
-    }
-}
-
-fn fortran_npy(path: &Path) -> Result<Matrix> {
-    let bad = |m: String| Error::new(ErrorKind::InvalidInput, format!("{}: {m}", path.display()));
-    let bytes = std::fs::read(path)
-        .map_err(|e| Error::new(ErrorKind::Io, format!("{}: {e}", path.display())))?;
-    let npy = npyz::NpyFile::new(&bytes[..]).map_err(|e| bad(e.to_string()))?;
-    let shape = npy.shape().to_vec();
-    let [r, c] = shape[..] else {
-        return Err(bad(format!("expected a 2-D array, got shape {shape:?}")));
-    };
-    let (r, c) = (r as usize, c as usize);
-    let is_f64 = matches!(npy.dtype(), npyz::DType::Plain(t)
-        if t.type_char() == npyz::TypeChar::Float && t.num_bytes() == Some(8));
-    let v: Vec<f64> = if is_f64 {
-        npy.into_vec::<f64>().map_err(|e| bad(e.to_string()))?
-    } else {
-        npy.into_vec::<f32>()
-            .map_err(|e| bad(format!("Fortran-order arrays must be float32/64: {e}")))?
-            .into_iter()
-            .map(f64::from)
-            .collect()
-    };
-    let data = (0..r * c).map(|x| v[(x % c) * r + x / c]).collect();
-    Ok(Matrix {
-        rows: r,
-        cols: c,
-        data,
-    })
-}
-
 fn sink(out: Option<&Path>) -> Result<Box<dyn Write>> {
     Ok(match out {
         Some(p) => Box::new(
@@ -159,7 +120,7 @@ struct Loaded {
 }
 
 fn load(a: &ProbsArgs) -> Result<Loaded> {
-    let m = matrix(&a.pred_probs)?;
+    let m = read_matrix(&a.pred_probs)?;
     let labels = read_labels(&a.labels)?;
     Ok(Loaded {
         probs: m.data,
@@ -282,7 +243,7 @@ pub fn run(cmd: Cmd) -> Result<()> {
         } => {
             let (scores, json) = match (embeddings, pred_probs) {
                 (Some(e), None) => {
-                    let m = matrix(&e)?;
+                    let m = read_matrix(&e)?;
                     let r = outliers::KnnOutlierRequest {
                         embeddings: m.data,
                         n: m.rows,
@@ -293,7 +254,7 @@ pub fn run(cmd: Cmd) -> Result<()> {
                     (res.scores.clone(), serde_json::to_value(&res))
                 }
                 (None, Some(p)) => {
-                    let m = matrix(&p)?;
+                    let m = read_matrix(&p)?;
                     let labels = labels.as_deref().map(read_labels).transpose()?;
                     let r = outliers::OodProbsRequest {
                         pred_probs: m.data,
@@ -331,7 +292,7 @@ pub fn run(cmd: Cmd) -> Result<()> {
             format,
             out,
         } => {
-            let m = matrix(&embeddings)?;
+            let m = read_matrix(&embeddings)?;
             let r = outliers::DuplicatesRequest {
                 embeddings: m.data,
                 n: m.rows,
