@@ -224,7 +224,7 @@ impl Model {
                         .to_plain_array_view::<f32>()
                         .map_err(tract_err(|m| err!(Inference, "{m}"), "embedding"))?;
                     let v: Vec<f32> = v.iter().copied().collect();
-                    if v.len() % run_n != 0 {
+                    if !v.len().is_multiple_of(run_n) {
                         return Err(err!(
                             ShapeMismatch,
                             "embedding size is not a multiple of the batch"

@@ -419,7 +419,7 @@ fn write_results(
                 }
                 c.write_record(&row).map_err(cerr)?;
             }
-            c.flush().map_err(|e| werr(e))?;
+            c.flush().map_err(werr)?;
         }
     }
     Ok(())
