@@ -25,7 +25,7 @@ profile="$(cfg build.profile)"
 out_dir="$(cfg build.out_dir)"
 variants="${MEDTRIAGE_VARIANTS:-$(cfg build.variants)}"
 opt_enabled="$(cfg wasm_opt.enabled)"
-[ "${MEDTRIAGE_WASM_OPT:-}" = 0 ] && opt_enabled=false
+case "${MEDTRIAGE_WASM_OPT:-}" in 0) opt_enabled=false ;; 1) opt_enabled=true ;; esac
 opt_flags="$(cfg wasm_opt.flags)"
 opt_simd="$(cfg wasm_opt.simd_flags)"
 
