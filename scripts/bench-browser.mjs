@@ -13,7 +13,7 @@ const browser = await chromium.launch({
 try {
   for (const query of process.argv.slice(2)) {
     const page = await browser.newPage();
-    await page.goto(`${origin}/bench.html?${query}`);
+    await page.goto(query.startsWith("page=") ? `${origin}/${query.slice(5)}` : `${origin}/bench.html?${query}`);
     await page.waitForFunction(() => window.__bench, null, { timeout: 600_000 });
     console.log(JSON.stringify({ query, ...(await page.evaluate(() => window.__bench)) }));
     await page.close();

@@ -54,3 +54,12 @@ if ls pkg/medtriage_nosimd_bg.wasm >/dev/null 2>&1; then
   node scripts/bench-browser.mjs \
     "model=assets/bench/squeezenet.onnx&manifest=assets/bench/squeezenet.json&image=rgba:224x224&runs=$runs&nosimd=1"
 fi
+
+echo "== headless Chromium: triage maths (one JS call, conversions included)"
+node scripts/bench-browser.mjs \
+  "page=bench-triage.html?what=labels&n=50000" \
+  "page=bench-triage.html?what=labels&n=1000000&runs=1" \
+  "page=bench-triage.html?what=dawidSkene&n=10000&runs=1" \
+  "page=bench-triage.html?what=dawidSkene&n=150000&runs=1" \
+  "page=bench-triage.html?what=crowdlab&n=10000&runs=1" \
+  "page=bench-triage.html?what=crowdlab&n=150000&runs=1"

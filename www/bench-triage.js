@@ -1,0 +1,70 @@
+// In-browser speed of the triage maths (used by scripts/bench.sh): wall time of one JS call,
+// conversions included, on seeded synthetic data of the sizes the native benchmarks use.
+//   bench-triage.html?what=labels&n=50000   |   bench-triage.html?what=dawidSkene&n=10000
+import { loadMedtriage } from "./pkg/loader.js";
+
+const q = new URLSearchParams(location.search);
+const out = document.getElementById("out");
+let s = 12345;
+const rand = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296);
+try {
+  const { mt, variant } = await loadMedtriage(new URL("./pkg/", location.href));
+  const n = Number(q.get("n") ?? 50000);
+  const k = 10;
+  const what = q.get("what") ?? "labels";
+  let run;
+  if (what === "labels") {
+    const p = new Float64Array(n * k);
+    const labels = new Array(n);
+    for (let i = 0; i < n; i++) {
+      const y = i % k;
+      let sum = 0;
+      for (let j = 0; j < k; j++) sum += p[i * k + j] = Math.exp(3 * rand() + (j === y ? 2.5 : 0));
+      for (let j = 0; j < k; j++) p[i * k + j] /= sum;
+      labels[i] = rand() < 0.2 ? Math.floor(rand() * k) : y;
+    }
+    run = () => mt.findLabelIssues({ predProbs: p, n, k, labels });
+  } else {
+    const annotations = [];
+    for (let i = 0; i < n; i++) {
+      const y = i % k;
+      for (let a = 0; a < 5; a++) {
+        if (rand() < 0.3) continue;
+        const label = rand() < 0.7 + 0.05 * a ? y : Math.floor(rand() * k);
+        annotations.push({ item: `i${i}`, annotator: `a${a}`, label });
+      }
+    }
+    if (what === "crowdlab") {
+      const p = new Float64Array(n * k);
+      for (let i = 0; i < n; i++) {
+        let sum = 0;
+        for (let j = 0; j < k; j++) sum += p[i * k + j] = Math.exp(3 * rand() + (j === i % k ? 2 : 0));
+        for (let j = 0; j < k; j++) p[i * k + j] /= sum;
+      }
+      const items = Array.from({ length: n }, (_, i) => `i${i}`);
+      const seen = new Set(annotations.map((a) => a.item));
+      const kept = items.filter((it) => seen.has(it));
+      const keep = new Set(kept);
+      const pk = new Float64Array(kept.length * k);
+      let r = 0;
+      items.forEach((it, i) => {
+        if (keep.has(it)) pk.set(p.subarray(i * k, i * k + k), k * r++);
+      });
+      run = () => mt.crowdlab({ annotations, numClasses: k, items: kept, predProbs: pk });
+    } else {
+      run = () => mt.dawidSkene({ annotations, numClasses: k, options: { nIter: 100, tol: -1 } });
+    }
+  }
+  run();
+  const ms = [];
+  for (let r = 0; r < Number(q.get("runs") ?? 3); r++) {
+    const t = performance.now();
+    run();
+    ms.push(performance.now() - t);
+  }
+  ms.sort((a, b) => a - b);
+  window.__bench = { what, n, k, variant, medianMs: ms[ms.length >> 1], minMs: ms[0] };
+} catch (e) {
+  window.__bench = { error: `${e.code ?? ""} ${e.message}` };
+}
+out.textContent = JSON.stringify(window.__bench, null, 1);
