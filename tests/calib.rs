@@ -21,6 +21,9 @@ use medtriage::engine::triage::risk::{
     AutoAcceptRequest,
 };
 use serde_json::Value;
+#[path = "common/json.rs"]
+mod json;
+use json::{f64s, usizes};
 
 const MULTI: &str = include_str!("golden/calib/multi.json");
 const TEMPERATURE: &str = include_str!("golden/calib/temperature.json");
@@ -32,20 +35,6 @@ const TOL: f64 = 1e-9;
 
 fn parse(s: &str) -> Value {
     serde_json::from_str(s).unwrap()
-}
-fn f64s(v: &Value) -> Vec<f64> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap())
-        .collect()
-}
-fn usizes(v: &Value) -> Vec<usize> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_u64().unwrap() as usize)
-        .collect()
 }
 fn us(v: &Value) -> usize {
     v.as_u64().unwrap() as usize

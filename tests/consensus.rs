@@ -16,28 +16,15 @@ use medtriage::engine::consensus::dawid_skene::{dawid_skene, DawidSkeneOptions};
 use medtriage::engine::consensus::majority::{majority_vote, MajorityOptions};
 use medtriage::engine::consensus::ConsensusRequest;
 use serde_json::Value;
+#[path = "common/json.rs"]
+mod json;
+use json::{f64s, usizes};
 
 const GOLDEN: &str = include_str!("golden/consensus/consensus.json");
 const TOL: f64 = 1e-6;
 
 fn golden() -> Value {
     serde_json::from_str(GOLDEN).unwrap()
-}
-
-fn f64s(v: &Value) -> Vec<f64> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap())
-        .collect()
-}
-
-fn usizes(v: &Value) -> Vec<usize> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_u64().unwrap() as usize)
-        .collect()
 }
 
 fn opt_f64s(v: &Value) -> Vec<Option<f64>> {

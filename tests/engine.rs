@@ -17,6 +17,9 @@ use medtriage::engine::model::{LoadOptions, Model};
 use medtriage::engine::score::{queue, ImageInput, ScoreOptions, Scorer};
 use medtriage::engine::uncertainty::Measure;
 use serde_json::Value;
+#[path = "common/json.rs"]
+mod json;
+use json::f64s;
 
 const TOL: f64 = 1e-4;
 /// Lossy (JPEG) or resized samples: decoders and resamplers differ from PIL by a grey level.
@@ -33,14 +36,6 @@ fn scorer() -> Scorer {
 
 fn golden() -> Value {
     serde_json::from_str(GOLDEN_SCORES).unwrap()
-}
-
-fn f64s(v: &Value) -> Vec<f64> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap())
-        .collect()
 }
 
 fn max_abs(a: &[f32], b: &[f64]) -> f64 {

@@ -11,6 +11,9 @@ use medtriage::engine::triage::analysis::{class_report, ClassReportOptions};
 use medtriage::engine::triage::label_issues::*;
 use medtriage::engine::triage::outliers::*;
 use serde_json::Value;
+#[path = "common/json.rs"]
+mod json;
+use json::{f64s, usizes};
 
 const SYNTH: &str = include_str!("golden/labels/synthetic.json");
 const OUTL: &str = include_str!("golden/labels/outliers.json");
@@ -20,20 +23,6 @@ const TOL: f64 = 1e-6;
 fn unhex(s: &str) -> Vec<f64> {
     (0..s.len() / 16)
         .map(|i| f64::from_bits(u64::from_str_radix(&s[i * 16..i * 16 + 16], 16).unwrap()))
-        .collect()
-}
-fn f64s(v: &Value) -> Vec<f64> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap())
-        .collect()
-}
-fn usizes(v: &Value) -> Vec<usize> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_u64().unwrap() as usize)
         .collect()
 }
 fn mat_i64(v: &Value) -> Vec<Vec<i64>> {
