@@ -15,6 +15,7 @@ use crate::error::{Error, ErrorKind};
 
 mod calibrate;
 mod consensus;
+mod select;
 mod triage;
 
 #[wasm_bindgen(typescript_custom_section)]

@@ -103,6 +103,11 @@ enum Cmd {
         #[command(subcommand)]
         cmd: crate::consensus::Cmd,
     },
+    /// Batch selection for review: top-k, diverse batches, per-class budgets.
+    Select {
+        #[command(subcommand)]
+        cmd: crate::select::Cmd,
+    },
     /// Load a model with its manifest and report what was checked.
     Check {
         /// ONNX model file.
@@ -144,6 +149,7 @@ pub fn main() -> i32 {
         Cmd::Calibrate { cmd } => crate::calibrate::run(cmd),
         Cmd::Triage { cmd } => crate::triage::run(cmd),
         Cmd::Consensus { cmd } => crate::consensus::run(cmd),
+        Cmd::Select { cmd } => crate::select::run(cmd),
     };
     match r {
         Ok(()) => 0,

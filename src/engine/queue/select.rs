@@ -1,0 +1,1 @@
+//! Batch selection (placeholder; being written).

@@ -1,0 +1,1 @@
+//! JS bindings for batch selection (placeholder; being written).
