@@ -63,6 +63,17 @@ EOF
 
 cargo run --release --quiet --no-default-features --example bench_labels -- "$DATA" "$SYN" | tee "$SYN/rust.txt"
 
+# In headless Chromium (wasm, one thread, one JS call including the conversions; seeded
+# synthetic data of the same shape, made in the page). Needs scripts/build.sh to have run.
+: > "$SYN/browser.txt"
+if [ -f www/pkg/medtriage_bg.wasm ]; then
+  echo "== in Chromium (wasm): findLabelIssues, Float64Array probabilities + Int32Array labels =="
+  node scripts/bench-browser.mjs "page=bench-triage.html?what=labels&n=50000&runs=5" \
+    "page=bench-triage.html?what=labels&n=1000000&runs=3" | tee "$SYN/browser.txt"
+else
+  echo "(no www/pkg: run scripts/build.sh for the in-browser figures)"
+fi
+
 "$PY" - "$SYN" <<'EOF'
 import re, sys
 syn = sys.argv[1]
@@ -71,6 +82,10 @@ print("== ratios (cleanlab time / medtriage time) ==")
 for n in ["50000", "1000000"]:
     a = re.search(rf"cleanlab find_label_issues {n}x10: ([0-9.]+)", py); b = re.search(rf"medtriage find_label_issues {n}x10: ([0-9.]+)", rs)
     if a and b: print(f"find_label_issues {n}x10: cleanlab {a[1]} s, medtriage {b[1]} s, speed-up {float(a[1]) / float(b[1]):.1f}x")
+for line in open(f"{syn}/browser.txt"):
+    m = re.search(r'"n":(\d+),.*"medianMs":([0-9.]+)', line)
+    a = m and re.search(rf"cleanlab find_label_issues {m[1]}x10: ([0-9.]+)", py)
+    if m and a: print(f"find_label_issues {m[1]}x10 in Chromium (wasm): {float(m[2]) / 1e3:.3f} s vs cleanlab {a[1]} s native, speed-up {float(a[1]) * 1e3 / float(m[2]):.1f}x")
 a = re.search(r"OutOfDistribution features 20000x64.*: ([0-9.]+) s", py); b = re.search(r"knn_outliers 20000x64.*: ([0-9.]+) s", rs)
 if a and b: print(f"kNN outliers 20000x64: cleanlab {a[1]} s, medtriage {b[1]} s, ratio {float(a[1]) / float(b[1]):.2f}x")
 EOF

@@ -23,7 +23,9 @@ try {
       for (let j = 0; j < k; j++) p[i * k + j] /= sum;
       labels[i] = rand() < 0.2 ? Math.floor(rand() * k) : y;
     }
-    run = () => mt.findLabelIssues({ predProbs: p, n, k, labels });
+    // `plain=1`: labels as a plain Array (read element by element) instead of an Int32Array
+    const l = q.get("plain") === "1" ? labels : Int32Array.from(labels);
+    run = () => mt.findLabelIssues({ predProbs: p, n, k, labels: l });
   } else {
     const annotations = [];
     for (let i = 0; i < n; i++) {

@@ -15,6 +15,7 @@ use crate::error::{Error, ErrorKind};
 
 mod calibrate;
 mod consensus;
+mod de;
 mod select;
 mod triage;
 
@@ -35,12 +36,16 @@ pub(crate) fn js_error(e: &Error) -> JsValue {
     err.into()
 }
 
+/// Engine response -> JS value, through JSON text and `JSON.parse`: one native parse instead of
+/// one JS call per array element (a 1,000,000-row response is milliseconds, not seconds), and
+/// the very shape the CLI writes (non-finite numbers become `null`, as in the CLI's JSON).
 pub(crate) fn to_js<T: Serialize>(v: &T) -> Result<JsValue, JsValue> {
-    v.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|e| js_error(&Error::new(ErrorKind::InvalidInput, e.to_string())))
+    let text = serde_json::to_string(v)
+        .map_err(|e| js_error(&Error::new(ErrorKind::InvalidInput, e.to_string())))?;
+    js_sys::JSON::parse(&text)
 }
 
-/// Parse options: `undefined`/`null` -> defaults; unknown fields rejected.
+/// Parse options: `undefined`/`null` -> defaults; unknown fields rejected (see [`de`]).
 pub(crate) fn options<T: DeserializeOwned + Default>(v: JsValue, what: &str) -> Result<T, JsValue> {
     if v.is_undefined() || v.is_null() {
         return Ok(T::default());
@@ -48,8 +53,9 @@ pub(crate) fn options<T: DeserializeOwned + Default>(v: JsValue, what: &str) -> 
     from_js(v, what)
 }
 
+/// Parse a request: unknown fields rejected, typed arrays copied in one call (see [`de`]).
 pub(crate) fn from_js<T: DeserializeOwned>(v: JsValue, what: &str) -> Result<T, JsValue> {
-    serde_wasm_bindgen::from_value(v).map_err(|e| {
+    de::from_value(v).map_err(|e| {
         js_error(&Error::new(
             ErrorKind::InvalidOptions,
             format!("{what}: {e}"),
@@ -74,7 +80,7 @@ pub fn parse_manifest(
 fn manifest_from(v: JsValue) -> Result<Manifest, JsValue> {
     let m = match v.as_string() {
         Some(s) => Manifest::from_json(&s),
-        None => serde_wasm_bindgen::from_value::<Manifest>(v)
+        None => de::from_value::<Manifest>(v)
             .map_err(|e| Error::new(ErrorKind::InvalidManifest, format!("manifest: {e}")))
             .and_then(|m| m.validate().map(|_| m)),
     };
