@@ -1,0 +1,755 @@
+//! Progressive rounds: plan the next review batch from what the previous rounds taught, with a
+//! stopping rule that comes with a bound.
+//!
+//! A round request carries the verified set, the pool, every review outcome so far (pool index
+//! and the label the reviewer gave) and the audits so far. The planner
+//! 1. moves the reviewed items into the verified set (they refit the temperature, the
+//!    auto-accept threshold, the conformal sets: more verified data, tighter thresholds);
+//! 2. triages the unreviewed rest with the policy ([`super::policy`]);
+//! 3. re-estimates how often a label is wrong at a given priority: an isotonic (monotone)
+//!    regression of "given label wrong" on the priority, fitted on every verified item that
+//!    came with a label and every reviewed item ([`super::policy::ErrorModel`]); the expected
+//!    number of wrong labels left in class `c` is the sum of that estimate over the unreviewed
+//!    items whose current label is `c` (without any item to fit it on, the raw priorities);
+//! 4. picks the next batch: the highest-priority review items, or with `classBudget` a
+//!    per-class budget proportional to the expected errors left in each class (largest
+//!    remainder, at least `minPerClass` where available), highest priority first within a
+//!    class;
+//! 5. applies the **stopping rule**.
+//!
+//! # Stopping rule and its bound
+//! The model's estimate of the errors left (step 3) is not a guarantee. When it falls to
+//! `auditAt x targetErrorRate` of the pool, the planner asks for an **audit** instead of a
+//! batch: a uniform random sample (seeded) of the unreviewed, unfailed items, of the size at
+//! which an observed error rate of `auditMargin x` the estimate would still certify the
+//! target. The reviewer labels them like any
+//! batch and the caller returns the count of wrong labels in an [`AuditRecord`]. With `x`
+//! wrong out of `m` audited from a remainder of `R` items, the Clopper-Pearson upper bound
+//! `u` on the remainder's error rate gives, with probability `>= 1 - delta_j`, at most `u R`
+//! wrong labels left, a number reviews only lower; adding the failed items (counted as
+//! wrong), the bound on the pool's error rate is `(u R + failed) / N`. The planner stops when
+//! that is `<= targetErrorRate`. Audit `j` (1-based) is tested at `delta_j = delta / 2^j`, so
+//! the chance that any audit certifies falsely is at most `delta`. After a failed audit the
+//! next one waits until the estimate has halved.
+
+use serde::{Deserialize, Serialize};
+
+use super::policy::{
+    apply_policy, fit_policy, PolicyConfig, PoolSet, Tier, TierResponse, VerifiedSet,
+};
+use crate::engine::triage::calibration::argmax;
+use crate::engine::triage::conformal::SplitMix64;
+use crate::engine::triage::risk::ln_binom_cdf;
+use crate::error::{err, Result};
+
+/// One review outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ReviewOutcome {
+    /// Pool index.
+    pub index: usize,
+    /// The label the reviewer confirmed or gave.
+    pub label: usize,
+}
+
+/// An audit done: echo of the planner's [`AuditPlan`] with the count of wrong labels found.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AuditRecord {
+    /// Unreviewed, unfailed items when the audit was drawn.
+    pub remainder_size: usize,
+    /// Items audited.
+    pub sampled: usize,
+    /// Audited items whose label (given, or predicted when none) was wrong.
+    pub wrong: usize,
+    /// The planner's estimated error rate of the pool when it asked for the audit.
+    pub estimated_rate: f64,
+}
+
+/// Stopping rule settings.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct StoppingRule {
+    /// Stop when the pool's error rate is certified below this (default 0.01).
+    pub target_error_rate: f64,
+    /// Total failure probability of the certificate (default 0.05).
+    pub delta: f64,
+    /// Ask for an audit once the estimated rate is below `auditAt x target` (default 0.5).
+    pub audit_at: f64,
+    /// Largest audit (default 3000).
+    pub max_audit: usize,
+    /// The audit is sized to certify the target if the observed error rate is up to this
+    /// multiple of the estimate (default 2).
+    pub audit_margin: f64,
+}
+
+impl Default for StoppingRule {
+    fn default() -> Self {
+        StoppingRule {
+            target_error_rate: 0.01,
+            delta: 0.05,
+            audit_at: 0.5,
+            max_audit: 3000,
+            audit_margin: 2.0,
+        }
+    }
+}
+
+/// Planning options.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct PlanOptions {
+    /// Items per batch (default 500).
+    pub batch_size: usize,
+    /// Per-class budget proportional to expected errors left (default true).
+    pub class_budget: bool,
+    /// Floor per class under `classBudget` (default 0).
+    pub min_per_class: usize,
+    /// Seed of the audit draws (default 0).
+    pub seed: u64,
+    /// Stopping rule.
+    pub stopping: StoppingRule,
+}
+
+impl Default for PlanOptions {
+    fn default() -> Self {
+        PlanOptions {
+            batch_size: 500,
+            class_budget: true,
+            min_per_class: 0,
+            seed: 0,
+            stopping: StoppingRule::default(),
+        }
+    }
+}
+
+/// Request for [`plan_round`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RoundRequest {
+    /// Classes.
+    pub k: usize,
+    /// The verified set before any round.
+    pub verified: VerifiedSet,
+    /// The whole pool (reviewed items included; they are skipped).
+    pub pool: PoolSet,
+    /// Review outcomes so far (batches and audits).
+    #[serde(default)]
+    pub reviewed: Vec<ReviewOutcome>,
+    /// Audits so far, oldest first.
+    #[serde(default)]
+    pub audits: Vec<AuditRecord>,
+    /// The policy.
+    #[serde(default)]
+    pub policy: PolicyConfig,
+    /// Planning options.
+    #[serde(default)]
+    pub options: PlanOptions,
+}
+
+/// An audit to run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditPlan {
+    /// Pool indices to review (uniform sample of the unreviewed, unfailed items).
+    pub indices: Vec<usize>,
+    /// Size of the remainder it was drawn from (echo it in the [`AuditRecord`]).
+    pub remainder_size: usize,
+    /// Estimated error rate of the pool now (echo it too).
+    pub estimated_rate: f64,
+    /// Failure probability this audit is tested at.
+    pub delta: f64,
+}
+
+/// Expected errors left in one class.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClassEstimate {
+    /// Class (of the item's current label).
+    pub class: usize,
+    /// Unreviewed items with this current label.
+    pub unreviewed: usize,
+    /// Expected wrong labels among them.
+    pub expected_errors: f64,
+    /// Reviewed items of this class so far.
+    pub reviewed: usize,
+    /// Wrong labels found.
+    pub wrong_found: usize,
+    /// Items of the next batch from this class.
+    pub budget: usize,
+}
+
+/// Where the pool stands.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PoolEstimate {
+    /// Pool size.
+    pub n: usize,
+    /// Reviewed so far.
+    pub reviewed: usize,
+    /// Unreviewed.
+    pub unreviewed: usize,
+    /// Failed items (unreviewed, no usable probabilities).
+    pub failed: usize,
+    /// Auto-accepted now.
+    pub auto_accepted: usize,
+    /// Expected wrong labels left (model estimate, corrected per class; failed count as wrong).
+    pub expected_errors: f64,
+    /// `expectedErrors / n`.
+    pub expected_error_rate: f64,
+    /// Certified upper bound on the pool's error rate from the latest audit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub certified_error_rate: Option<f64>,
+    /// Probability that the certificate fails (sum over audits).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub certified_delta: Option<f64>,
+}
+
+/// The plan of the next round.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RoundPlan {
+    /// Pool indices to review next, in order (empty when an audit is asked for or when
+    /// stopping).
+    pub batch: Vec<usize>,
+    /// An audit to run instead of a batch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audit: Option<AuditPlan>,
+    /// Stop: the target is certified (or nothing is left to review).
+    pub stop: bool,
+    /// Why (or why not) stop.
+    pub stop_reason: String,
+    /// Pool estimate.
+    pub estimate: PoolEstimate,
+    /// Per-class estimates and budgets.
+    pub per_class: Vec<ClassEstimate>,
+    /// The triage of the unreviewed items (indices are pool indices).
+    pub tiers: TierResponse,
+}
+
+/// One-sided Clopper-Pearson upper bound on a binomial proportion: the largest `p` with
+/// `P(Binomial(m, p) <= x) >= delta` (1 when `x = m`).
+pub fn clopper_pearson_upper(x: usize, m: usize, delta: f64) -> f64 {
+    if m == 0 || x >= m {
+        return 1.0;
+    }
+    let ld = delta.ln();
+    let (mut lo, mut hi) = (x as f64 / m as f64, 1.0);
+    for _ in 0..100 {
+        let mid = 0.5 * (lo + hi);
+        if ln_binom_cdf(x, m, mid) >= ld {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    hi
+}
+
+/// Smallest audit size at which an observed rate `rate` would certify `target` (capped).
+fn audit_size(rate: f64, target: f64, delta: f64, cap: usize) -> usize {
+    if cap == 0 {
+        return 0;
+    }
+    let ok = |m: usize| {
+        let x = (m as f64 * rate).ceil() as usize;
+        clopper_pearson_upper(x, m, delta) <= target
+    };
+    if rate >= target || !ok(cap) {
+        return cap;
+    }
+    let (mut lo, mut hi) = (1usize, cap);
+    while lo < hi {
+        let mid = (lo + hi) / 2;
+        if ok(mid) {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    lo
+}
+
+fn check_options(o: &PlanOptions) -> Result<()> {
+    let s = &o.stopping;
+    if o.batch_size == 0 {
+        return Err(err!(InvalidOptions, "batchSize must be >= 1"));
+    }
+    if !(s.target_error_rate > 0.0 && s.target_error_rate < 1.0) {
+        return Err(err!(
+            InvalidOptions,
+            "stopping.targetErrorRate must be in (0, 1), got {}",
+            s.target_error_rate
+        ));
+    }
+    if !(s.delta > 0.0 && s.delta < 1.0) {
+        return Err(err!(
+            InvalidOptions,
+            "stopping.delta must be in (0, 1), got {}",
+            s.delta
+        ));
+    }
+    if !(s.audit_margin.is_finite() && s.audit_margin >= 1.0) {
+        return Err(err!(
+            InvalidOptions,
+            "stopping.auditMargin must be >= 1, got {}",
+            s.audit_margin
+        ));
+    }
+    if !(s.audit_at > 0.0 && s.audit_at <= 1.0) {
+        return Err(err!(
+            InvalidOptions,
+            "stopping.auditAt must be in (0, 1], got {}",
+            s.audit_at
+        ));
+    }
+    Ok(())
+}
+
+/// Largest-remainder allocation of `total` proportional to `weights`, capped by `avail`,
+/// with a floor; leftovers go to classes that still have items (highest weight first).
+pub fn allocate(total: usize, weights: &[f64], avail: &[usize], floor: usize) -> Vec<usize> {
+    let k = weights.len();
+    let mut out = vec![0usize; k];
+    let total = total.min(avail.iter().sum());
+    let mut left = total;
+    for c in 0..k {
+        let f = floor.min(avail[c]).min(left);
+        out[c] = f;
+        left -= f;
+    }
+    // proportional share of the rest among classes with room
+    let wsum: f64 = (0..k)
+        .filter(|&c| out[c] < avail[c])
+        .map(|c| weights[c].max(0.0))
+        .sum();
+    if left > 0 && wsum > 0.0 {
+        let quota: Vec<f64> = (0..k)
+            .map(|c| {
+                if out[c] < avail[c] {
+                    left as f64 * weights[c].max(0.0) / wsum
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        let mut given = 0;
+        for c in 0..k {
+            let q = (quota[c].floor() as usize).min(avail[c] - out[c]);
+            out[c] += q;
+            given += q;
+        }
+        left -= given.min(left);
+        let mut idx: Vec<usize> = (0..k).collect();
+        idx.sort_by(|&a, &b| {
+            (quota[b] - quota[b].floor())
+                .total_cmp(&(quota[a] - quota[a].floor()))
+                .then(a.cmp(&b))
+        });
+        for &c in &idx {
+            if left == 0 {
+                break;
+            }
+            if out[c] < avail[c] && quota[c] > 0.0 {
+                out[c] += 1;
+                left -= 1;
+            }
+        }
+    }
+    // anything still left: by weight, then index
+    if left > 0 {
+        let mut idx: Vec<usize> = (0..k).collect();
+        idx.sort_by(|&a, &b| weights[b].total_cmp(&weights[a]).then(a.cmp(&b)));
+        for &c in &idx {
+            let add = (avail[c] - out[c]).min(left);
+            out[c] += add;
+            left -= add;
+        }
+    }
+    out
+}
+
+/// Plan the next round (JS `planRound`, CLI `queue plan`).
+pub fn plan_round(req: &RoundRequest) -> Result<RoundPlan> {
+    let k = req.k;
+    let o = &req.options;
+    check_options(o)?;
+    let n = req.pool.n;
+    if req.pool.pred_probs.len() != n.saturating_mul(k) {
+        return Err(err!(
+            InvalidInput,
+            "pool.predProbs: expected n x k = {n} x {k} values, got {}",
+            req.pool.pred_probs.len()
+        ));
+    }
+    // reviewed items -> verified set
+    let mut reviewed = vec![false; n];
+    let mut verified = req.verified.clone();
+    let pool_given = req.pool.given_labels.clone();
+    let mut vgiven = verified
+        .given_labels
+        .clone()
+        .unwrap_or_else(|| vec![-1; verified.n]);
+    for r in &req.reviewed {
+        if r.index >= n {
+            return Err(err!(
+                InvalidInput,
+                "reviewed: index {} is not < pool size {n}",
+                r.index
+            ));
+        }
+        if r.label >= k {
+            return Err(err!(
+                InvalidInput,
+                "reviewed: label {} of item {} is not < k = {k}",
+                r.label,
+                r.index
+            ));
+        }
+        if reviewed[r.index] {
+            return Err(err!(
+                InvalidInput,
+                "reviewed: item {} is listed twice",
+                r.index
+            ));
+        }
+        reviewed[r.index] = true;
+        let row = &req.pool.pred_probs[r.index * k..(r.index + 1) * k];
+        // a reviewed item with unusable probabilities cannot teach the calibration
+        if row.iter().all(|v| v.is_finite()) && !req.pool.failed.contains(&r.index) {
+            verified.pred_probs.extend_from_slice(row);
+            verified.labels.push(r.label);
+            vgiven.push(pool_given.as_ref().map_or(-1, |g| g[r.index]));
+            if let Some(s) = verified.outlier_scores.as_mut() {
+                s.push(
+                    req.pool
+                        .outlier_scores
+                        .as_ref()
+                        .map_or(f64::NAN, |p| p[r.index]),
+                );
+            }
+            verified.n += 1;
+        }
+    }
+    if verified.given_labels.is_some() || pool_given.is_some() {
+        verified.given_labels = Some(vgiven);
+    }
+    let fp = fit_policy(k, &verified, &req.policy)?;
+
+    // the unreviewed part of the pool
+    let rest: Vec<usize> = (0..n).filter(|&i| !reviewed[i]).collect();
+    let sub = |v: &Option<Vec<f64>>| v.as_ref().map(|v| rest.iter().map(|&i| v[i]).collect());
+    let mut pos = vec![usize::MAX; n];
+    for (r, &i) in rest.iter().enumerate() {
+        pos[i] = r;
+    }
+    let mut probs = Vec::with_capacity(rest.len() * k);
+    for &i in &rest {
+        probs.extend_from_slice(&req.pool.pred_probs[i * k..(i + 1) * k]);
+    }
+    let check = |v: &Option<Vec<f64>>, what: &str| match v {
+        Some(v) if v.len() != n => Err(err!(
+            InvalidInput,
+            "pool.{what}: expected {n} values, got {}",
+            v.len()
+        )),
+        _ => Ok(()),
+    };
+    check(&req.pool.outlier_scores, "outlierScores")?;
+    check(&req.pool.agreement, "agreement")?;
+    if let Some(g) = &pool_given {
+        if g.len() != n {
+            return Err(err!(
+                InvalidInput,
+                "pool.givenLabels: expected {n} labels, got {}",
+                g.len()
+            ));
+        }
+    }
+    if let Some(d) = &req.pool.duplicate_of_verified {
+        if d.len() != n {
+            return Err(err!(
+                InvalidInput,
+                "pool.duplicateOfVerified: expected {n} values, got {}",
+                d.len()
+            ));
+        }
+    }
+    for &f in &req.pool.failed {
+        if f >= n {
+            return Err(err!(
+                InvalidInput,
+                "pool.failed: index {f} is not < n = {n}"
+            ));
+        }
+    }
+    let sub_pool = PoolSet {
+        pred_probs: probs,
+        n: rest.len(),
+        given_labels: pool_given
+            .as_ref()
+            .map(|g| rest.iter().map(|&i| g[i]).collect()),
+        outlier_scores: sub(&req.pool.outlier_scores),
+        agreement: sub(&req.pool.agreement),
+        duplicate_of_verified: req
+            .pool
+            .duplicate_of_verified
+            .as_ref()
+            .map(|d| rest.iter().map(|&i| d[i]).collect()),
+        failed: req
+            .pool
+            .failed
+            .iter()
+            .filter(|&&i| !reviewed[i])
+            .map(|&i| pos[i])
+            .collect(),
+    };
+    let mut tiers = if rest.is_empty() {
+        TierResponse {
+            items: Vec::new(),
+            order: Vec::new(),
+            counts: Default::default(),
+            fitted: fp.fitted.clone(),
+        }
+    } else {
+        apply_policy(k, &sub_pool, &req.policy, &fp)?
+    };
+    for it in tiers.items.iter_mut() {
+        it.index = rest[it.index];
+    }
+    for i in tiers.order.iter_mut() {
+        *i = rest[*i];
+    }
+    let item_of = |i: usize| &tiers.items[pos[i]];
+
+    // what reviews found, per class of the label the item came with (or its prediction)
+    let mut wrong_rev = vec![0usize; k];
+    let mut n_rev = vec![0usize; k];
+    for r in &req.reviewed {
+        let g = pool_given
+            .as_ref()
+            .and_then(|g| usize::try_from(g[r.index]).ok())
+            .filter(|&g| g < k);
+        let cur = g.or_else(|| {
+            let row = &req.pool.pred_probs[r.index * k..(r.index + 1) * k];
+            row.iter().all(|v| v.is_finite()).then(|| argmax(row))
+        });
+        if let Some(c) = cur {
+            n_rev[c] += 1;
+            if r.label != c {
+                wrong_rev[c] += 1;
+            }
+        }
+    }
+    // error model: P(label wrong | priority), isotonic on the verified + reviewed items
+    let model = fp.error_model();
+    let mut exp_left = vec![0.0; k];
+    let mut unrev = vec![0usize; k];
+    let (mut failed_left, mut auto_acc, mut remainder) = (0usize, 0usize, Vec::new());
+    for it in &tiers.items {
+        if it.tier == Tier::Failed {
+            failed_left += 1;
+            continue;
+        }
+        remainder.push(it.index);
+        if it.tier == Tier::AutoAccept {
+            auto_acc += 1;
+        }
+        if let (Some(c), Some(p)) = (it.label, it.priority) {
+            unrev[c] += 1;
+            exp_left[c] += model.as_ref().map_or(p, |m| m.predict(p));
+        }
+    }
+    let expected = exp_left;
+    let expected_errors = expected.iter().sum::<f64>() + failed_left as f64;
+    let expected_rate = expected_errors / n.max(1) as f64;
+
+    // certificate from the latest audit
+    let s = &o.stopping;
+    let (mut cert_rate, mut cert_delta) = (None, None);
+    if let Some(a) = req.audits.last() {
+        if a.sampled == 0 || a.wrong > a.sampled || a.sampled > a.remainder_size {
+            return Err(err!(
+                InvalidInput,
+                "audit record {{sampled: {}, wrong: {}, remainderSize: {}}} is inconsistent",
+                a.sampled,
+                a.wrong,
+                a.remainder_size
+            ));
+        }
+        let j = req.audits.len() as i32;
+        let dj = s.delta / 2f64.powi(j);
+        let u = clopper_pearson_upper(a.wrong, a.sampled, dj);
+        cert_rate = Some(((u * a.remainder_size as f64) + failed_left as f64) / n.max(1) as f64);
+        cert_delta = Some(s.delta * (1.0 - 0.5f64.powi(j)));
+    }
+    let estimate = PoolEstimate {
+        n,
+        reviewed: n - rest.len(),
+        unreviewed: rest.len(),
+        failed: failed_left,
+        auto_accepted: auto_acc,
+        expected_errors,
+        expected_error_rate: expected_rate,
+        certified_error_rate: cert_rate,
+        certified_delta: cert_delta,
+    };
+    let mut per_class: Vec<ClassEstimate> = (0..k)
+        .map(|c| ClassEstimate {
+            class: c,
+            unreviewed: unrev[c],
+            expected_errors: expected[c],
+            reviewed: n_rev[c],
+            wrong_found: wrong_rev[c],
+            budget: 0,
+        })
+        .collect();
+
+    let done = |reason: String, per_class, tiers, estimate| RoundPlan {
+        batch: Vec::new(),
+        audit: None,
+        stop: true,
+        stop_reason: reason,
+        estimate,
+        per_class,
+        tiers,
+    };
+    if let Some(c) = cert_rate {
+        if c <= s.target_error_rate {
+            let msg = format!(
+                "Certified: with probability at least {:.3}, at most {:.3}% of the pool's labels are wrong (target {:.3}%), from an audit of {} items with {} wrong.",
+                1.0 - cert_delta.unwrap_or(s.delta),
+                c * 100.0,
+                s.target_error_rate * 100.0,
+                req.audits.last().map_or(0, |a| a.sampled),
+                req.audits.last().map_or(0, |a| a.wrong)
+            );
+            return Ok(done(msg, per_class, tiers, estimate));
+        }
+    }
+    if remainder.is_empty() {
+        let msg = if failed_left > 0 {
+            format!("Every item is reviewed except {failed_left} failed item(s), which need manual handling.")
+        } else {
+            "Every item is reviewed.".to_string()
+        };
+        return Ok(done(msg, per_class, tiers, estimate));
+    }
+    let review_left: Vec<usize> = tiers
+        .order
+        .iter()
+        .copied()
+        .filter(|&i| item_of(i).tier != Tier::Failed)
+        .collect();
+    let last_est = req.audits.last().map(|a| a.estimated_rate);
+    let trigger = expected_rate <= s.audit_at * s.target_error_rate
+        && last_est.is_none_or(|e| expected_rate <= 0.5 * e);
+    if trigger || review_left.is_empty() {
+        let j = req.audits.len() as i32 + 1;
+        let dj = s.delta / 2f64.powi(j);
+        let r_len = remainder.len();
+        let allowed =
+            ((s.target_error_rate * n as f64 - failed_left as f64) / r_len as f64).max(0.0);
+        let est_r = (expected_errors - failed_left as f64).max(0.0) / r_len as f64;
+        // plan for twice the estimated rate, so that an audit is not failed by the luck of
+        // the draw or a slightly optimistic estimate
+        let m = audit_size(s.audit_margin * est_r, allowed, dj, s.max_audit.min(r_len));
+        if m > 0 && allowed > 0.0 {
+            // partial Fisher-Yates, seeded per audit
+            let mut rng =
+                SplitMix64::new(o.seed ^ (0x9E37_79B9_7F4A_7C15u64.wrapping_mul(j as u64)));
+            let mut pool_idx = remainder.clone();
+            for t in 0..m {
+                let u = t + (rng.next_u64() % (r_len - t) as u64) as usize;
+                pool_idx.swap(t, u);
+            }
+            pool_idx.truncate(m);
+            let reason = format!(
+                "The estimated error rate {:.3}% is within {:.0}% of the target {:.3}%: audit {m} items drawn at random from the {r_len} unreviewed ones to certify it.",
+                expected_rate * 100.0,
+                s.audit_at * 100.0,
+                s.target_error_rate * 100.0
+            );
+            return Ok(RoundPlan {
+                batch: Vec::new(),
+                audit: Some(AuditPlan {
+                    indices: pool_idx,
+                    remainder_size: r_len,
+                    estimated_rate: expected_rate,
+                    delta: dj,
+                }),
+                stop: false,
+                stop_reason: reason,
+                estimate,
+                per_class,
+                tiers,
+            });
+        }
+        if review_left.is_empty() {
+            return Ok(done(
+                "Nothing left to review but the auto-accepted items, and the target cannot be certified by an audit."
+                    .into(),
+                per_class,
+                tiers,
+                estimate,
+            ));
+        }
+    }
+
+    // the next batch
+    let b = o.batch_size.min(review_left.len());
+    let batch = if o.class_budget {
+        let mut by_class: Vec<Vec<usize>> = vec![Vec::new(); k];
+        for &i in &review_left {
+            let c = item_of(i).label.unwrap_or(0);
+            by_class[c].push(i);
+        }
+        let avail: Vec<usize> = by_class.iter().map(|v| v.len()).collect();
+        let budget = allocate(b, &expected, &avail, o.min_per_class);
+        for (c, pc) in per_class.iter_mut().enumerate() {
+            pc.budget = budget[c];
+        }
+        let mut chosen: Vec<usize> = by_class
+            .iter()
+            .zip(&budget)
+            .flat_map(|(v, &m)| v[..m].iter().copied())
+            .collect();
+        // keep the global priority order
+        let rank: std::collections::HashMap<usize, usize> = review_left
+            .iter()
+            .enumerate()
+            .map(|(r, &i)| (i, r))
+            .collect();
+        chosen.sort_by_key(|i| rank.get(i).copied().unwrap_or(usize::MAX));
+        chosen
+    } else {
+        for &i in &review_left[..b] {
+            if let Some(c) = item_of(i).label {
+                per_class[c].budget += 1;
+            }
+        }
+        review_left[..b].to_vec()
+    };
+    let reason = match cert_rate {
+        Some(c) => format!(
+            "Not yet: the latest audit certifies {:.3}%, above the target {:.3}%; estimated {:.3}% now.",
+            c * 100.0,
+            s.target_error_rate * 100.0,
+            expected_rate * 100.0
+        ),
+        None => format!(
+            "Not yet: an estimated {expected_errors:.0} wrong labels ({:.3}%) remain; the target is {:.3}%.",
+            expected_rate * 100.0,
+            s.target_error_rate * 100.0
+        ),
+    };
+    Ok(RoundPlan {
+        batch,
+        audit: None,
+        stop: false,
+        stop_reason: reason,
+        estimate,
+        per_class,
+        tiers,
+    })
+}
