@@ -12,56 +12,182 @@ pub const MEMBER2: &[u8] = include_bytes!("../fixtures/digits/member2.onnx");
 
 /// (path relative to tests/fixtures/digits, bytes) for each golden item, in golden order.
 pub const SAMPLES: &[(&str, &[u8])] = &[
-    ("samples/d00_label3.png", include_bytes!("../fixtures/digits/samples/d00_label3.png")),
-    ("samples/d01_label3.png", include_bytes!("../fixtures/digits/samples/d01_label3.png")),
-    ("samples/d02_label1.png", include_bytes!("../fixtures/digits/samples/d02_label1.png")),
-    ("samples/d03_label8.png", include_bytes!("../fixtures/digits/samples/d03_label8.png")),
-    ("samples/d04_label4.png", include_bytes!("../fixtures/digits/samples/d04_label4.png")),
-    ("samples/d05_label3.png", include_bytes!("../fixtures/digits/samples/d05_label3.png")),
-    ("samples/d06_label1.png", include_bytes!("../fixtures/digits/samples/d06_label1.png")),
-    ("samples/d07_label2.png", include_bytes!("../fixtures/digits/samples/d07_label2.png")),
-    ("samples/d08_label5.png", include_bytes!("../fixtures/digits/samples/d08_label5.png")),
-    ("samples/d09_label4.png", include_bytes!("../fixtures/digits/samples/d09_label4.png")),
-    ("samples/d10_label8.png", include_bytes!("../fixtures/digits/samples/d10_label8.png")),
-    ("samples/d11_label6.png", include_bytes!("../fixtures/digits/samples/d11_label6.png")),
-    ("samples/d12_label1.png", include_bytes!("../fixtures/digits/samples/d12_label1.png")),
-    ("samples/d13_label0.png", include_bytes!("../fixtures/digits/samples/d13_label0.png")),
-    ("samples/d14_label8.png", include_bytes!("../fixtures/digits/samples/d14_label8.png")),
-    ("samples/d15_label7.png", include_bytes!("../fixtures/digits/samples/d15_label7.png")),
-    ("samples/d16_label1.png", include_bytes!("../fixtures/digits/samples/d16_label1.png")),
-    ("samples/d17_label2.png", include_bytes!("../fixtures/digits/samples/d17_label2.png")),
-    ("samples/d18_label3.png", include_bytes!("../fixtures/digits/samples/d18_label3.png")),
-    ("samples/d19_label0.png", include_bytes!("../fixtures/digits/samples/d19_label0.png")),
-    ("samples/d20_label5.png", include_bytes!("../fixtures/digits/samples/d20_label5.png")),
-    ("samples/d21_label9.png", include_bytes!("../fixtures/digits/samples/d21_label9.png")),
-    ("samples/d22_label6.png", include_bytes!("../fixtures/digits/samples/d22_label6.png")),
-    ("samples/d23_label7.png", include_bytes!("../fixtures/digits/samples/d23_label7.png")),
-    ("samples/v_rgb8.png", include_bytes!("../fixtures/digits/samples/v_rgb8.png")),
-    ("samples/v_rgba8.png", include_bytes!("../fixtures/digits/samples/v_rgba8.png")),
-    ("samples/v_gray16.png", include_bytes!("../fixtures/digits/samples/v_gray16.png")),
-    ("samples/v_rgb16.png", include_bytes!("../fixtures/digits/samples/v_rgb16.png")),
-    ("samples/v_gray.jpg", include_bytes!("../fixtures/digits/samples/v_gray.jpg")),
-    ("samples/v_rgb.jpg", include_bytes!("../fixtures/digits/samples/v_rgb.jpg")),
-    ("samples/v_large.png", include_bytes!("../fixtures/digits/samples/v_large.png")),
-    ("samples/v_color.png", include_bytes!("../fixtures/digits/samples/v_color.png")),
+    (
+        "samples/d00_label3.png",
+        include_bytes!("../fixtures/digits/samples/d00_label3.png"),
+    ),
+    (
+        "samples/d01_label3.png",
+        include_bytes!("../fixtures/digits/samples/d01_label3.png"),
+    ),
+    (
+        "samples/d02_label1.png",
+        include_bytes!("../fixtures/digits/samples/d02_label1.png"),
+    ),
+    (
+        "samples/d03_label8.png",
+        include_bytes!("../fixtures/digits/samples/d03_label8.png"),
+    ),
+    (
+        "samples/d04_label4.png",
+        include_bytes!("../fixtures/digits/samples/d04_label4.png"),
+    ),
+    (
+        "samples/d05_label3.png",
+        include_bytes!("../fixtures/digits/samples/d05_label3.png"),
+    ),
+    (
+        "samples/d06_label1.png",
+        include_bytes!("../fixtures/digits/samples/d06_label1.png"),
+    ),
+    (
+        "samples/d07_label2.png",
+        include_bytes!("../fixtures/digits/samples/d07_label2.png"),
+    ),
+    (
+        "samples/d08_label5.png",
+        include_bytes!("../fixtures/digits/samples/d08_label5.png"),
+    ),
+    (
+        "samples/d09_label4.png",
+        include_bytes!("../fixtures/digits/samples/d09_label4.png"),
+    ),
+    (
+        "samples/d10_label8.png",
+        include_bytes!("../fixtures/digits/samples/d10_label8.png"),
+    ),
+    (
+        "samples/d11_label6.png",
+        include_bytes!("../fixtures/digits/samples/d11_label6.png"),
+    ),
+    (
+        "samples/d12_label1.png",
+        include_bytes!("../fixtures/digits/samples/d12_label1.png"),
+    ),
+    (
+        "samples/d13_label0.png",
+        include_bytes!("../fixtures/digits/samples/d13_label0.png"),
+    ),
+    (
+        "samples/d14_label8.png",
+        include_bytes!("../fixtures/digits/samples/d14_label8.png"),
+    ),
+    (
+        "samples/d15_label7.png",
+        include_bytes!("../fixtures/digits/samples/d15_label7.png"),
+    ),
+    (
+        "samples/d16_label1.png",
+        include_bytes!("../fixtures/digits/samples/d16_label1.png"),
+    ),
+    (
+        "samples/d17_label2.png",
+        include_bytes!("../fixtures/digits/samples/d17_label2.png"),
+    ),
+    (
+        "samples/d18_label3.png",
+        include_bytes!("../fixtures/digits/samples/d18_label3.png"),
+    ),
+    (
+        "samples/d19_label0.png",
+        include_bytes!("../fixtures/digits/samples/d19_label0.png"),
+    ),
+    (
+        "samples/d20_label5.png",
+        include_bytes!("../fixtures/digits/samples/d20_label5.png"),
+    ),
+    (
+        "samples/d21_label9.png",
+        include_bytes!("../fixtures/digits/samples/d21_label9.png"),
+    ),
+    (
+        "samples/d22_label6.png",
+        include_bytes!("../fixtures/digits/samples/d22_label6.png"),
+    ),
+    (
+        "samples/d23_label7.png",
+        include_bytes!("../fixtures/digits/samples/d23_label7.png"),
+    ),
+    (
+        "samples/v_rgb8.png",
+        include_bytes!("../fixtures/digits/samples/v_rgb8.png"),
+    ),
+    (
+        "samples/v_rgba8.png",
+        include_bytes!("../fixtures/digits/samples/v_rgba8.png"),
+    ),
+    (
+        "samples/v_gray16.png",
+        include_bytes!("../fixtures/digits/samples/v_gray16.png"),
+    ),
+    (
+        "samples/v_rgb16.png",
+        include_bytes!("../fixtures/digits/samples/v_rgb16.png"),
+    ),
+    (
+        "samples/v_gray.jpg",
+        include_bytes!("../fixtures/digits/samples/v_gray.jpg"),
+    ),
+    (
+        "samples/v_rgb.jpg",
+        include_bytes!("../fixtures/digits/samples/v_rgb.jpg"),
+    ),
+    (
+        "samples/v_large.png",
+        include_bytes!("../fixtures/digits/samples/v_large.png"),
+    ),
+    (
+        "samples/v_color.png",
+        include_bytes!("../fixtures/digits/samples/v_color.png"),
+    ),
 ];
 
 /// (file, bytes) of each bad input in tests/fixtures/bad.
 pub const BAD: &[(&str, &[u8])] = &[
     ("empty.png", include_bytes!("../fixtures/bad/empty.png")),
     ("garbage.png", include_bytes!("../fixtures/bad/garbage.png")),
-    ("huge_header.png", include_bytes!("../fixtures/bad/huge_header.png")),
-    ("nan_model.onnx", include_bytes!("../fixtures/bad/nan_model.onnx")),
-    ("not_a_model.onnx", include_bytes!("../fixtures/bad/not_a_model.onnx")),
-    ("truncated.jpg", include_bytes!("../fixtures/bad/truncated.jpg")),
-    ("truncated.png", include_bytes!("../fixtures/bad/truncated.png")),
-    ("wrong_classes.onnx", include_bytes!("../fixtures/bad/wrong_classes.onnx")),
-    ("wrong_input.onnx", include_bytes!("../fixtures/bad/wrong_input.onnx")),
+    (
+        "huge_header.png",
+        include_bytes!("../fixtures/bad/huge_header.png"),
+    ),
+    (
+        "nan_model.onnx",
+        include_bytes!("../fixtures/bad/nan_model.onnx"),
+    ),
+    (
+        "not_a_model.onnx",
+        include_bytes!("../fixtures/bad/not_a_model.onnx"),
+    ),
+    (
+        "truncated.jpg",
+        include_bytes!("../fixtures/bad/truncated.jpg"),
+    ),
+    (
+        "truncated.png",
+        include_bytes!("../fixtures/bad/truncated.png"),
+    ),
+    (
+        "wrong_classes.onnx",
+        include_bytes!("../fixtures/bad/wrong_classes.onnx"),
+    ),
+    (
+        "wrong_input.onnx",
+        include_bytes!("../fixtures/bad/wrong_input.onnx"),
+    ),
 ];
 
 /// (file, text) of each manifest in tests/fixtures/bad.
 pub const BAD_MANIFESTS: &[(&str, &str)] = &[
-    ("nan_manifest.json", include_str!("../fixtures/bad/nan_manifest.json")),
-    ("wrong_classes_manifest.json", include_str!("../fixtures/bad/wrong_classes_manifest.json")),
-    ("wrong_input_manifest.json", include_str!("../fixtures/bad/wrong_input_manifest.json")),
+    (
+        "nan_manifest.json",
+        include_str!("../fixtures/bad/nan_manifest.json"),
+    ),
+    (
+        "wrong_classes_manifest.json",
+        include_str!("../fixtures/bad/wrong_classes_manifest.json"),
+    ),
+    (
+        "wrong_input_manifest.json",
+        include_str!("../fixtures/bad/wrong_input_manifest.json"),
+    ),
 ];
