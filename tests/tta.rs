@@ -414,3 +414,65 @@ fn queue_by_bald_follows_golden() {
         serde_json::from_str(&serde_json::to_string(&res).unwrap()).unwrap();
     assert_eq!(queue(&back, Measure::Bald), queue(&res, Measure::Bald));
 }
+
+/// The CLI with three `--model`s and the TTA manifest (native only).
+#[cfg(not(target_arch = "wasm32"))]
+#[test]
+fn cli_scores_an_ensemble() {
+    use std::process::Command;
+    let bin = env!("CARGO_BIN_EXE_medtriage");
+    let root = env!("CARGO_MANIFEST_DIR");
+    let fx = format!("{root}/tests/fixtures/digits");
+    let models = ["model", "member1", "member2"].map(|m| format!("{fx}/{m}.onnx"));
+    let manifest = format!("{root}/tests/golden/tta/manifest.json");
+    let mut args: Vec<String> = vec![];
+    for m in &models {
+        args.extend(["--model".into(), m.clone()]);
+    }
+    args.extend(["--manifest".into(), manifest]);
+    let out = Command::new(bin).arg("check").args(&args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let info: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(info["samplesPerImage"], 18);
+    assert_eq!(info["members"].as_array().unwrap().len(), 3);
+    let g = golden();
+    let it = &g["items"][0];
+    let file = format!("{fx}/{}", it["file"].as_str().unwrap());
+    let bad = format!("{root}/tests/fixtures/bad/garbage.png");
+    let out = Command::new(bin)
+        .args(["score", "--quiet", "--format", "csv", "--sort", "bald"])
+        .args(&args)
+        .args([&file, &bad])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut rd = csv::Reader::from_reader(text.as_bytes());
+    let header: Vec<String> = rd.headers().unwrap().iter().map(String::from).collect();
+    let col = |n: &str| header.iter().position(|h| h == n).unwrap();
+    let rows: Vec<csv::StringRecord> = rd.records().map(|r| r.unwrap()).collect();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0].len(), header.len());
+    assert_eq!(rows[1].len(), header.len());
+    let bald: f64 = rows[0][col("bald")].parse().unwrap();
+    assert!((bald - it["bald"].as_f64().unwrap()).abs() < MEASURE_TOL);
+    let vr: f64 = rows[0][col("variation_ratio")].parse().unwrap();
+    assert!((vr - it["variationRatio"].as_f64().unwrap()).abs() < MEASURE_TOL);
+    assert_eq!(&rows[1][col("ok")], "false");
+    // one model, no tta: the CSV keeps its old columns
+    let out = Command::new(bin)
+        .args(["score", "--quiet", "--format", "csv", "--model", &models[0]])
+        .args(["--manifest", &format!("{fx}/manifest.json"), &file])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(!text.lines().next().unwrap().contains("bald"));
+}
