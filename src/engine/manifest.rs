@@ -365,13 +365,13 @@ impl Transform {
     pub fn validate(&self, input: &InputSpec) -> Result<()> {
         let (w, h) = (i64::from(input.width), i64::from(input.height));
         match *self {
-            Transform::Shift { dx, dy, .. } => {
-                if i64::from(dx).abs() >= w || i64::from(dy).abs() >= h {
-                    return Err(err!(
-                        InvalidManifest,
-                        "shift ({dx}, {dy}) must be smaller than the {w}x{h} input"
-                    ));
-                }
+            Transform::Shift { dx, dy, .. }
+                if i64::from(dx).abs() >= w || i64::from(dy).abs() >= h =>
+            {
+                return Err(err!(
+                    InvalidManifest,
+                    "shift ({dx}, {dy}) must be smaller than the {w}x{h} input"
+                ));
             }
             Transform::Rot90 { k } => {
                 if !(1..=3).contains(&k) {
