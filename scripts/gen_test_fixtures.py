@@ -16,6 +16,7 @@ out = [
     'pub const PROBS_MANIFEST: &str = include_str!("../fixtures/digits/probs_manifest.json");',
     'pub const GOLDEN_SCORES: &str = include_str!("../golden/digits_scores.json");',
     'pub const GOLDEN_TENSORS: &str = include_str!("../golden/digits_tensors.json");',
+    *[f'#[allow(dead_code)] // ensemble members: tests/tta.rs\npub const MEMBER{m}: &[u8] = include_bytes!("../fixtures/digits/member{m}.onnx");' for m in (1, 2)],
     "",
     "/// (path relative to tests/fixtures/digits, bytes) for each golden item, in golden order.",
     "pub const SAMPLES: &[(&str, &[u8])] = &[",

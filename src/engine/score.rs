@@ -1,11 +1,20 @@
 //! From model output to a per-image result: probabilities, top-k, uncertainty; and the
 //! scoring pipeline (decode -> preprocess -> infer -> result) over one image or a batch.
 //! A failure (corrupt image, non-finite output) fails that image only.
+//!
+//! With an ensemble and/or test-time augmentation (manifest `members` / `tta`), every image
+//! gets `T = members x transforms` probability rows (member-major). Then `probabilities` is
+//! the mean row `p̄` (so `top`, `predicted`, `confidence` and ranking use `p̄`), the four
+//! single-row measures are computed on `p̄` in f64, and `expectedEntropy`, `bald` and
+//! `variationRatio` are added ([`crate::engine::triage::multi`] definitions); `samples`
+//! returns the `T` rows when asked for. The embedding, if asked for, is the first member's
+//! under the first transform. With `T = 1` the result is exactly the single-model one.
 
 use serde::{Deserialize, Serialize};
 
 use super::image::ImageLimits;
 use super::manifest::{Manifest, OutputKind};
+use super::triage::multi::item_measures;
 use super::uncertainty::{check_probabilities, rank_desc, softmax, Measure, RowUncertainty};
 use crate::error::{err, Error, Result};
 
@@ -19,6 +28,8 @@ pub struct ScoreOptions {
     pub embedding: bool,
     /// Decoding limits.
     pub limits: ImageLimits,
+    /// Return the `T` probability rows of each image as `samples` (default false).
+    pub include_samples: bool,
 }
 
 impl Default for ScoreOptions {
@@ -27,6 +38,7 @@ impl Default for ScoreOptions {
             top_k: 3,
             embedding: false,
             limits: ImageLimits::default(),
+            include_samples: false,
         }
     }
 }
@@ -47,7 +59,7 @@ pub struct TopClass {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ImageScore {
-    /// Class probabilities, in manifest order.
+    /// Class probabilities, in manifest order (with `T > 1` rows: their mean).
     pub probabilities: Vec<f32>,
     /// The top classes, most probable first (ties: lower index first).
     pub top: Vec<TopClass>,
@@ -61,6 +73,10 @@ pub struct ImageScore {
     /// Embedding, when asked for and the manifest names one.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub embedding: Option<Vec<f32>>,
+    /// The `T` probability rows (member-major: `member * transforms + transform`), when
+    /// `includeSamples` is set.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub samples: Option<Vec<Vec<f32>>>,
 }
 
 /// An error as data: what the JS API and CLI report for a failed item.
@@ -130,13 +146,7 @@ pub fn finish_row(
             scores.len()
         ));
     }
-    let probabilities = match manifest.output.kind {
-        OutputKind::Logits => softmax(scores)?,
-        OutputKind::Probabilities => {
-            check_probabilities(scores)?;
-            scores.to_vec()
-        }
-    };
+    let probabilities = to_probabilities(scores, manifest)?;
     if let Some(e) = &embedding {
         if e.iter().any(|v| !v.is_finite()) {
             return Err(err!(NonFiniteOutput, "embedding contains NaN or infinity"));
@@ -163,8 +173,78 @@ pub fn finish_row(
         uncertainty: RowUncertainty::of(&probabilities),
         predicted,
         top,
+        samples: opts.include_samples.then(|| vec![probabilities.clone()]),
         probabilities,
         embedding: if opts.embedding { embedding } else { None },
+    })
+}
+
+fn to_probabilities(scores: &[f32], manifest: &Manifest) -> Result<Vec<f32>> {
+    Ok(match manifest.output.kind {
+        OutputKind::Logits => softmax(scores)?,
+        OutputKind::Probabilities => {
+            check_probabilities(scores)?;
+            scores.to_vec()
+        }
+    })
+}
+
+/// Turn the `T` rows of model output of one image (member-major) into a result: one row is
+/// [`finish_row`]; several give the mean row and the multi-row measures (module docs).
+pub fn finish_rows(
+    rows: &[&[f32]],
+    embedding: Option<Vec<f32>>,
+    manifest: &Manifest,
+    opts: &ScoreOptions,
+) -> Result<ImageScore> {
+    if rows.len() <= 1 {
+        let row = rows.first().copied().unwrap_or(&[]);
+        return finish_row(row, embedding, manifest, opts);
+    }
+    let k = manifest.num_classes();
+    let t = rows.len();
+    let mut samples = Vec::with_capacity(t);
+    let mut flat = Vec::with_capacity(t * k);
+    for (j, r) in rows.iter().enumerate() {
+        if r.len() != k {
+            return Err(err!(
+                ShapeMismatch,
+                "row {j}: {} scores for {k} classes",
+                r.len()
+            ));
+        }
+        let p = to_probabilities(r, manifest).map_err(|e| e.context(format!("row {j}")))?;
+        flat.extend(p.iter().map(|&v| f64::from(v)));
+        samples.push(p);
+    }
+    if let Some(e) = &embedding {
+        if e.iter().any(|v| !v.is_finite()) {
+            return Err(err!(NonFiniteOutput, "embedding contains NaN or infinity"));
+        }
+    }
+    let mut mean = vec![0.0; k];
+    let mut votes = vec![0usize; k];
+    let m = item_measures(&flat, t, k, &mut mean, &mut votes);
+    let mut order: Vec<usize> = (0..k).collect();
+    order.sort_by(|&a, &b| mean[b].total_cmp(&mean[a]).then(a.cmp(&b)));
+    let probabilities: Vec<f32> = mean.iter().map(|&v| v as f32).collect();
+    let top = order
+        .iter()
+        .take(opts.top_k.min(k))
+        .map(|&i| TopClass {
+            index: i,
+            name: manifest.output.classes[i].clone(),
+            probability: probabilities[i],
+        })
+        .collect();
+    Ok(ImageScore {
+        confidence: probabilities[m.predicted],
+        predicted: m.predicted,
+        uncertainty: RowUncertainty::of_multi(&m),
+        top,
+        probabilities,
+        embedding: if opts.embedding { embedding } else { None },
+        samples: opts.include_samples.then_some(samples),
     })
 }
 
@@ -215,32 +295,111 @@ pub enum ImageInput<'a> {
 
 #[cfg(feature = "onnx")]
 mod scorer {
+    use std::borrow::Cow;
+
     use super::*;
     use crate::engine::image::{decode, pixels_from_image, pixels_from_rgba, to_tensor};
+    use crate::engine::manifest::{Transform, MAX_MEMBERS, MAX_SAMPLES};
     use crate::engine::model::{LoadOptions, Model};
 
-    /// A model ready to score images.
+    /// One model, or an ensemble of models sharing one manifest, ready to score images
+    /// (with the manifest's test-time augmentations, if any).
     #[derive(Debug)]
     pub struct Scorer {
-        model: Model,
+        manifest: Manifest,
+        models: Vec<Model>,
+        transforms: Vec<Transform>,
     }
 
     impl Scorer {
-        /// Load ONNX bytes with a manifest (see [`Model::load`]).
+        /// Load ONNX bytes with a manifest (see [`Model::load`]); an ensemble of one.
         pub fn new(model_bytes: &[u8], manifest: Manifest, opts: &LoadOptions) -> Result<Scorer> {
+            Scorer::new_ensemble(&[model_bytes], manifest, opts)
+        }
+
+        /// Load several models sharing one manifest: each is checked against it as
+        /// [`Model::load`] does. When the manifest lists `members`, their count must equal
+        /// the number of models (`invalid_input` otherwise) and model `i` must match
+        /// `members[i].sha256` when given; without `members`, a top-level `sha256` must
+        /// match every model.
+        pub fn new_ensemble(
+            models: &[&[u8]],
+            manifest: Manifest,
+            opts: &LoadOptions,
+        ) -> Result<Scorer> {
+            manifest.validate()?;
+            if models.is_empty() || models.len() > MAX_MEMBERS {
+                return Err(err!(
+                    InvalidInput,
+                    "an ensemble needs 1 to {MAX_MEMBERS} models, got {}",
+                    models.len()
+                ));
+            }
+            if let Some(ms) = &manifest.members {
+                if ms.len() != models.len() {
+                    return Err(err!(
+                        InvalidInput,
+                        "the manifest lists {} members, {} model(s) given",
+                        ms.len(),
+                        models.len()
+                    ));
+                }
+            }
+            let transforms = manifest.transforms();
+            let t = models.len() * transforms.len();
+            if t > MAX_SAMPLES {
+                return Err(err!(
+                    InvalidInput,
+                    "{} models x {} transforms = {t} rows per image; at most {MAX_SAMPLES}",
+                    models.len(),
+                    transforms.len()
+                ));
+            }
+            let mut loaded = Vec::with_capacity(models.len());
+            for (i, bytes) in models.iter().enumerate() {
+                let mut m = manifest.clone();
+                m.members = None;
+                m.tta = None;
+                if let Some(ms) = &manifest.members {
+                    m.sha256 = ms[i].sha256.clone();
+                }
+                let model = Model::load(bytes, m, opts);
+                loaded.push(if models.len() > 1 {
+                    model.map_err(|e| e.context(format!("member {i}")))?
+                } else {
+                    model?
+                });
+            }
             Ok(Scorer {
-                model: Model::load(model_bytes, manifest, opts)?,
+                manifest,
+                models: loaded,
+                transforms,
             })
         }
 
-        /// The model.
+        /// The (first) model.
         pub fn model(&self) -> &Model {
-            &self.model
+            &self.models[0]
+        }
+
+        /// Every model of the ensemble, in the order given.
+        pub fn members(&self) -> &[Model] {
+            &self.models
+        }
+
+        /// The test-time transforms (the identity alone without `tta`).
+        pub fn transforms(&self) -> &[Transform] {
+            &self.transforms
+        }
+
+        /// Probability rows per image: `members x transforms`.
+        pub fn samples_per_image(&self) -> usize {
+            self.models.len() * self.transforms.len()
         }
 
         /// The manifest.
         pub fn manifest(&self) -> &Manifest {
-            self.model.manifest()
+            &self.manifest
         }
 
         /// Decode and preprocess one image into the model's input tensor.
@@ -259,19 +418,70 @@ mod scorer {
             Ok(to_tensor(px, spec))
         }
 
-        /// Score preprocessed tensors; one result per tensor.
+        /// Score preprocessed tensors; one result per tensor. Each member runs once over
+        /// every (image, transform) tensor, in batches of its batch size.
         pub fn score_tensors(
             &self,
             tensors: &[&[f32]],
             opts: &ScoreOptions,
         ) -> Vec<Result<ImageScore>> {
-            match self.model.run(tensors) {
-                Ok(raw) => raw
-                    .into_iter()
-                    .map(|r| finish_row(&r.scores, r.embedding, self.manifest(), opts))
-                    .collect(),
-                Err(e) => tensors.iter().map(|_| Err(e.clone())).collect(),
+            let nt = self.transforms.len();
+            let spec = &self.manifest.input;
+            // item-major, then transform; an item whose transform fails fails alone
+            let mut inputs: Vec<Cow<'_, [f32]>> = Vec::with_capacity(tensors.len() * nt);
+            let mut status: Vec<Result<usize>> = Vec::with_capacity(tensors.len());
+            for t in tensors {
+                let mut mine = Vec::with_capacity(nt);
+                let mut failed = None;
+                for tr in &self.transforms {
+                    if tr.is_identity() {
+                        mine.push(Cow::Borrowed(*t));
+                        continue;
+                    }
+                    match tr.apply(t, spec) {
+                        Ok(v) => mine.push(Cow::Owned(v)),
+                        Err(e) => {
+                            failed = Some(e);
+                            break;
+                        }
+                    }
+                }
+                match failed {
+                    Some(e) => status.push(Err(e)),
+                    None => {
+                        status.push(Ok(inputs.len()));
+                        inputs.extend(mine);
+                    }
+                }
             }
+            let refs: Vec<&[f32]> = inputs.iter().map(|c| c.as_ref()).collect();
+            let mut outs = Vec::with_capacity(self.models.len());
+            for m in &self.models {
+                match m.run(&refs) {
+                    Ok(o) => outs.push(o),
+                    Err(e) => return tensors.iter().map(|_| Err(e.clone())).collect(),
+                }
+            }
+            status
+                .into_iter()
+                .map(|st| {
+                    let start = st?;
+                    let mut rows: Vec<&[f32]> = Vec::with_capacity(self.samples_per_image());
+                    for o in &outs {
+                        let block = o
+                            .get(start..start + nt)
+                            .ok_or_else(|| err!(Inference, "missing output"))?;
+                        rows.extend(block.iter().map(|r| r.scores.as_slice()));
+                    }
+                    let emb = opts
+                        .embedding
+                        .then(|| outs.first())
+                        .flatten()
+                        .and_then(|o| o.get(start))
+                        .and_then(|r| r.embedding.clone());
+                    finish_rows(&rows, emb, &self.manifest, opts)
+                })
+                .collect()
         }
 
         /// Score one image.
@@ -351,6 +561,54 @@ mod tests {
         assert_eq!(e.code(), "invalid_probabilities");
         let e = finish_row(&[f32::NAN, 0.3, 0.6], None, &m, &ScoreOptions::default()).unwrap_err();
         assert_eq!(e.code(), "non_finite_output");
+    }
+
+    #[test]
+    fn several_rows_give_the_mean_and_multi_measures() {
+        use crate::engine::triage::multi::{multi_uncertainty, MultiUncertaintyRequest};
+        let m = manifest("logits");
+        let o = ScoreOptions {
+            include_samples: true,
+            ..Default::default()
+        };
+        let rows: [&[f32]; 3] = [&[2.0, 0.0, 0.0], &[0.0, 2.0, 0.0], &[1.0, 1.0, 3.0]];
+        let s = finish_rows(&rows, None, &m, &o).unwrap();
+        let samples = s.samples.clone().unwrap();
+        assert_eq!(samples.len(), 3);
+        let flat: Vec<f64> = samples.iter().flatten().map(|&v| v as f64).collect();
+        let want = multi_uncertainty(&MultiUncertaintyRequest {
+            probs: flat,
+            n: 1,
+            t: 3,
+            k: 3,
+            include_mean_probs: true,
+        })
+        .unwrap();
+        let it = want.items[0];
+        assert_eq!(s.uncertainty.bald, Some(it.bald));
+        assert_eq!(s.uncertainty.expected_entropy, Some(it.expected_entropy));
+        assert_eq!(s.uncertainty.variation_ratio, Some(it.variation_ratio));
+        assert_eq!(s.uncertainty.entropy, it.entropy);
+        assert_eq!(s.predicted, it.predicted);
+        for (p, q) in s.probabilities.iter().zip(want.mean_probs.unwrap()) {
+            assert!((*p as f64 - q).abs() < 1e-7);
+        }
+        assert_eq!(s.top[0].index, s.predicted);
+        // one row = finish_row; samples only when asked for
+        let one = finish_rows(&rows[..1], None, &m, &ScoreOptions::default()).unwrap();
+        assert_eq!(
+            one,
+            finish_row(rows[0], None, &m, &ScoreOptions::default()).unwrap()
+        );
+        assert!(one.samples.is_none() && one.uncertainty.bald.is_none());
+        let j = serde_json::to_value(&s).unwrap();
+        assert!(j["bald"].is_f64() && j["samples"].is_array());
+        // a non-finite row fails the item
+        let bad: [&[f32]; 2] = [&[1.0, 0.0, 0.0], &[f32::NAN, 0.0, 0.0]];
+        assert_eq!(
+            finish_rows(&bad, None, &m, &o).unwrap_err().code(),
+            "non_finite_output"
+        );
     }
 
     #[test]

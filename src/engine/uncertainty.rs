@@ -5,6 +5,14 @@
 //! - margin `p1 - p2` (modAL's `classifier_margin`; *small* means uncertain);
 //! - ratio `p2 / p1` (in `[0, 1]`, large means uncertain);
 //! - entropy `-Σ p ln p` (in `[0, ln K]`; `0 ln 0 = 0`).
+//!
+//! When an image has `T > 1` probability rows (ensemble members x test-time augmentations),
+//! these four are computed on the mean row `p̄`, and three more come from the rows
+//! themselves, with the definitions of [`crate::engine::triage::multi`]: expected entropy
+//! `(1/T) Σ_t H(p_t)`, BALD `H(p̄) - (1/T) Σ_t H(p_t)` (mutual information) and variation
+//! ratio `1 - votes(modal class) / T`. A single row is the case `T = 1` of those formulas:
+//! when ranking by them, an item scored from one row counts as expected entropy = entropy,
+//! BALD = 0 and variation ratio = 0.
 
 use serde::{Deserialize, Serialize};
 
@@ -61,6 +69,15 @@ pub struct RowUncertainty {
     pub ratio: f64,
     /// `-Σ p ln p`.
     pub entropy: f64,
+    /// Mean entropy of the `T` rows, when there are `T > 1`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_entropy: Option<f64>,
+    /// Mutual information `H(p̄) - mean H(p_t)` (BALD), when there are `T > 1` rows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bald: Option<f64>,
+    /// `1 - votes(modal class) / T`, when there are `T > 1` rows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variation_ratio: Option<f64>,
 }
 
 impl RowUncertainty {
@@ -86,6 +103,22 @@ impl RowUncertainty {
             margin: p1 - p2,
             ratio: if p1 > 0.0 { p2 / p1 } else { 1.0 },
             entropy: entropy.max(0.0),
+            expected_entropy: None,
+            bald: None,
+            variation_ratio: None,
+        }
+    }
+
+    /// The measures of an item with `T` rows, from [`crate::engine::triage::multi::item_measures`].
+    pub fn of_multi(m: &crate::engine::triage::multi::MultiItem) -> RowUncertainty {
+        RowUncertainty {
+            least_confidence: m.least_confidence,
+            margin: m.margin,
+            ratio: m.ratio,
+            entropy: m.entropy,
+            expected_entropy: Some(m.expected_entropy),
+            bald: Some(m.bald),
+            variation_ratio: Some(m.variation_ratio),
         }
     }
 
@@ -97,11 +130,15 @@ impl RowUncertainty {
             Measure::Margin => 1.0 - self.margin,
             Measure::Ratio => self.ratio,
             Measure::Entropy => self.entropy,
+            // one row (T = 1): expected entropy = entropy, BALD = 0, variation ratio = 0
+            Measure::ExpectedEntropy => self.expected_entropy.unwrap_or(self.entropy),
+            Measure::Bald => self.bald.unwrap_or(0.0),
+            Measure::VariationRatio => self.variation_ratio.unwrap_or(0.0),
         }
     }
 }
 
-/// Which single-row measure orders a queue.
+/// Which measure orders a queue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub enum Measure {
@@ -114,6 +151,12 @@ pub enum Measure {
     /// largest entropy first (default).
     #[default]
     Entropy,
+    /// largest expected entropy first (one-row items: their entropy).
+    ExpectedEntropy,
+    /// largest BALD (mutual information) first (one-row items: 0).
+    Bald,
+    /// largest variation ratio first (one-row items: 0).
+    VariationRatio,
 }
 
 /// Order item indices most uncertain first. Ties keep the lower index first (stable), and
@@ -149,6 +192,13 @@ mod tests {
         assert!((u.ratio - 0.6).abs() < 1e-6);
         let h = -(0.5f64 * 0.5f64.ln() + 0.3 * 0.3f64.ln() + 0.2 * 0.2f64.ln());
         assert!((u.entropy - h).abs() < 1e-6);
+        // one row: the multi-row measures take their T = 1 values
+        assert_eq!(u.bald, None);
+        assert_eq!(u.uncertainty(Measure::Bald), 0.0);
+        assert_eq!(u.uncertainty(Measure::VariationRatio), 0.0);
+        assert_eq!(u.uncertainty(Measure::ExpectedEntropy), u.entropy);
+        let j = serde_json::to_value(u).unwrap();
+        assert!(j.get("bald").is_none());
         let one_hot = RowUncertainty::of(&[0.0, 1.0]);
         assert_eq!(one_hot.entropy, 0.0);
         assert_eq!(one_hot.margin, 1.0);

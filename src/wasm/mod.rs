@@ -143,19 +143,63 @@ mod scorer {
             Ok(Scorer { inner })
         }
 
+        /// Load an ensemble: several ONNX models (bytes) sharing one manifest, whose
+        /// `members` (if given) pin each model's SHA-256 in order. Each image then gets
+        /// `members x tta` probability rows (see `samplesPerImage`).
+        #[wasm_bindgen(js_name = ensemble)]
+        pub fn ensemble(
+            #[wasm_bindgen(unchecked_param_type = "(Uint8Array | ArrayBuffer)[]")] models: Array,
+            #[wasm_bindgen(unchecked_param_type = "Manifest | string")] manifest: JsValue,
+            #[wasm_bindgen(unchecked_param_type = "LoadOptions | undefined")] options: JsValue,
+        ) -> Result<Scorer, JsValue> {
+            let m = manifest_from(manifest)?;
+            let o: LoadOptions = super::options(options, "load options")?;
+            let mut owned = Vec::with_capacity(models.length() as usize);
+            for (i, v) in models.iter().enumerate() {
+                owned.push(bytes_of(&v).ok_or_else(|| {
+                    invalid(format!("model {i} must be a Uint8Array or ArrayBuffer"))
+                })?);
+            }
+            let refs: Vec<&[u8]> = owned.iter().map(Vec::as_slice).collect();
+            let inner = EngineScorer::new_ensemble(&refs, m, &o).map_err(|e| js_error(&e))?;
+            Ok(Scorer { inner })
+        }
+
+        /// Number of models (1 unless built with `Scorer.ensemble`).
+        #[wasm_bindgen(getter)]
+        pub fn members(&self) -> usize {
+            self.inner.members().len()
+        }
+
+        /// Probability rows per image: members x test-time transforms (T).
+        #[wasm_bindgen(getter, js_name = samplesPerImage)]
+        pub fn samples_per_image(&self) -> usize {
+            self.inner.samples_per_image()
+        }
+
+        /// Lower-case hex SHA-256 of each model's bytes, in member order.
+        #[wasm_bindgen(getter, js_name = memberSha256)]
+        pub fn member_sha256(&self) -> Vec<String> {
+            self.inner
+                .members()
+                .iter()
+                .map(|m| m.sha256().to_string())
+                .collect()
+        }
+
         /// The validated manifest.
         #[wasm_bindgen(getter, unchecked_return_type = "Manifest")]
         pub fn manifest(&self) -> Result<JsValue, JsValue> {
             to_js(self.inner.manifest())
         }
 
-        /// Lower-case hex SHA-256 of the model bytes.
+        /// Lower-case hex SHA-256 of the (first) model's bytes.
         #[wasm_bindgen(getter)]
         pub fn sha256(&self) -> String {
             self.inner.model().sha256().to_string()
         }
 
-        /// Images per model run.
+        /// Images per model run (of the first model).
         #[wasm_bindgen(getter, js_name = batchSize)]
         pub fn batch_size(&self) -> usize {
             self.inner.model().batch_size()

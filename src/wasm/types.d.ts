@@ -23,9 +23,34 @@ export interface Manifest {
     /** ONNX output (e.g. penultimate layer) returned as an embedding. */
     embedding?: string;
   };
-  /** Lower-case hex SHA-256 the model bytes must match. */
+  /** Lower-case hex SHA-256 the model bytes must match (every model of an ensemble, when
+   *  `members` is absent). Exclusive with `members`. */
+  sha256?: string;
+  /** The models of an ensemble (`Scorer.ensemble`), in order; 1 to 16. */
+  members?: Member[];
+  /** Test-time augmentations of the preprocessed tensor; 1 to 32 (absent: identity only).
+   *  Each image gets members x tta probability rows (at most 256). */
+  tta?: Transform[];
+}
+
+export interface Member {
+  name?: string;
+  /** Lower-case hex SHA-256 this member's bytes must match. */
   sha256?: string;
 }
+
+/** out(c, y, x) = in(c, sy, sx) on the normalized tensor (see README "Ensembles and TTA"). */
+export type Transform =
+  | { op: "identity" }
+  /** mirror left-right */
+  | { op: "hflip" }
+  /** mirror top-bottom */
+  | { op: "vflip" }
+  /** content moves dx right and dy down (|dx| < width, |dy| < height); uncovered pixels:
+   *  "black" (default, (0 - mean) / std) or "edge" (nearest edge pixel) */
+  | { op: "shift"; dx: number; dy: number; fill?: "black" | "edge" }
+  /** k x 90 degrees counter-clockwise (numpy.rot90); odd k needs width == height */
+  | { op: "rot90"; k?: 1 | 2 | 3 };
 
 export interface LoadOptions {
   /** Refuse larger models (default 512 MiB). */
@@ -46,6 +71,8 @@ export interface ScoreOptions {
   /** Return the embedding named in the manifest (default false). */
   embedding?: boolean;
   limits?: ImageLimits;
+  /** Return the T probability rows of each image as `samples` (default false). */
+  includeSamples?: boolean;
 }
 
 export interface TopClass {
@@ -55,6 +82,7 @@ export interface TopClass {
 }
 
 export interface ImageScore {
+  /** Class probabilities (with T > 1 rows: their mean, which top/predicted/confidence use). */
   probabilities: number[];
   top: TopClass[];
   predicted: number;
@@ -67,7 +95,16 @@ export interface ImageScore {
   ratio: number;
   /** -sum p ln p, natural log */
   entropy: number;
+  /** With T > 1 rows (ensemble / TTA): mean of the row entropies. */
+  expectedEntropy?: number;
+  /** With T > 1 rows: mutual information entropy - expectedEntropy (BALD), >= 0. */
+  bald?: number;
+  /** With T > 1 rows: 1 - (rows voting for the modal class) / T. */
+  variationRatio?: number;
+  /** Embedding (of the first member under the first transform). */
   embedding?: number[];
+  /** The T probability rows (member-major), when `includeSamples` is set. */
+  samples?: number[][];
 }
 
 export interface ItemError {
@@ -86,7 +123,16 @@ export type BatchItem =
   | { id: string; bytes: Uint8Array | ArrayBuffer }
   | { id: string; rgba: Uint8Array | Uint8ClampedArray; width: number; height: number };
 
-export type Measure = "leastConfidence" | "margin" | "ratio" | "entropy";
+/** The multi-row measures rank an item scored from one row as T = 1: expectedEntropy =
+ *  entropy, bald = 0, variationRatio = 0. */
+export type Measure =
+  | "leastConfidence"
+  | "margin"
+  | "ratio"
+  | "entropy"
+  | "expectedEntropy"
+  | "bald"
+  | "variationRatio";
 
 export interface Queue {
   /** Ids, most uncertain first (ties: input order). */

@@ -38,6 +38,9 @@ enum MeasureArg {
     Margin,
     Ratio,
     Entropy,
+    ExpectedEntropy,
+    Bald,
+    VariationRatio,
 }
 
 impl From<MeasureArg> for Measure {
@@ -47,6 +50,9 @@ impl From<MeasureArg> for Measure {
             MeasureArg::Margin => Measure::Margin,
             MeasureArg::Ratio => Measure::Ratio,
             MeasureArg::Entropy => Measure::Entropy,
+            MeasureArg::ExpectedEntropy => Measure::ExpectedEntropy,
+            MeasureArg::Bald => Measure::Bald,
+            MeasureArg::VariationRatio => Measure::VariationRatio,
         }
     }
 }
@@ -55,9 +61,10 @@ impl From<MeasureArg> for Measure {
 enum Cmd {
     /// Score images (files or folders of .png/.jpg/.jpeg) with a model and its manifest.
     Score {
-        /// ONNX model file.
-        #[arg(long)]
-        model: PathBuf,
+        /// ONNX model file; repeat for an ensemble sharing the manifest (in the order of
+        /// the manifest's `members`).
+        #[arg(long, required = true)]
+        model: Vec<PathBuf>,
         /// Manifest JSON file.
         #[arg(long)]
         manifest: PathBuf,
@@ -80,7 +87,8 @@ enum Cmd {
         /// Worker threads (default: all cores).
         #[arg(long)]
         threads: Option<usize>,
-        /// Sort the output most uncertain first by this measure (failed items last).
+        /// Sort the output most uncertain first by this measure (failed items last). With one
+        /// row per image, expected-entropy = entropy, bald = 0, variation-ratio = 0.
         #[arg(long, value_enum)]
         sort: Option<MeasureArg>,
         /// No progress bar.
@@ -108,11 +116,11 @@ enum Cmd {
         #[command(subcommand)]
         cmd: crate::select::Cmd,
     },
-    /// Load a model with its manifest and report what was checked.
+    /// Load a model (or an ensemble) with its manifest and report what was checked.
     Check {
-        /// ONNX model file.
-        #[arg(long)]
-        model: PathBuf,
+        /// ONNX model file; repeat for an ensemble.
+        #[arg(long, required = true)]
+        model: Vec<PathBuf>,
         /// Manifest JSON file.
         #[arg(long)]
         manifest: PathBuf,
@@ -172,25 +180,43 @@ fn read(path: &Path) -> Result<Vec<u8>> {
     std::fs::read(path).map_err(|e| io_err(path, e))
 }
 
-fn load_scorer(model: &Path, manifest: &Path, load_options: &str) -> Result<Scorer> {
+fn load_scorer(models: &[PathBuf], manifest: &Path, load_options: &str) -> Result<Scorer> {
     let text = String::from_utf8(read(manifest)?)
         .map_err(|_| Error::new(ErrorKind::InvalidManifest, "manifest is not UTF-8"))?;
     let m = Manifest::from_json(&text).map_err(|e| e.context(manifest.display()))?;
     let lo: LoadOptions = medtriage::error::from_json(load_options, "--load-options")?;
-    Scorer::new(&read(model)?, m, &lo).map_err(|e| e.context(model.display()))
+    if let [model] = models {
+        return Scorer::new(&read(model)?, m, &lo).map_err(|e| e.context(model.display()));
+    }
+    let bytes = models.iter().map(|p| read(p)).collect::<Result<Vec<_>>>()?;
+    let refs: Vec<&[u8]> = bytes.iter().map(Vec::as_slice).collect();
+    Scorer::new_ensemble(&refs, m, &lo)
 }
 
-fn check_cmd(model: &Path, manifest: &Path) -> Result<()> {
+fn check_cmd(models: &[PathBuf], manifest: &Path) -> Result<()> {
     let t = Instant::now();
-    let s = load_scorer(model, manifest, "{}")?;
-    let info = serde_json::json!({
-        "model": model.display().to_string(),
+    let s = load_scorer(models, manifest, "{}")?;
+    let mut info = serde_json::json!({
+        "model": models.first().map(|p| p.display().to_string()),
         "sha256": s.model().sha256(),
         "batchSize": s.model().batch_size(),
         "classes": s.manifest().num_classes(),
         "loadMs": t.elapsed().as_secs_f64() * 1e3,
         "manifest": s.manifest(),
     });
+    if s.samples_per_image() > 1 || models.len() > 1 {
+        info["members"] = serde_json::json!(models
+            .iter()
+            .zip(s.members())
+            .map(|(p, m)| serde_json::json!({
+                "model": p.display().to_string(),
+                "sha256": m.sha256(),
+                "batchSize": m.batch_size(),
+            }))
+            .collect::<Vec<_>>());
+        info["transforms"] = serde_json::json!(s.transforms().len());
+        info["samplesPerImage"] = serde_json::json!(s.samples_per_image());
+    }
     println!(
         "{}",
         serde_json::to_string_pretty(&info).unwrap_or_default()
@@ -249,7 +275,7 @@ fn collect_inputs(inputs: &[String]) -> Result<Vec<PathBuf>> {
 }
 
 struct ScoreArgs {
-    model: PathBuf,
+    model: Vec<PathBuf>,
     manifest: PathBuf,
     inputs: Vec<String>,
     format: Format,
@@ -376,6 +402,8 @@ fn write_results(
         }
         Format::Csv => {
             let classes = &scorer.manifest().output.classes;
+            // T > 1 rows per image: the multi-row measures get their own columns
+            let multi = scorer.samples_per_image() > 1;
             let mut c = csv::Writer::from_writer(w);
             let mut header: Vec<String> = [
                 "id",
@@ -393,6 +421,9 @@ fn write_results(
             .iter()
             .map(|s| s.to_string())
             .collect();
+            if multi {
+                header.extend(["expected_entropy", "bald", "variation_ratio"].map(String::from));
+            }
             header.extend(classes.iter().map(|n| format!("p_{n}")));
             let cerr = |e: csv::Error| Error::new(ErrorKind::Io, format!("writing CSV: {e}"));
             c.write_record(&header).map_err(cerr)?;
@@ -412,6 +443,11 @@ fn write_results(
                             s.uncertainty.ratio.to_string(),
                             s.uncertainty.entropy.to_string(),
                         ]);
+                        if multi {
+                            let u = &s.uncertainty;
+                            let f = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
+                            row.extend([f(u.expected_entropy), f(u.bald), f(u.variation_ratio)]);
+                        }
                         row.extend(s.probabilities.iter().map(|p| p.to_string()));
                     }
                     (None, e) => {
@@ -420,7 +456,11 @@ fn write_results(
                             .map(|e| (e.code.clone(), e.message.clone()))
                             .unwrap_or_default();
                         row.extend(["false".into(), code, msg]);
-                        row.extend(std::iter::repeat_n(String::new(), 7 + classes.len()));
+                        let extra = if multi { 3 } else { 0 };
+                        row.extend(std::iter::repeat_n(
+                            String::new(),
+                            7 + extra + classes.len(),
+                        ));
                     }
                 }
                 c.write_record(&row).map_err(cerr)?;
