@@ -588,15 +588,26 @@ impl ErrorModel {
         if v.is_empty() {
             return None;
         }
-        v.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
-        // blocks: (start x, sum, count)
-        let mut blocks: Vec<(f64, f64, f64)> = Vec::new();
+        v.sort_by(|a, b| a.0.total_cmp(&b.0));
+        // equal priorities form one unit (as scikit-learn's IsotonicRegression does)
+        let mut units: Vec<(f64, f64, f64)> = Vec::new();
         for (x, y) in v {
-            blocks.push((x, y, 1.0));
+            match units.last_mut() {
+                Some(u) if u.0 == x => {
+                    u.1 += y;
+                    u.2 += 1.0;
+                }
+                _ => units.push((x, y, 1.0)),
+            }
+        }
+        // pool adjacent violators: blocks of (start x, sum, count)
+        let mut blocks: Vec<(f64, f64, f64)> = Vec::new();
+        for u in units {
+            blocks.push(u);
             while blocks.len() > 1 {
                 let l = blocks.len();
                 let (a, b) = (blocks[l - 2], blocks[l - 1]);
-                if a.1 / a.2 > b.1 / b.2 || a.0 == b.0 {
+                if a.1 / a.2 >= b.1 / b.2 {
                     blocks[l - 2] = (a.0, a.1 + b.1, a.2 + b.2);
                     blocks.pop();
                 } else {

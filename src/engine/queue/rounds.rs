@@ -356,14 +356,23 @@ pub fn allocate(total: usize, weights: &[f64], avail: &[usize], floor: usize) ->
             }
         }
     }
-    // anything still left: by weight, then index
+    // anything still left: one at a time, round-robin over the classes with room, by weight
+    // then index
     if left > 0 {
         let mut idx: Vec<usize> = (0..k).collect();
         idx.sort_by(|&a, &b| weights[b].total_cmp(&weights[a]).then(a.cmp(&b)));
-        for &c in &idx {
-            let add = (avail[c] - out[c]).min(left);
-            out[c] += add;
-            left -= add;
+        while left > 0 {
+            let mut moved = false;
+            for &c in &idx {
+                if left > 0 && out[c] < avail[c] {
+                    out[c] += 1;
+                    left -= 1;
+                    moved = true;
+                }
+            }
+            if !moved {
+                break;
+            }
         }
     }
     out
