@@ -143,13 +143,14 @@ export interface AutoAcceptRequest {
   labels: number[];
   alpha: number;
   delta: number;
-  options?: {
-    mode?: RiskMode;
-    pValue?: "binomial" | "hoeffdingBentkus";
-    procedure?: "fixedSequence" | "bonferroni" | "holm";
-    grid?: number[];
-    includeTable?: boolean;
-  };
+  options?: AutoAcceptOptions;
+}
+export interface AutoAcceptOptions {
+  mode?: RiskMode;
+  pValue?: "binomial" | "hoeffdingBentkus";
+  procedure?: "fixedSequence" | "bonferroni" | "holm";
+  grid?: number[];
+  includeTable?: boolean;
 }
 export interface ThresholdTest {
   lambda: number;

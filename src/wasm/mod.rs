@@ -13,9 +13,25 @@ use crate::engine::score::{self, ImageInput, ItemResult, ScoreOptions};
 use crate::engine::uncertainty::Measure;
 use crate::error::{Error, ErrorKind};
 
+/// A JS function taking one request object (engine request struct) and returning the engine's
+/// response; engine errors become JS `Error`s with a code.
+macro_rules! bind {
+    ($js:literal, $rust:ident, $req_ts:literal, $resp_ts:literal, $req:ty, $f:path, $doc:literal) => {
+        #[doc = $doc]
+        #[wasm_bindgen(js_name = $js, unchecked_return_type = $resp_ts)]
+        pub fn $rust(
+            #[wasm_bindgen(unchecked_param_type = $req_ts)] request: JsValue,
+        ) -> Result<JsValue, JsValue> {
+            let r: $req = from_js(request, $js)?;
+            to_js(&$f(&r).map_err(|e| js_error(&e))?)
+        }
+    };
+}
+
 mod calibrate;
 mod consensus;
 mod de;
+mod queue;
 mod select;
 mod triage;
 

@@ -114,19 +114,6 @@ export interface ClassReport {
 }
 "#;
 
-macro_rules! bind {
-    ($js:literal, $rust:ident, $req_ts:literal, $resp_ts:literal, $req:ty, $f:path, $doc:literal) => {
-        #[doc = $doc]
-        #[wasm_bindgen(js_name = $js, unchecked_return_type = $resp_ts)]
-        pub fn $rust(
-            #[wasm_bindgen(unchecked_param_type = $req_ts)] request: JsValue,
-        ) -> Result<JsValue, JsValue> {
-            let r: $req = from_js(request, $js)?;
-            to_js(&$f(&r).map_err(|e| js_error(&e))?)
-        }
-    };
-}
-
 bind!(
     "findLabelIssues",
     find_label_issues,

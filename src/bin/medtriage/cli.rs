@@ -111,6 +111,11 @@ enum Cmd {
         #[command(subcommand)]
         cmd: crate::consensus::Cmd,
     },
+    /// The review queue: tiers with reasons, round planning with a certified stop, exports.
+    Queue {
+        #[command(subcommand)]
+        cmd: crate::queue::Cmd,
+    },
     /// Batch selection for review: top-k, diverse batches, per-class budgets.
     Select {
         #[command(subcommand)]
@@ -158,6 +163,7 @@ pub fn main() -> i32 {
         Cmd::Triage { cmd } => crate::triage::run(cmd),
         Cmd::Consensus { cmd } => crate::consensus::run(cmd),
         Cmd::Select { cmd } => crate::select::run(cmd),
+        Cmd::Queue { cmd } => crate::queue::run(cmd),
     };
     match r {
         Ok(()) => 0,

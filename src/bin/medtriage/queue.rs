@@ -1,0 +1,352 @@
+//! `medtriage queue …`: tiered verification, round planning and exports. Each subcommand builds
+//! the JS API's request (`TierRequest`, `RoundRequest`, `ExportRequest`) from arrays on disk,
+//! or takes that request whole as JSON with `--request`, and writes the JS API's response.
+
+use std::path::{Path, PathBuf};
+
+use clap::ValueEnum;
+use medtriage::engine::queue::{export, policy, rounds};
+use medtriage::error::from_json;
+use medtriage::{Error, ErrorKind, Result};
+
+use crate::io::{read_labels, read_matrix, read_vector, write_json};
+
+#[derive(clap::Args)]
+pub struct Data {
+    /// A whole request as JSON (the JS API's shape); replaces every data flag below.
+    #[arg(long, conflicts_with_all = ["verified_probs", "pool_probs"])]
+    request: Option<PathBuf>,
+    /// Verified items' probabilities, n x k (.npy or .csv).
+    #[arg(long, required_unless_present = "request")]
+    verified_probs: Option<PathBuf>,
+    /// Verified items' true labels.
+    #[arg(long, required_unless_present = "request")]
+    verified_labels: Option<PathBuf>,
+    /// The labels the verified items came with (-1: none).
+    #[arg(long)]
+    verified_given: Option<PathBuf>,
+    /// Verified items' outlier scores (lower = more unusual).
+    #[arg(long)]
+    verified_outlier_scores: Option<PathBuf>,
+    /// Pool probabilities, n x k.
+    #[arg(long, required_unless_present = "request")]
+    pool_probs: Option<PathBuf>,
+    /// The labels the pool items came with (-1: none).
+    #[arg(long)]
+    pool_given: Option<PathBuf>,
+    /// Pool outlier scores.
+    #[arg(long)]
+    pool_outlier_scores: Option<PathBuf>,
+    /// Pool annotator agreement in [0, 1] (NaN: none).
+    #[arg(long)]
+    pool_agreement: Option<PathBuf>,
+    /// Pool: index of a verified near-duplicate (-1: none).
+    #[arg(long)]
+    pool_duplicates: Option<PathBuf>,
+    /// Policy: a JSON file or inline JSON (the JS PolicyConfig).
+    #[arg(long, default_value = "{}")]
+    policy: String,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum Format {
+    Json,
+    Csv,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum ExportFormat {
+    /// id,label,class,weight,tier (auto-accepted items by default).
+    PseudoCsv,
+    /// The same rows as JSON.
+    PseudoJson,
+    /// Label Studio tasks with predictions.
+    LabelStudio,
+    /// Every item in review order with tier and reasons.
+    Csv,
+}
+
+#[derive(clap::Subcommand)]
+pub enum Cmd {
+    /// Fit the policy on the verified set and put every pool item in a tier with its reasons.
+    Tiers {
+        #[command(flatten)]
+        data: Data,
+        /// Output format (csv: one row per item in review order).
+        #[arg(long, value_enum, default_value = "json")]
+        format: Format,
+        /// Output file (default: standard output).
+        #[arg(long, short)]
+        out: Option<PathBuf>,
+    },
+    /// Plan the next round: a batch to review, an audit, or stop (with the certified bound).
+    Plan {
+        #[command(flatten)]
+        data: Data,
+        /// Review outcomes so far: CSV `index,label` (header optional).
+        #[arg(long)]
+        reviewed: Option<PathBuf>,
+        /// Audits so far: JSON list of the JS AuditRecord.
+        #[arg(long)]
+        audits: Option<PathBuf>,
+        /// Planning options as JSON (the JS PlanOptions).
+        #[arg(long, default_value = "{}")]
+        options: String,
+        /// Output file (default: standard output).
+        #[arg(long, short)]
+        out: Option<PathBuf>,
+    },
+    /// Export a triage (the output of `tiers`, or the `tiers` of a `plan`).
+    Export {
+        /// The triage JSON.
+        #[arg(long)]
+        tiers: PathBuf,
+        /// What to write.
+        #[arg(long, value_enum)]
+        to: ExportFormat,
+        /// Item ids, one per line (default: the pool index).
+        #[arg(long)]
+        ids: Option<PathBuf>,
+        /// Class names, one per line (default: the class index).
+        #[arg(long)]
+        classes: Option<PathBuf>,
+        /// Export options as JSON (PseudoLabelOptions or LabelStudioOptions).
+        #[arg(long, default_value = "{}")]
+        options: String,
+        /// Output file (default: standard output).
+        #[arg(long, short)]
+        out: Option<PathBuf>,
+    },
+}
+
+fn io_err(p: &Path, e: impl std::fmt::Display) -> Error {
+    Error::new(ErrorKind::Io, format!("{}: {e}", p.display()))
+}
+
+fn read_text(p: &Path) -> Result<String> {
+    std::fs::read_to_string(p).map_err(|e| io_err(p, e))
+}
+
+fn lines(p: &Path) -> Result<Vec<String>> {
+    Ok(read_text(p)?
+        .lines()
+        .map(|l| l.trim_end_matches('\r').to_string())
+        .filter(|l| !l.is_empty())
+        .collect())
+}
+
+/// Integers where -1 means "none".
+fn read_optional_labels(p: &Path) -> Result<Vec<i64>> {
+    read_vector(p)?
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| {
+            if v.fract() == 0.0 && v >= -1.0 && v < u32::MAX as f64 {
+                Ok(v as i64)
+            } else {
+                Err(Error::new(
+                    ErrorKind::InvalidInput,
+                    format!("{}: row {i}: {v} is not a label or -1", p.display()),
+                ))
+            }
+        })
+        .collect()
+}
+
+fn opt<T>(p: &Option<PathBuf>, f: impl Fn(&Path) -> Result<T>) -> Result<Option<T>> {
+    p.as_deref().map(f).transpose()
+}
+
+fn policy_of(s: &str) -> Result<policy::PolicyConfig> {
+    let p = Path::new(s);
+    if !s.trim_start().starts_with('{') && p.exists() {
+        from_json(&read_text(p)?, &p.display().to_string())
+    } else {
+        from_json(s, "--policy")
+    }
+}
+
+/// The verified set, pool and k from the flags.
+fn load(d: &Data) -> Result<(usize, policy::VerifiedSet, policy::PoolSet)> {
+    let need = |p: &Option<PathBuf>, what: &str| {
+        p.clone()
+            .ok_or_else(|| Error::new(ErrorKind::InvalidOptions, format!("{what} is required")))
+    };
+    let vp = read_matrix(&need(&d.verified_probs, "--verified-probs")?)?;
+    let pp = read_matrix(&need(&d.pool_probs, "--pool-probs")?)?;
+    if vp.cols != pp.cols {
+        return Err(Error::new(
+            ErrorKind::InvalidInput,
+            format!(
+                "verified probabilities have {} classes, pool probabilities {}",
+                vp.cols, pp.cols
+            ),
+        ));
+    }
+    let verified = policy::VerifiedSet {
+        pred_probs: vp.data,
+        n: vp.rows,
+        labels: read_labels(&need(&d.verified_labels, "--verified-labels")?)?,
+        given_labels: opt(&d.verified_given, read_optional_labels)?,
+        outlier_scores: opt(&d.verified_outlier_scores, read_vector)?,
+    };
+    let pool = policy::PoolSet {
+        pred_probs: pp.data,
+        n: pp.rows,
+        given_labels: opt(&d.pool_given, read_optional_labels)?,
+        outlier_scores: opt(&d.pool_outlier_scores, read_vector)?,
+        agreement: opt(&d.pool_agreement, read_vector)?,
+        duplicate_of_verified: opt(&d.pool_duplicates, read_optional_labels)?,
+        failed: Vec::new(),
+    };
+    Ok((pp.cols, verified, pool))
+}
+
+fn read_reviewed(p: &Path) -> Result<Vec<rounds::ReviewOutcome>> {
+    let mut out = Vec::new();
+    for (i, line) in lines(p)?.iter().enumerate() {
+        let f: Vec<&str> = line.split(',').map(str::trim).collect();
+        let parsed = match f.as_slice() {
+            [a, b] => a.parse::<usize>().ok().zip(b.parse::<usize>().ok()),
+            _ => None,
+        };
+        match parsed {
+            Some((index, label)) => out.push(rounds::ReviewOutcome { index, label }),
+            None if i == 0 => continue, // header
+            None => {
+                return Err(Error::new(
+                    ErrorKind::InvalidInput,
+                    format!("{}: line {}: expected `index,label`", p.display(), i + 1),
+                ))
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn write_text(text: &str, out: Option<&Path>) -> Result<()> {
+    match out {
+        Some(p) => std::fs::write(p, text).map_err(|e| io_err(p, e)),
+        None => {
+            use std::io::Write;
+            let _ = std::io::stdout().write_all(text.as_bytes());
+            Ok(())
+        }
+    }
+}
+
+pub fn run(cmd: Cmd) -> Result<()> {
+    match cmd {
+        Cmd::Tiers { data, format, out } => {
+            let req: policy::TierRequest = match &data.request {
+                Some(p) => from_json(&read_text(p)?, &p.display().to_string())?,
+                None => {
+                    let (k, verified, pool) = load(&data)?;
+                    policy::TierRequest {
+                        k,
+                        verified,
+                        pool,
+                        policy: policy_of(&data.policy)?,
+                    }
+                }
+            };
+            let res = policy::tier_items(&req)?;
+            match format {
+                Format::Json => write_json(&res, out.as_deref()),
+                Format::Csv => write_text(
+                    &export::tiers_csv(&export::ExportRequest {
+                        tiers: res,
+                        ids: None,
+                        classes: None,
+                        options: export::TableOptions::default(),
+                    })?,
+                    out.as_deref(),
+                ),
+            }
+        }
+        Cmd::Plan {
+            data,
+            reviewed,
+            audits,
+            options,
+            out,
+        } => {
+            let mut req: rounds::RoundRequest = match &data.request {
+                Some(p) => from_json(&read_text(p)?, &p.display().to_string())?,
+                None => {
+                    let (k, verified, pool) = load(&data)?;
+                    rounds::RoundRequest {
+                        k,
+                        verified,
+                        pool,
+                        reviewed: Vec::new(),
+                        audits: Vec::new(),
+                        policy: policy_of(&data.policy)?,
+                        options: from_json(&options, "--options")?,
+                    }
+                }
+            };
+            if let Some(p) = &reviewed {
+                req.reviewed = read_reviewed(p)?;
+            }
+            if let Some(p) = &audits {
+                req.audits = from_json(&read_text(p)?, &p.display().to_string())?;
+            }
+            write_json(&rounds::plan_round(&req)?, out.as_deref())
+        }
+        Cmd::Export {
+            tiers,
+            to,
+            ids,
+            classes,
+            options,
+            out,
+        } => {
+            let text = read_text(&tiers)?;
+            // a round plan carries its triage under `tiers`
+            let value: serde_json::Value = from_json(&text, &tiers.display().to_string())?;
+            let t = value.get("tiers").cloned().unwrap_or(value);
+            let t: policy::TierResponse = serde_json::from_value(t).map_err(|e| {
+                Error::new(
+                    ErrorKind::InvalidInput,
+                    format!("{}: not a triage: {e}", tiers.display()),
+                )
+            })?;
+            let ids = opt(&ids, lines)?;
+            let classes = opt(&classes, lines)?;
+            match to {
+                ExportFormat::PseudoCsv | ExportFormat::PseudoJson => {
+                    let r = export::pseudo_labels(&export::ExportRequest {
+                        tiers: t,
+                        ids,
+                        classes,
+                        options: from_json(&options, "--options")?,
+                    })?;
+                    if to == ExportFormat::PseudoCsv {
+                        write_text(&r.csv, out.as_deref())
+                    } else {
+                        write_json(&r.rows, out.as_deref())
+                    }
+                }
+                ExportFormat::LabelStudio => write_json(
+                    &export::label_studio(&export::ExportRequest {
+                        tiers: t,
+                        ids,
+                        classes,
+                        options: from_json(&options, "--options")?,
+                    })?,
+                    out.as_deref(),
+                ),
+                ExportFormat::Csv => write_text(
+                    &export::tiers_csv(&export::ExportRequest {
+                        tiers: t,
+                        ids,
+                        classes,
+                        options: from_json(&options, "--options")?,
+                    })?,
+                    out.as_deref(),
+                ),
+            }
+        }
+    }
+}

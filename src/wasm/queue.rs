@@ -1,0 +1,163 @@
+//! JS bindings for the review queue (issue 5): tiered verification, round planning, exports.
+
+use wasm_bindgen::prelude::*;
+
+use super::{from_js, js_error, to_js};
+use crate::engine::queue::{export, policy, rounds};
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_QUEUE: &'static str = r#"
+/** Items whose true label is known. `-1` in givenLabels: the item came without a label. */
+export interface VerifiedSet {
+  predProbs: number[] | Float64Array;
+  n: number;
+  labels: number[] | Int32Array;
+  givenLabels?: number[] | Int32Array;
+  outlierScores?: number[] | Float64Array;
+}
+/** Items to triage (probabilities uncalibrated; the policy calibrates). */
+export interface PoolSet {
+  predProbs: number[] | Float64Array;
+  n: number;
+  givenLabels?: number[] | Int32Array;
+  /** Lower = more unusual (outlierScores' convention). */
+  outlierScores?: number[] | Float64Array;
+  /** Annotator agreement in [0, 1]; NaN: no annotations. */
+  agreement?: number[] | Float64Array;
+  /** Index of a verified near-duplicate, -1: none. */
+  duplicateOfVerified?: number[] | Int32Array;
+  /** Items that failed upstream (decode / score). */
+  failed?: number[];
+}
+/** The tiered-verification policy: one JSON object, unknown fields rejected. */
+export interface PolicyConfig {
+  temperature?: { fit?: boolean; value?: number; range?: { minTemperature?: number; maxTemperature?: number } };
+  autoAccept?: {
+    enabled?: boolean; alpha?: number; delta?: number; requireLabelAgreement?: boolean;
+    options?: AutoAcceptOptions;
+  };
+  conformal?: { enabled?: boolean; alpha?: number; expertSetSize?: number; options?: ConformalOptions };
+  labelIssues?: { enabled?: boolean; options?: FindLabelIssuesOptions };
+  expert?: { maxConfidence?: number; minAgreement?: number };
+  outliers?: { quantile?: number; threshold?: number };
+}
+export type Tier = "failed" | "outlier" | "suspectedLabelError" | "expertReview" | "autoAccept" | "lightReview";
+export type Signal = "confidence" | "labelAgreement" | "labelIssue" | "conformalSetSize" | "outlierScore"
+  | "annotatorAgreement" | "duplicateConflict" | "autoAcceptUnavailable" | "failure";
+export interface Reason { signal: Signal; value?: number; threshold?: number; comparison?: string; message: string; }
+export interface TieredItem {
+  index: number;
+  tier: Tier;
+  predicted?: number;
+  confidence?: number;
+  givenLabel?: number;
+  conformalSet?: number[];
+  /** Probability that the current label is wrong (review priority). */
+  priority?: number;
+  /** The label the item keeps if nobody reviews it. */
+  label?: number;
+  reasons: Reason[];
+}
+export interface TierResponse {
+  items: TieredItem[];
+  /** Items to review, highest priority first; failed last. */
+  order: number[];
+  counts: { autoAccept: number; lightReview: number; expertReview: number; suspectedLabelError: number; outlier: number; failed: number };
+  fitted: {
+    temperature: number;
+    autoAccept?: AutoAcceptResponse;
+    autoAcceptRefused?: string;
+    guarantee?: string;
+    conformalThresholds?: number[];
+    outlierThreshold?: number;
+    certifiedOn: number;
+  };
+}
+export interface TierRequest { k: number; verified: VerifiedSet; pool: PoolSet; policy?: PolicyConfig; }
+export interface ReviewOutcome { index: number; label: number; }
+export interface AuditRecord { remainderSize: number; sampled: number; wrong: number; estimatedRate: number; }
+export interface PlanOptions {
+  batchSize?: number;
+  classBudget?: boolean;
+  minPerClass?: number;
+  seed?: number;
+  stopping?: { targetErrorRate?: number; delta?: number; auditAt?: number; maxAudit?: number; auditMargin?: number };
+}
+export interface RoundRequest {
+  k: number; verified: VerifiedSet; pool: PoolSet;
+  reviewed?: ReviewOutcome[]; audits?: AuditRecord[];
+  policy?: PolicyConfig; options?: PlanOptions;
+}
+export interface RoundPlan {
+  batch: number[];
+  audit?: { indices: number[]; remainderSize: number; estimatedRate: number; delta: number };
+  stop: boolean;
+  stopReason: string;
+  estimate: {
+    n: number; reviewed: number; unreviewed: number; failed: number; autoAccepted: number;
+    expectedErrors: number; expectedErrorRate: number;
+    certifiedErrorRate?: number; certifiedDelta?: number;
+  };
+  perClass: { class: number; unreviewed: number; expectedErrors: number; reviewed: number; wrongFound: number; budget: number }[];
+  tiers: TierResponse;
+}
+export interface ExportRequest<O> { tiers: TierResponse; ids?: string[]; classes?: string[]; options?: O; }
+export interface PseudoLabelOptions { tiers?: Tier[]; minConfidence?: number; weight?: "confidence" | "labelProbability" | "one"; }
+export interface PseudoLabels {
+  rows: { id: string; index: number; label: number; class: string; weight: number; tier: Tier }[];
+  /** id,label,class,weight,tier */
+  csv: string;
+}
+export interface LabelStudioOptions {
+  fromName?: string; toName?: string; dataKey?: string; urlPrefix?: string; modelVersion?: string;
+  tierFromName?: string; reasonsFromName?: string; skipAutoAccepted?: boolean;
+}
+/** Label Studio tasks (import as JSON); sort by prediction score, descending, to review in order. */
+export type LabelStudioTasks = { data: Record<string, unknown>; predictions: { model_version: string; score: number; result: unknown[] }[] }[];
+"#;
+
+bind!(
+    "tierItems",
+    tier_items,
+    "TierRequest",
+    "TierResponse",
+    policy::TierRequest,
+    policy::tier_items,
+    "Fit the policy on the verified set and put every pool item in a tier, with its reasons."
+);
+bind!(
+    "planRound",
+    plan_round,
+    "RoundRequest",
+    "RoundPlan",
+    rounds::RoundRequest,
+    rounds::plan_round,
+    "Plan the next review batch (or an audit, or stop) from the outcomes so far."
+);
+bind!(
+    "exportPseudoLabels",
+    export_pseudo_labels,
+    "ExportRequest<PseudoLabelOptions>",
+    "PseudoLabels",
+    export::ExportRequest<export::PseudoLabelOptions>,
+    export::pseudo_labels,
+    "Pseudo-labels (auto-accepted items by default) with confidence weights, rows and CSV."
+);
+bind!(
+    "exportLabelStudio",
+    export_label_studio,
+    "ExportRequest<LabelStudioOptions>",
+    "LabelStudioTasks",
+    export::ExportRequest<export::LabelStudioOptions>,
+    export::label_studio,
+    "Label Studio tasks with predictions: score = review priority, tier and reasons in the result."
+);
+bind!(
+    "exportTiersCsv",
+    export_tiers_csv,
+    "ExportRequest<{}>",
+    "string",
+    export::ExportRequest<export::TableOptions>,
+    export::tiers_csv,
+    "The triage as CSV, in review order."
+);
