@@ -43,8 +43,8 @@
 //!   centre is drawn with probability `D_i^2 / Σ D^2`, `D_i` = Euclidean distance in gradient
 //!   space to the nearest centre. The `n x k·d` gradient matrix is never built: with
 //!   `r = p - onehot`, `|g_i|^2 = |r_i|^2 |h_i|^2` and
-//!   `|g_i - g_j|^2 = |r_i - r_j|^2 |h_i|^2 + |r_j|^2 |h_i - h_j|^2
-//!   + 2 ((r_i - r_j)·r_j)(h_i·(h_i - h_j))` (exact algebra, no cancellation when `g_i ≈ g_j`):
+//!   `|g_i - g_j|^2 = |r_i - r_j|^2 |h_i|^2 + |r_j|^2 |h_i - h_j|^2 +
+//!   2 ((r_i - r_j)·r_j)(h_i·(h_i - h_j))` (exact algebra, no cancellation when `g_i ≈ g_j`):
 //!   `O(n (k + d))` per step, `O(n)` extra memory. Sampling: `u` = next SplitMix64 uniform
 //!   (`crate::engine::triage::conformal::SplitMix64`, seeded with `seed`), the pick is the
 //!   first item whose running sum of `D^2` (item order) exceeds `u Σ D^2` (inverse CDF; the
@@ -403,7 +403,7 @@ fn argmax_by(taken: &[bool], mut f: impl FnMut(usize) -> f64) -> Option<(usize, 
         }
         let v = f(j);
         match best {
-            Some((_, b)) if !(v > b) => {}
+            Some((_, b)) if v.partial_cmp(&b) != Some(std::cmp::Ordering::Greater) => {}
             _ => best = Some((j, v)),
         }
     }
@@ -456,7 +456,7 @@ fn top_k(cands: &[usize], b: usize, scores: &[f64]) -> Out {
     let mut order: Vec<usize> = cands.to_vec();
     order.sort_by(|&i, &j| scores[j].total_cmp(&scores[i]).then(i.cmp(&j)));
     order.truncate(b);
-    let working_bytes = cands.len() * std::mem::size_of::<usize>();
+    let working_bytes = std::mem::size_of_val(cands);
     Out {
         picks: order
             .into_iter()
@@ -675,7 +675,7 @@ pub fn badge_gradient_geometry(
     d: usize,
     pairs: &[(usize, usize)],
 ) -> Result<(Vec<f64>, Vec<f64>)> {
-    if k == 0 || d == 0 || pred_probs.len() % k != 0 {
+    if k == 0 || d == 0 || !pred_probs.len().is_multiple_of(k) {
         return Err(err!(InvalidInput, "predProbs is not n x k with k = {k}"));
     }
     let n = pred_probs.len() / k;
@@ -804,7 +804,10 @@ fn badge(cands: &[usize], b: usize, cx: &Ctx<'_>, rng: &mut SplitMix64) -> Resul
 fn largest_remainder(total: usize, weights: &[f64], active: &[usize]) -> Vec<usize> {
     let mut out = vec![0usize; weights.len()];
     let wsum: f64 = active.iter().map(|&c| weights[c]).sum();
-    if total == 0 || active.is_empty() || !(wsum > 0.0) {
+    if total == 0
+        || active.is_empty()
+        || wsum.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater)
+    {
         return out;
     }
     let mut rem: Vec<(usize, f64)> = Vec::with_capacity(active.len());
@@ -1071,10 +1074,8 @@ pub fn select_batch(r: &SelectRequest) -> Result<SelectResponse> {
             ));
         }
     }
-    if r.strategy == Strategy::TopK {
-        if r.embeddings.is_some() || r.labeled_embeddings.is_some() {
-            notes.push("topK ignores embeddings".to_string());
-        }
+    if r.strategy == Strategy::TopK && (r.embeddings.is_some() || r.labeled_embeddings.is_some()) {
+        notes.push("topK ignores embeddings".to_string());
     }
     if let Some(rates) = &o.class_error_rates {
         if rates
@@ -1217,4 +1218,268 @@ pub fn select_batch(r: &SelectRequest) -> Result<SelectResponse> {
         working_bytes: working,
         notes,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(scores: Vec<f64>, b: usize, strategy: Strategy) -> SelectRequest {
+        SelectRequest {
+            scores,
+            batch_size: b,
+            strategy,
+            embeddings: None,
+            d: None,
+            labeled_embeddings: None,
+            pred_probs: None,
+            k: None,
+            predicted: None,
+            options: SelectOptions::default(),
+        }
+    }
+
+    #[test]
+    fn top_k_ties_lower_index_and_nan_skipped() {
+        let r = select_batch(&req(
+            vec![0.5, f64::NAN, 0.9, 0.5, f64::INFINITY, 0.9],
+            4,
+            Strategy::TopK,
+        ))
+        .unwrap();
+        assert_eq!(r.selected, vec![2, 5, 0, 3]);
+        assert_eq!(r.skipped_non_finite, vec![1, 4]);
+    }
+
+    #[test]
+    fn allocation_largest_remainder_floor_and_redistribution() {
+        // weights 0.5*10, 0.1*10, 0.4*2 = 5, 1, 0.8; batch 7, floor 1
+        let (a, w) = allocate(
+            &ClassBudget::ByEstimatedError,
+            7,
+            &[10, 10, 2],
+            Some(&[0.5, 0.1, 0.4]),
+            1,
+        )
+        .unwrap();
+        assert_eq!(w, vec![5.0, 1.0, 0.8]);
+        // floors 1,1,1; rest 4 by 5:1:0.8 -> 2.94, 0.59, 0.47 -> 2,0,0 + remainders 0.94(c0), 0.59(c1)
+        assert_eq!(a, vec![4, 2, 1]);
+        // class 2 has 1 item only: its share moves to the others
+        let (a, _) = allocate(
+            &ClassBudget::ByEstimatedError,
+            6,
+            &[10, 10, 1],
+            Some(&[0.0, 0.0, 1.0]),
+            0,
+        )
+        .unwrap();
+        assert_eq!(a, vec![3, 2, 1]);
+        assert_eq!(a.iter().sum::<usize>(), 6);
+        // explicit counts capped and refilled by remaining capacity
+        let (a, _) = allocate(&ClassBudget::Counts(vec![0, 5, 1]), 6, &[4, 3, 1], None, 0).unwrap();
+        assert_eq!(a, vec![2, 3, 1]);
+        assert!(allocate(&ClassBudget::Proportional, 2, &[5, 5, 5], None, 1).is_err());
+    }
+
+    #[test]
+    fn badge_distance_formula_matches_materialised() {
+        // n = 3, k = 2, d = 3, including a near-duplicate pair
+        let p = [0.7, 0.3, 0.2, 0.8, 0.7, 0.3];
+        let h = [1.0, -2.0, 0.5, 0.3, 0.1, -1.0, 1.0, -2.0, 0.5 + 1e-9];
+        let g = |i: usize| -> Vec<f64> {
+            let row = &p[i * 2..i * 2 + 2];
+            let y = first_max(row);
+            let mut out = Vec::new();
+            for (c, &pc) in row.iter().enumerate() {
+                let r = pc - if c == y { 1.0 } else { 0.0 };
+                for l in 0..3 {
+                    out.push(r * h[i * 3 + l]);
+                }
+            }
+            out
+        };
+        let pairs = [(0, 1), (1, 2), (0, 2), (2, 2)];
+        let (norms, sq) = badge_gradient_geometry(&p, 2, &h, 3, &pairs).unwrap();
+        for (i, nrm) in norms.iter().enumerate() {
+            assert!((nrm - dot(&g(i), &g(i)).sqrt()).abs() < 1e-14);
+        }
+        for (&(i, j), v) in pairs.iter().zip(&sq) {
+            // the near-duplicate pair (0, 2) has equal r: the exact value is |r|^2 |h0 - h2|^2
+            // (the materialised difference loses ~1e-8 relative there)
+            let want = if (i, j) == (0, 2) {
+                dot(&[-0.30000000000000004, 0.3], &[-0.30000000000000004, 0.3])
+                    * sq_dist(&h[0..3], &h[6..9])
+            } else {
+                sq_dist(&g(i), &g(j))
+            };
+            assert!(
+                (v - want).abs() <= 1e-12 * want.max(1e-300) || (want == 0.0 && *v == 0.0),
+                "{i},{j}: {v} {want}"
+            );
+        }
+    }
+}
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod props {
+    #![allow(clippy::type_complexity)]
+    use super::*;
+    use proptest::prelude::{
+        any, prop_assert, prop_assert_eq, prop_oneof, proptest, Just, ProptestConfig,
+    };
+    use proptest::strategy::Strategy as PStrategy;
+    type S = super::Strategy;
+
+    fn strategy() -> impl PStrategy<Value = S> {
+        prop_oneof![
+            Just(S::TopK),
+            Just(S::RankedBatch),
+            Just(S::KCenterGreedy),
+            Just(S::Badge)
+        ]
+    }
+
+    fn case() -> impl PStrategy<
+        Value = (
+            Vec<f64>,
+            Vec<f64>,
+            Vec<f64>,
+            usize,
+            Strategy,
+            usize,
+            Vec<f64>,
+            usize,
+        ),
+    > {
+        (2usize..40, 1usize..4).prop_flat_map(|(n, d)| {
+            (
+                proptest::collection::vec(prop_oneof![9 => -5.0f64..5.0, 1 => Just(f64::NAN)], n),
+                proptest::collection::vec(-3.0f64..3.0, n * d),
+                proptest::collection::vec(0.01f64..1.0, n * 3),
+                Just(d),
+                strategy(),
+                1usize..(n + 5),
+                proptest::collection::vec(0.0f64..1.0, 3),
+                0usize..3,
+            )
+        })
+    }
+
+    fn request(
+        scores: Vec<f64>,
+        emb: Vec<f64>,
+        raw: Vec<f64>,
+        d: usize,
+        s: S,
+        b: usize,
+    ) -> SelectRequest {
+        let probs: Vec<f64> = raw
+            .chunks(3)
+            .flat_map(|r| {
+                let t: f64 = r.iter().sum();
+                r.iter().map(move |v| v / t).collect::<Vec<_>>()
+            })
+            .collect();
+        SelectRequest {
+            scores,
+            batch_size: b,
+            strategy: s,
+            embeddings: Some(emb),
+            d: Some(d),
+            labeled_embeddings: None,
+            pred_probs: Some(probs),
+            k: Some(3),
+            predicted: None,
+            options: SelectOptions::default(),
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(96))]
+
+        #[test]
+        fn picks_are_valid((scores, emb, raw, d, s, b, rates, minpc) in case(), budget in 0usize..3) {
+            let mut r = request(scores.clone(), emb, raw, d, s, b);
+            r.options.class_budget = match budget {
+                0 => ClassBudget::None,
+                1 => ClassBudget::Proportional,
+                _ => ClassBudget::ByEstimatedError,
+            };
+            r.options.class_error_rates = Some(rates);
+            r.options.min_per_class = if budget == 0 { 0 } else { minpc };
+            let eligible = scores.iter().filter(|v| v.is_finite()).count();
+            if eligible == 0 {
+                return Ok(());
+            }
+            let out = match select_batch(&r) {
+                Ok(o) => o,
+                Err(e) => {
+                    // only the minPerClass floor may exceed the batch
+                    prop_assert_eq!(e.code(), "invalid_options");
+                    prop_assert!(minpc > 0);
+                    return Ok(());
+                }
+            };
+            let want = b.min(eligible);
+            prop_assert_eq!(out.selected.len(), want);
+            prop_assert_eq!(out.batch_size, want);
+            let mut sorted = out.selected.clone();
+            sorted.sort_unstable();
+            sorted.dedup();
+            prop_assert_eq!(sorted.len(), want);
+            for &i in &out.selected {
+                prop_assert!(scores[i].is_finite());
+            }
+            if let Some(a) = &out.allocation {
+                prop_assert_eq!(a.iter().map(|c| c.allocated).sum::<usize>(), want);
+                for c in a {
+                    prop_assert!(c.allocated <= c.pool);
+                }
+            }
+        }
+
+        #[test]
+        fn shuffling_permutes_top_k_and_k_center(
+            n in 2usize..40,
+            seed in any::<u64>(),
+            kc in any::<bool>(),
+            b in 1usize..10,
+        ) {
+            let mut rng = SplitMix64::new(seed);
+            let d = 3;
+            // distinct scores (a permutation of 0..n) and continuous embeddings: no ties
+            let mut scores: Vec<f64> = (0..n).map(|i| i as f64).collect();
+            for i in (1..n).rev() {
+                let j = (rng.next_u64() % (i as u64 + 1)) as usize;
+                scores.swap(i, j);
+            }
+            let emb: Vec<f64> = (0..n * d).map(|_| rng.next_f64() * 10.0 - 5.0).collect();
+            let s = if kc { S::KCenterGreedy } else { S::TopK };
+            let mk = |sc: Vec<f64>, e: Vec<f64>| SelectRequest {
+                scores: sc,
+                batch_size: b,
+                strategy: s,
+                embeddings: Some(e),
+                d: Some(d),
+                labeled_embeddings: None,
+                pred_probs: None,
+                k: None,
+                predicted: None,
+                options: SelectOptions::default(),
+            };
+            let base = select_batch(&mk(scores.clone(), emb.clone())).unwrap();
+            // new item j is old item perm[j]
+            let mut perm: Vec<usize> = (0..n).collect();
+            for i in (1..n).rev() {
+                let j = (rng.next_u64() % (i as u64 + 1)) as usize;
+                perm.swap(i, j);
+            }
+            let sc2: Vec<f64> = perm.iter().map(|&o| scores[o]).collect();
+            let e2: Vec<f64> = perm.iter().flat_map(|&o| emb[o * d..(o + 1) * d].to_vec()).collect();
+            let out = select_batch(&mk(sc2, e2)).unwrap();
+            let mapped: Vec<usize> = out.selected.iter().map(|&j| perm[j]).collect();
+            prop_assert_eq!(mapped, base.selected);
+        }
+    }
 }
