@@ -298,15 +298,15 @@ pub struct SelectResponse {
 // ---------------------------------------------------------------------------------------
 // numeric kernels
 
-/// `Σ (a_i - b_i)^2` with four accumulators (vectorises; order differs from NumPy's).
+/// `Σ (a_i - b_i)^2` with eight accumulators (vectorises; order differs from NumPy's).
 #[inline]
 fn sq_dist(a: &[f64], b: &[f64]) -> f64 {
-    let mut s = [0.0f64; 4];
-    let ca = a.chunks_exact(4);
-    let cb = b.chunks_exact(4);
+    let mut s = [0.0f64; 8];
+    let ca = a.chunks_exact(8);
+    let cb = b.chunks_exact(8);
     let (ra, rb) = (ca.remainder(), cb.remainder());
     for (x, y) in ca.zip(cb) {
-        for j in 0..4 {
+        for j in 0..8 {
             let t = x[j] - y[j];
             s[j] += t * t;
         }
@@ -315,18 +315,18 @@ fn sq_dist(a: &[f64], b: &[f64]) -> f64 {
     for (x, y) in ra.iter().zip(rb) {
         tail += (x - y) * (x - y);
     }
-    (s[0] + s[1]) + (s[2] + s[3]) + tail
+    ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7])) + tail
 }
 
-/// `Σ a_i b_i` with four accumulators.
+/// `Σ a_i b_i` with eight accumulators.
 #[inline]
 fn dot(a: &[f64], b: &[f64]) -> f64 {
-    let mut s = [0.0f64; 4];
-    let ca = a.chunks_exact(4);
-    let cb = b.chunks_exact(4);
+    let mut s = [0.0f64; 8];
+    let ca = a.chunks_exact(8);
+    let cb = b.chunks_exact(8);
     let (ra, rb) = (ca.remainder(), cb.remainder());
     for (x, y) in ca.zip(cb) {
-        for j in 0..4 {
+        for j in 0..8 {
             s[j] += x[j] * y[j];
         }
     }
@@ -334,7 +334,7 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
     for (x, y) in ra.iter().zip(rb) {
         tail += x * y;
     }
-    (s[0] + s[1]) + (s[2] + s[3]) + tail
+    ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7])) + tail
 }
 
 /// Embedding rows with the chosen metric (norms precomputed for cosine).
@@ -467,13 +467,21 @@ fn top_k(cands: &[usize], b: usize, scores: &[f64]) -> Out {
     }
 }
 
-/// Min distance of every candidate to the labelled rows (`+inf` without any).
+/// Min distance of every candidate to the labelled rows (`+inf` without any). Item-major
+/// (each item row is read once while the labelled rows stay in cache).
 fn init_min_dist(cands: &[usize], sp: &Space<'_>, labeled: &[f64]) -> Vec<f64> {
-    let mut md = vec![f64::INFINITY; cands.len()];
-    for c in labeled.chunks_exact(sp.d) {
-        update_min_dist(&mut md, cands, sp, c);
-    }
-    md
+    let rows: Vec<(&[f64], f64)> = labeled
+        .chunks_exact(sp.d)
+        .map(|c| (c, sp.norm_of(c)))
+        .collect();
+    cands
+        .iter()
+        .map(|&i| {
+            rows.iter()
+                .map(|&(c, cn)| sp.dist_to(i, c, cn))
+                .fold(f64::INFINITY, f64::min)
+        })
+        .collect()
 }
 
 fn update_min_dist(md: &mut [f64], cands: &[usize], sp: &Space<'_>, c: &[f64]) {
