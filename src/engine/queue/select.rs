@@ -22,9 +22,10 @@
 //!   set (`labeledEmbeddings`) plus the items picked so far, each step picks
 //!   `argmax alpha (1 - sim_i) + (1 - alpha) score_i`, `alpha = |U| / (|U| + |D|)`,
 //!   `sim_i = 1 / (1 + dist_i)` with `dist_i` the distance from item `i` to its nearest member
-//!   of `D` (modAL's formula, for either metric). The per-item minimum distance is updated
-//!   incrementally with each pick: `O(n d (|labelled| + batch))` time, `O(n)` extra memory
-//!   (modAL recomputes distances to all of `D` at every step). Without a labelled set the first
+//!   of `D` (modAL's formula, for either metric; the score is used as given, like modAL's
+//!   uncertainty, so keep it in `[0, 1]` to balance the two terms). The per-item minimum
+//!   distance is updated incrementally with each pick: `O(n d (|labelled| + batch))` time,
+//!   `O(n)` extra memory (modAL recomputes distances to all of `D` at every step). Without a labelled set the first
 //!   pick is the cold start: `coldStart: "topScore"` (default, `O(n)`) takes the highest score;
 //!   `"medoid"` takes modAL's choice, the item with the least mean distance to all eligible
 //!   items (`O(n^2 d)` time, limited to 20,000 candidates). Difference from modAL: modAL
