@@ -7,7 +7,7 @@ wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 // EXACTLY equal to modAL 0.4.2.1 (rankedBatch), scikit-activeml 1.0.1 (kCenterGreedy), NumPy
 // stable argsort (topK) and the NumPy port of the BADGE authors' init_centers (same SplitMix64
 // draws); BADGE gradient norms, pairwise squared gradient distances and D^2 sampling
-// probabilities within 1e-9 relative (observed ~1e-14).
+// probabilities within 1e-9 relative.
 
 use medtriage::engine::queue::select::*;
 use serde_json::Value;
