@@ -88,3 +88,127 @@ fn unknown_options_and_bad_models_are_refused() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("shape_mismatch"));
 }
+
+/// `queue tiers` -> `queue export` (Label Studio, pseudo-labels) and `queue plan`, on CSV
+/// arrays written here; bad policy fields are refused with the code on stderr.
+#[test]
+fn queue_tiers_plan_and_export() {
+    let dir = std::env::temp_dir().join(format!("medtriage-cli-queue-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let write = |name: &str, rows: &[String]| {
+        let p = dir.join(name);
+        std::fs::write(&p, rows.join("\n") + "\n").unwrap();
+        p.display().to_string()
+    };
+    // 600 verified and 200 pool items, 3 classes: mostly confident and right, every 10th wrong
+    let probs = |n: usize, off: usize| -> (Vec<String>, Vec<String>, Vec<String>) {
+        let (mut p, mut y, mut g) = (Vec::new(), Vec::new(), Vec::new());
+        for i in 0..n {
+            let t = (i + off) % 3;
+            let c = 0.6 + 0.39 * (((i * 7919) % 100) as f64 / 100.0);
+            let mut row = [(1.0 - c) / 2.0; 3];
+            row[t] = c;
+            p.push(format!("{},{},{}", row[0], row[1], row[2]));
+            y.push(t.to_string());
+            g.push(if i % 10 == 3 { (t + 1) % 3 } else { t }.to_string());
+        }
+        (p, y, g)
+    };
+    let (vp, vy, vg) = probs(600, 0);
+    let (pp, _, pg) = probs(200, 1);
+    let args = [
+        "--verified-probs".to_string(),
+        write("vp.csv", &vp),
+        "--verified-labels".into(),
+        write("vy.csv", &vy),
+        "--verified-given".into(),
+        write("vg.csv", &vg),
+        "--pool-probs".into(),
+        write("pp.csv", &pp),
+        "--pool-given".into(),
+        write("pg.csv", &pg),
+    ];
+    let tiers = dir.join("tiers.json");
+    let out = Command::new(BIN)
+        .args(["queue", "tiers"])
+        .args(&args)
+        .args(["--policy", r#"{"autoAccept": {"alpha": 0.05}}"#, "--out"])
+        .arg(&tiers)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let t: serde_json::Value = serde_json::from_slice(&std::fs::read(&tiers).unwrap()).unwrap();
+    assert_eq!(t["items"].as_array().unwrap().len(), 200);
+    assert!(t["fitted"]["temperature"].as_f64().unwrap() > 0.0);
+    assert!(t["items"][0]["reasons"].as_array().unwrap().len() >= 1);
+
+    let ls = Command::new(BIN)
+        .args(["queue", "export", "--to", "label-studio", "--tiers"])
+        .arg(&tiers)
+        .args([
+            "--options",
+            r#"{"urlPrefix": "/files/", "reasonsFromName": "why"}"#,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        ls.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ls.stderr)
+    );
+    let tasks: serde_json::Value = serde_json::from_slice(&ls.stdout).unwrap();
+    assert_eq!(tasks.as_array().unwrap().len(), 200);
+    assert!(tasks[0]["data"]["image"]
+        .as_str()
+        .unwrap()
+        .starts_with("/files/"));
+    assert!(tasks[0]["predictions"][0]["score"].as_f64().is_some());
+
+    let pl = Command::new(BIN)
+        .args(["queue", "export", "--to", "pseudo-csv", "--tiers"])
+        .arg(&tiers)
+        .output()
+        .unwrap();
+    assert!(pl.status.success());
+    let csv = String::from_utf8(pl.stdout).unwrap();
+    assert!(csv.starts_with("id,label,class,weight,tier\n"));
+    assert_eq!(
+        csv.lines().count() - 1,
+        t["counts"]["autoAccept"].as_u64().unwrap() as usize
+    );
+
+    let reviewed = write(
+        "reviewed.csv",
+        &["index,label".into(), "0,1".into(), "5,0".into()],
+    );
+    let plan = Command::new(BIN)
+        .args(["queue", "plan"])
+        .args(&args)
+        .args(["--reviewed", &reviewed, "--options", r#"{"batchSize": 20}"#])
+        .output()
+        .unwrap();
+    assert!(
+        plan.status.success(),
+        "{}",
+        String::from_utf8_lossy(&plan.stderr)
+    );
+    let p: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
+    assert_eq!(p["estimate"]["reviewed"], 2);
+    let batch = p["batch"].as_array().unwrap();
+    assert!(batch.len() <= 20);
+    assert!(batch.iter().all(|i| i != 0 && i != 5));
+
+    let bad = Command::new(BIN)
+        .args(["queue", "tiers"])
+        .args(&args)
+        .args(["--policy", r#"{"autoAccept": {"alpah": 0.05}}"#])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("alpah"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
