@@ -10,10 +10,24 @@
 //! current label is wrong; auto-accepted items keep theirs, which is small). Label Studio's
 //! open-source edition orders the data manager by a column such as "Prediction score":
 //! sort it descending to review in our order. The prediction's `result` holds the predicted
-//! class as a `choices` region (`fromName`/`toName` of the labeling config), and, when their
-//! control names are given, the tier as a second `choices` result and the reasons as a
-//! `textarea` result; `data` also carries `medtriage_tier`, `medtriage_priority` and
-//! `medtriage_reasons` so a config can show them with `$medtriage_reasons`.
+//! class as a `choices` region (`fromName`/`toName` of the labeling config), the tier as a
+//! second `choices` result (`tierFromName`, default `tier`) and the reasons as a `textarea`
+//! result (`reasonsFromName`, default `reasons`); set either name to `null` when the labeling
+//! config lacks that control. `data` also carries `medtriage_tier`, `medtriage_priority`,
+//! `medtriage_rank` and `medtriage_reasons`, so a config can show them (`$medtriage_reasons`).
+//! A matching labeling config (classes filled in):
+//!
+//! ```xml
+//! <View>
+//!   <Image name="image" value="$image"/>
+//!   <Choices name="choice" toName="image" choice="single"> <Choice value="normal"/> … </Choices>
+//!   <Choices name="tier" toName="image" choice="single" readonly="true">
+//!     <Choice value="autoAccept"/> <Choice value="lightReview"/> <Choice value="expertReview"/>
+//!     <Choice value="suspectedLabelError"/> <Choice value="outlier"/> <Choice value="failed"/>
+//!   </Choices>
+//!   <TextArea name="reasons" toName="image" editable="false"/>
+//! </View>
+//! ```
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -224,9 +238,11 @@ pub struct LabelStudioOptions {
     pub url_prefix: String,
     /// `model_version` of the predictions (default `"medtriage"`).
     pub model_version: String,
-    /// `from_name` of a `Choices` control for the tier (default none: not emitted).
+    /// `from_name` of a `Choices` control for the tier (default `"tier"`; `null`: not
+    /// emitted, for a labeling config without that control).
     pub tier_from_name: Option<String>,
-    /// `from_name` of a `TextArea` control for the reasons (default none: not emitted).
+    /// `from_name` of a `TextArea` control for the reasons (default `"reasons"`; `null`: not
+    /// emitted).
     pub reasons_from_name: Option<String>,
     /// Leave out auto-accepted items (default false).
     pub skip_auto_accepted: bool,
@@ -240,8 +256,8 @@ impl Default for LabelStudioOptions {
             data_key: "image".into(),
             url_prefix: String::new(),
             model_version: "medtriage".into(),
-            tier_from_name: None,
-            reasons_from_name: None,
+            tier_from_name: Some("tier".into()),
+            reasons_from_name: Some("reasons".into()),
             skip_auto_accepted: false,
         }
     }
