@@ -151,9 +151,15 @@ fn run_policy(sp: &Split, seed: u64) -> PolicyRun {
         reviewed: Vec::new(),
         audits: Vec::new(),
         policy: PolicyConfig::default(),
-        options: PlanOptions {
-            seed,
-            ..PlanOptions::default()
+        options: {
+            let mut o = PlanOptions {
+                seed,
+                ..PlanOptions::default()
+            };
+            if let Some(a) = std::env::var("EFFORT_AUDIT_AT").ok().and_then(|v| v.parse().ok()) {
+                o.stopping.audit_at = a;
+            }
+            o
         },
     };
     let mut label = sp.ps.clone();
@@ -292,7 +298,7 @@ fn run_policy(sp: &Split, seed: u64) -> PolicyRun {
             }
         }
         run.curve.push((req.reviewed.len(), acc));
-        if run.reach[1].is_some() && run.stop_at.is_some() {
+        if acc >= 0.9995 && run.reach[1].is_some() && run.stop_at.is_some() {
             break;
         }
         if req.reviewed.len() >= n {

@@ -74,7 +74,7 @@ pub struct StoppingRule {
     pub target_error_rate: f64,
     /// Total failure probability of the certificate (default 0.05).
     pub delta: f64,
-    /// Ask for an audit once the estimated rate is below `auditAt x target` (default 0.5).
+    /// Ask for an audit once the estimated rate is below `auditAt x target` (default 0.25).
     pub audit_at: f64,
     /// Largest audit (default 3000).
     pub max_audit: usize,
@@ -88,7 +88,7 @@ impl Default for StoppingRule {
         StoppingRule {
             target_error_rate: 0.01,
             delta: 0.05,
-            audit_at: 0.5,
+            audit_at: 0.25,
             max_audit: 3000,
             audit_margin: 2.0,
         }
