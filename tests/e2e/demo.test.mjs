@@ -7,29 +7,12 @@ import assert from "node:assert/strict";
 import { readFile, mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { chromium } from "playwright-core";
 import { startServer } from "../../scripts/serve.mjs";
+import { launch } from "./browser.mjs";
 
 const root = new URL("../../", import.meta.url);
 const golden = JSON.parse(await readFile(new URL("tests/golden/digits_scores.json", root), "utf8"));
 let server, browser, origin;
-
-export async function launch() {
-  return chromium.launch({
-    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-    headless: true,
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-dev-shm-usage",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
-}
 
 before(async () => {
   server = await startServer({ root: new URL("www", root).pathname, port: 0 });
