@@ -156,11 +156,17 @@ fn run_policy(sp: &Split, seed: u64) -> PolicyRun {
                 seed,
                 ..PlanOptions::default()
             };
-            if let Some(a) = std::env::var("EFFORT_AUDIT_AT").ok().and_then(|v| v.parse().ok()) {
+            if let Some(a) = std::env::var("EFFORT_AUDIT_AT")
+                .ok()
+                .and_then(|v| v.parse().ok())
+            {
                 o.stopping.audit_at = a;
             }
             o
         },
+        embeddings: None,
+        d: None,
+        verified_embeddings: None,
     };
     let mut label = sp.ps.clone();
     let mut reviewed = vec![false; n];

@@ -321,6 +321,9 @@ fn rounds_reach_a_certified_stop_that_holds() {
             seed: 3,
             ..PlanOptions::default()
         },
+        embeddings: None,
+        d: None,
+        verified_embeddings: None,
     };
     let n = p.truth.len();
     let mut label = p.given.clone();
@@ -392,6 +395,9 @@ fn round_requests_are_validated() {
         audits: Vec::new(),
         policy: PolicyConfig::default(),
         options: PlanOptions::default(),
+        embeddings: None,
+        d: None,
+        verified_embeddings: None,
     };
     let mut r = mk();
     r.reviewed = vec![
@@ -507,4 +513,95 @@ fn exports_for_training_and_label_studio() {
     })
     .unwrap_err();
     assert_eq!(e.code(), "invalid_input");
+}
+
+#[test]
+fn rounds_can_pick_diverse_batches() {
+    use medtriage::engine::queue::rounds::Selection;
+    use medtriage::engine::queue::select::Strategy;
+    let v = synth(1500, 16);
+    let p = synth(900, 17);
+    let base = request(&v, &p);
+    // embeddings: 3 tight clusters by item index, 2-D
+    let emb = |n: usize, off: usize| -> Vec<f64> {
+        (0..n)
+            .flat_map(|i| {
+                let c = ((i + off) % 3) as f64;
+                [c * 10.0 + (i % 7) as f64 * 0.01, (i % 5) as f64 * 0.01]
+            })
+            .collect()
+    };
+    for strategy in [
+        Strategy::KCenterGreedy,
+        Strategy::RankedBatch,
+        Strategy::Badge,
+    ] {
+        for class_budget in [true, false] {
+            let req = RoundRequest {
+                k: K,
+                verified: base.verified.clone(),
+                pool: base.pool.clone(),
+                reviewed: vec![ReviewOutcome {
+                    index: 1,
+                    label: p.truth[1],
+                }],
+                audits: Vec::new(),
+                policy: PolicyConfig::default(),
+                options: PlanOptions {
+                    batch_size: 30,
+                    class_budget,
+                    selection: Some(Selection {
+                        strategy,
+                        options: Default::default(),
+                    }),
+                    ..PlanOptions::default()
+                },
+                embeddings: Some(emb(900, 0)),
+                d: Some(2),
+                verified_embeddings: Some(emb(1500, 1)),
+            };
+            let plan = plan_round(&req).unwrap();
+            assert_eq!(plan.batch.len(), 30, "{strategy:?}");
+            let set: std::collections::HashSet<usize> = plan.batch.iter().copied().collect();
+            assert_eq!(set.len(), 30);
+            assert!(!set.contains(&1), "a reviewed item was picked again");
+            let review: std::collections::HashSet<usize> =
+                plan.tiers.order.iter().copied().collect();
+            assert!(
+                set.iter().all(|i| review.contains(i)),
+                "picked an auto-accepted item"
+            );
+            assert_eq!(plan.per_class.iter().map(|c| c.budget).sum::<usize>(), 30);
+            if strategy == Strategy::KCenterGreedy {
+                // the three clusters are all represented
+                let clusters: std::collections::HashSet<usize> =
+                    set.iter().map(|i| i % 3).collect();
+                assert_eq!(clusters.len(), 3);
+            }
+        }
+    }
+    // a selection without embeddings is a clear error
+    let req = RoundRequest {
+        k: K,
+        verified: base.verified.clone(),
+        pool: base.pool.clone(),
+        reviewed: Vec::new(),
+        audits: Vec::new(),
+        policy: PolicyConfig::default(),
+        options: PlanOptions {
+            selection: Some(Selection {
+                strategy: Strategy::KCenterGreedy,
+                options: Default::default(),
+            }),
+            ..PlanOptions::default()
+        },
+        embeddings: None,
+        d: None,
+        verified_embeddings: None,
+    };
+    let e = plan_round(&req).unwrap_err();
+    assert!(
+        matches!(e.code(), "invalid_input" | "invalid_options"),
+        "{e}"
+    );
 }

@@ -82,11 +82,17 @@ export interface PlanOptions {
   minPerClass?: number;
   seed?: number;
   stopping?: { targetErrorRate?: number; delta?: number; auditAt?: number; maxAudit?: number; auditMargin?: number };
+  /** Diverse batches among the review candidates, scored by priority (needs `embeddings`). */
+  selection?: { strategy: SelectStrategy; options?: SelectOptions };
 }
 export interface RoundRequest {
   k: number; verified: VerifiedSet; pool: PoolSet;
   reviewed?: ReviewOutcome[]; audits?: AuditRecord[];
   policy?: PolicyConfig; options?: PlanOptions;
+  /** Pool embeddings, n x d row-major (for options.selection). */
+  embeddings?: number[] | Float64Array; d?: number;
+  /** Verified items' embeddings: the initial labelled set of the diversity strategies. */
+  verifiedEmbeddings?: number[] | Float64Array;
 }
 export interface RoundPlan {
   batch: number[];

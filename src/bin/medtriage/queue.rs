@@ -89,9 +89,16 @@ pub enum Cmd {
         /// Audits so far: JSON list of the JS AuditRecord.
         #[arg(long)]
         audits: Option<PathBuf>,
-        /// Planning options as JSON (the JS PlanOptions).
+        /// Planning options as JSON (the JS PlanOptions), e.g.
+        /// '{"batchSize": 200, "selection": {"strategy": "kCenterGreedy"}}'.
         #[arg(long, default_value = "{}")]
         options: String,
+        /// Pool embeddings, n x d (for `selection`).
+        #[arg(long)]
+        pool_embeddings: Option<PathBuf>,
+        /// Verified items' embeddings, verified n x d.
+        #[arg(long)]
+        verified_embeddings: Option<PathBuf>,
         /// Output file (default: standard output).
         #[arg(long, short)]
         out: Option<PathBuf>,
@@ -269,6 +276,8 @@ pub fn run(cmd: Cmd) -> Result<()> {
             reviewed,
             audits,
             options,
+            pool_embeddings,
+            verified_embeddings,
             out,
         } => {
             let mut req: rounds::RoundRequest = match &data.request {
@@ -283,6 +292,9 @@ pub fn run(cmd: Cmd) -> Result<()> {
                         audits: Vec::new(),
                         policy: policy_of(&data.policy)?,
                         options: from_json(&options, "--options")?,
+                        embeddings: None,
+                        d: None,
+                        verified_embeddings: None,
                     }
                 }
             };
@@ -291,6 +303,14 @@ pub fn run(cmd: Cmd) -> Result<()> {
             }
             if let Some(p) = &audits {
                 req.audits = from_json(&read_text(p)?, &p.display().to_string())?;
+            }
+            if let Some(p) = &pool_embeddings {
+                let m = read_matrix(p)?;
+                req.d = Some(m.cols);
+                req.embeddings = Some(m.data);
+            }
+            if let Some(p) = &verified_embeddings {
+                req.verified_embeddings = Some(read_matrix(p)?.data);
             }
             write_json(&rounds::plan_round(&req)?, out.as_deref())
         }

@@ -37,6 +37,7 @@ use serde::{Deserialize, Serialize};
 use super::policy::{
     apply_policy, fit_policy, PolicyConfig, PoolSet, Tier, TierResponse, VerifiedSet,
 };
+use super::select::{select_batch, ClassBudget, SelectOptions, SelectRequest, Strategy};
 use crate::engine::triage::calibration::argmax;
 use crate::engine::triage::conformal::SplitMix64;
 use crate::engine::triage::risk::ln_binom_cdf;
@@ -95,8 +96,20 @@ impl Default for StoppingRule {
     }
 }
 
+/// A diverse-batch strategy for the round's batch ([`super::select`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Selection {
+    /// `topK`, `rankedBatch`, `kCenterGreedy` or `badge` (all but `topK` need `embeddings`).
+    pub strategy: Strategy,
+    /// Its options (metric, seed, …). With the round's `classBudget`, the per-class counts
+    /// are the round's.
+    #[serde(default)]
+    pub options: SelectOptions,
+}
+
 /// Planning options.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct PlanOptions {
     /// Items per batch (default 500).
@@ -109,6 +122,9 @@ pub struct PlanOptions {
     pub seed: u64,
     /// Stopping rule.
     pub stopping: StoppingRule,
+    /// Pick the batch with a diversity strategy over the review candidates, scored by their
+    /// priority (default: none, the highest priorities).
+    pub selection: Option<Selection>,
 }
 
 impl Default for PlanOptions {
@@ -119,6 +135,7 @@ impl Default for PlanOptions {
             min_per_class: 0,
             seed: 0,
             stopping: StoppingRule::default(),
+            selection: None,
         }
     }
 }
@@ -145,6 +162,16 @@ pub struct RoundRequest {
     /// Planning options.
     #[serde(default)]
     pub options: PlanOptions,
+    /// Pool embeddings, `n x d` row-major (for `options.selection`).
+    #[serde(default)]
+    pub embeddings: Option<Vec<f64>>,
+    /// Embedding dimension.
+    #[serde(default)]
+    pub d: Option<usize>,
+    /// Verified items' embeddings, `verified.n x d` (the initial labelled set of the
+    /// diversity strategies; reviewed pool items join it).
+    #[serde(default)]
+    pub verified_embeddings: Option<Vec<f64>>,
 }
 
 /// An audit to run.
@@ -723,14 +750,27 @@ pub fn plan_round(req: &RoundRequest) -> Result<RoundPlan> {
             .zip(&budget)
             .flat_map(|(v, &m)| v[..m].iter().copied())
             .collect();
-        // keep the global priority order
-        let rank: std::collections::HashMap<usize, usize> = review_left
-            .iter()
-            .enumerate()
-            .map(|(r, &i)| (i, r))
-            .collect();
-        chosen.sort_by_key(|i| rank.get(i).copied().unwrap_or(usize::MAX));
-        chosen
+        match &o.selection {
+            Some(sel) => select_round_batch(req, sel, &review_left, &tiers, &pos, b, Some(budget))?,
+            None => {
+                // keep the global priority order
+                let rank: std::collections::HashMap<usize, usize> = review_left
+                    .iter()
+                    .enumerate()
+                    .map(|(r, &i)| (i, r))
+                    .collect();
+                chosen.sort_by_key(|i| rank.get(i).copied().unwrap_or(usize::MAX));
+                chosen
+            }
+        }
+    } else if let Some(sel) = &o.selection {
+        let batch = select_round_batch(req, sel, &review_left, &tiers, &pos, b, None)?;
+        for &i in &batch {
+            if let Some(c) = item_of(i).label {
+                per_class[c].budget += 1;
+            }
+        }
+        batch
     } else {
         for &i in &review_left[..b] {
             if let Some(c) = item_of(i).label {
@@ -761,4 +801,68 @@ pub fn plan_round(req: &RoundRequest) -> Result<RoundPlan> {
         per_class,
         tiers,
     })
+}
+
+/// The round's batch by a diversity strategy: candidates are the review items, scored by
+/// priority; the labelled set is the verified embeddings plus the reviewed items'.
+fn select_round_batch(
+    req: &RoundRequest,
+    sel: &Selection,
+    review_left: &[usize],
+    tiers: &TierResponse,
+    pos: &[usize],
+    batch: usize,
+    budget: Option<Vec<usize>>,
+) -> Result<Vec<usize>> {
+    let n = req.pool.n;
+    let mut scores = vec![f64::NAN; n];
+    let mut predicted = vec![0usize; n];
+    for it in &tiers.items {
+        predicted[it.index] = it.label.unwrap_or(0);
+    }
+    for &i in review_left {
+        scores[i] = tiers.items[pos[i]].priority.unwrap_or(f64::NAN);
+    }
+    let mut labeled = None;
+    if let (Some(e), Some(d)) = (&req.embeddings, req.d) {
+        if d == 0 || e.len() != n.saturating_mul(d) {
+            return Err(err!(
+                InvalidInput,
+                "embeddings: expected n x d = {n} x {d} values, got {}",
+                e.len()
+            ));
+        }
+        let mut l = req.verified_embeddings.clone().unwrap_or_default();
+        if !l.len().is_multiple_of(d) {
+            return Err(err!(
+                InvalidInput,
+                "verifiedEmbeddings: length {} is not a multiple of d = {d}",
+                l.len()
+            ));
+        }
+        for r in &req.reviewed {
+            l.extend_from_slice(&e[r.index * d..(r.index + 1) * d]);
+        }
+        if !l.is_empty() {
+            labeled = Some(l);
+        }
+    }
+    let mut options = sel.options.clone();
+    if let Some(b) = budget {
+        options.class_budget = ClassBudget::Counts(b);
+    }
+    let badge = sel.strategy == Strategy::Badge;
+    let r = select_batch(&SelectRequest {
+        scores,
+        batch_size: batch,
+        strategy: sel.strategy,
+        embeddings: req.embeddings.clone(),
+        d: req.d,
+        labeled_embeddings: if badge { None } else { labeled },
+        pred_probs: badge.then(|| req.pool.pred_probs.clone()),
+        k: Some(req.k),
+        predicted: Some(predicted),
+        options,
+    })?;
+    Ok(r.selected)
 }
