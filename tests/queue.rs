@@ -96,6 +96,21 @@ fn request(v: &Synth, p: &Synth) -> TierRequest {
     }
 }
 
+fn round(base: &TierRequest, options: PlanOptions) -> RoundRequest {
+    RoundRequest {
+        k: K,
+        verified: base.verified.clone(),
+        pool: base.pool.clone(),
+        reviewed: Vec::new(),
+        audits: Vec::new(),
+        policy: PolicyConfig::default(),
+        options,
+        embeddings: None,
+        d: None,
+        verified_embeddings: None,
+    }
+}
+
 #[test]
 fn clopper_pearson_matches_scipy() {
     let g: Value = serde_json::from_str(GOLDEN).unwrap();
@@ -309,22 +324,14 @@ fn rounds_reach_a_certified_stop_that_holds() {
     let v = synth(2000, 10);
     let p = synth(8000, 11);
     let base = request(&v, &p);
-    let mut req = RoundRequest {
-        k: K,
-        verified: base.verified,
-        pool: base.pool,
-        reviewed: Vec::new(),
-        audits: Vec::new(),
-        policy: PolicyConfig::default(),
-        options: PlanOptions {
+    let mut req = round(
+        &base,
+        PlanOptions {
             batch_size: 400,
             seed: 3,
             ..PlanOptions::default()
         },
-        embeddings: None,
-        d: None,
-        verified_embeddings: None,
-    };
+    );
     let n = p.truth.len();
     let mut label = p.given.clone();
     let mut seen = vec![false; n];
@@ -387,18 +394,7 @@ fn round_requests_are_validated() {
     let v = synth(500, 12);
     let p = synth(100, 13);
     let base = request(&v, &p);
-    let mk = || RoundRequest {
-        k: K,
-        verified: base.verified.clone(),
-        pool: base.pool.clone(),
-        reviewed: Vec::new(),
-        audits: Vec::new(),
-        policy: PolicyConfig::default(),
-        options: PlanOptions::default(),
-        embeddings: None,
-        d: None,
-        verified_embeddings: None,
-    };
+    let mk = || round(&base, PlanOptions::default());
     let mut r = mk();
     r.reviewed = vec![
         ReviewOutcome { index: 3, label: 0 },
@@ -537,17 +533,9 @@ fn rounds_can_pick_diverse_batches() {
         Strategy::Badge,
     ] {
         for class_budget in [true, false] {
-            let req = RoundRequest {
-                k: K,
-                verified: base.verified.clone(),
-                pool: base.pool.clone(),
-                reviewed: vec![ReviewOutcome {
-                    index: 1,
-                    label: p.truth[1],
-                }],
-                audits: Vec::new(),
-                policy: PolicyConfig::default(),
-                options: PlanOptions {
+            let mut req = round(
+                &base,
+                PlanOptions {
                     batch_size: 30,
                     class_budget,
                     selection: Some(Selection {
@@ -556,10 +544,14 @@ fn rounds_can_pick_diverse_batches() {
                     }),
                     ..PlanOptions::default()
                 },
-                embeddings: Some(emb(900, 0)),
-                d: Some(2),
-                verified_embeddings: Some(emb(1500, 1)),
-            };
+            );
+            req.reviewed = vec![ReviewOutcome {
+                index: 1,
+                label: p.truth[1],
+            }];
+            req.embeddings = Some(emb(900, 0));
+            req.d = Some(2);
+            req.verified_embeddings = Some(emb(1500, 1));
             let plan = plan_round(&req).unwrap();
             assert_eq!(plan.batch.len(), 30, "{strategy:?}");
             let set: std::collections::HashSet<usize> = plan.batch.iter().copied().collect();
@@ -581,24 +573,16 @@ fn rounds_can_pick_diverse_batches() {
         }
     }
     // a selection without embeddings is a clear error
-    let req = RoundRequest {
-        k: K,
-        verified: base.verified.clone(),
-        pool: base.pool.clone(),
-        reviewed: Vec::new(),
-        audits: Vec::new(),
-        policy: PolicyConfig::default(),
-        options: PlanOptions {
+    let req = round(
+        &base,
+        PlanOptions {
             selection: Some(Selection {
                 strategy: Strategy::KCenterGreedy,
                 options: Default::default(),
             }),
             ..PlanOptions::default()
         },
-        embeddings: None,
-        d: None,
-        verified_embeddings: None,
-    };
+    );
     let e = plan_round(&req).unwrap_err();
     assert!(
         matches!(e.code(), "invalid_input" | "invalid_options"),

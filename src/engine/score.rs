@@ -130,6 +130,24 @@ impl ItemResult {
     }
 }
 
+/// The `top_k` first classes of `order` (classes sorted by probability, ties by index).
+fn top_classes(
+    order: &[usize],
+    probabilities: &[f32],
+    manifest: &Manifest,
+    top_k: usize,
+) -> Vec<TopClass> {
+    order
+        .iter()
+        .take(top_k.min(order.len()))
+        .map(|&i| TopClass {
+            index: i,
+            name: manifest.output.classes[i].clone(),
+            probability: probabilities[i],
+        })
+        .collect()
+}
+
 /// Turn one row of model output into a result, as the manifest says (softmax for logits,
 /// a sum check for probabilities). Non-finite values are an error, never a score.
 pub fn finish_row(
@@ -158,15 +176,7 @@ pub fn finish_row(
             .total_cmp(&probabilities[a])
             .then(a.cmp(&b))
     });
-    let top = order
-        .iter()
-        .take(opts.top_k.min(k))
-        .map(|&i| TopClass {
-            index: i,
-            name: manifest.output.classes[i].clone(),
-            probability: probabilities[i],
-        })
-        .collect();
+    let top = top_classes(&order, &probabilities, manifest, opts.top_k);
     let predicted = order[0];
     Ok(ImageScore {
         confidence: probabilities[predicted],
@@ -228,15 +238,7 @@ pub fn finish_rows(
     let mut order: Vec<usize> = (0..k).collect();
     order.sort_by(|&a, &b| mean[b].total_cmp(&mean[a]).then(a.cmp(&b)));
     let probabilities: Vec<f32> = mean.iter().map(|&v| v as f32).collect();
-    let top = order
-        .iter()
-        .take(opts.top_k.min(k))
-        .map(|&i| TopClass {
-            index: i,
-            name: manifest.output.classes[i].clone(),
-            probability: probabilities[i],
-        })
-        .collect();
+    let top = top_classes(&order, &probabilities, manifest, opts.top_k);
     Ok(ImageScore {
         confidence: probabilities[m.predicted],
         predicted: m.predicted,

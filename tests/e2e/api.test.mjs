@@ -2,31 +2,18 @@
 // called the way a labeling tool would (typed arrays in, plain objects out): options typos
 // rejected with a code, the review queue end to end (tiers -> rounds -> Label Studio export),
 // and no request leaving the page's origin.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { startServer } from "../../scripts/serve.mjs";
-import { launch } from "./browser.mjs";
+import { useBrowser } from "./browser.mjs";
 
-const root = new URL("../../", import.meta.url);
-let server, browser, origin;
-
-before(async () => {
-  server = await startServer({ root: new URL("www", root).pathname, port: 0 });
-  origin = `http://127.0.0.1:${server.address().port}`;
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  server?.close();
-});
+const env = useBrowser();
 
 async function apiPage() {
-  const page = await browser.newPage();
+  const page = await env.browser.newPage();
   const requests = [];
   page.context().on("request", (r) => requests.push(r.url()));
   // any same-origin document will do: the loader is imported from the page
-  await page.goto(`${origin}/style.css`);
+  await page.goto(`${env.origin}/style.css`);
   return { page, requests };
 }
 
@@ -125,7 +112,7 @@ test("review queue through the JS API: tiers, rounds, exports", async () => {
   assert.equal(out.plRows, c.autoAccept);
   assert.equal(out.plHead, "id,label,class,weight,tier");
   assert.equal(out.csvLines, 601);
-  const foreign = requests.filter((u) => !u.startsWith(origin));
+  const foreign = requests.filter((u) => !u.startsWith(env.origin));
   assert.deepEqual(foreign, [], "requests left the page's origin");
   await page.close();
 });

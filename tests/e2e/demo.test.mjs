@@ -2,38 +2,26 @@
 // loads the bundled model and samples, scores them in Web Workers, and shows the queue. We
 // check the queue order against onnxruntime's golden probabilities, the per-image results,
 // a corrupt image failing alone, and that no request leaves the page's origin.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFile, mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startServer } from "../../scripts/serve.mjs";
-import { launch } from "./browser.mjs";
+import { useBrowser } from "./browser.mjs";
 
 const root = new URL("../../", import.meta.url);
 const golden = JSON.parse(await readFile(new URL("tests/golden/digits_scores.json", root), "utf8"));
-let server, browser, origin;
-
-before(async () => {
-  server = await startServer({ root: new URL("www", root).pathname, port: 0 });
-  origin = `http://127.0.0.1:${server.address().port}`;
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  server?.close();
-});
+const env = useBrowser();
 
 async function openDemo(query = "") {
-  const page = await browser.newPage();
+  const page = await env.browser.newPage();
   const requests = [];
   const errors = [];
   page.on("request", (r) => requests.push(r.url()));
   page.on("pageerror", (e) => errors.push(String(e)));
   // workers' requests too
   page.context().on("request", (r) => requests.push(r.url()));
-  await page.goto(`${origin}/${query}`);
+  await page.goto(`${env.origin}/${query}`);
   return { page, requests, errors };
 }
 
@@ -87,7 +75,7 @@ test("bundled samples are scored in workers and queued most uncertain first", as
   }
   assert.deepEqual(errors, []);
   // privacy: every request stayed on the page's own origin (or local blob:/data: URLs)
-  const foreign = requests.filter((u) => !u.startsWith(origin + "/") && !u.startsWith("blob:") && !u.startsWith("data:"));
+  const foreign = requests.filter((u) => !u.startsWith(env.origin + "/") && !u.startsWith("blob:") && !u.startsWith("data:"));
   assert.deepEqual(foreign, [], "requests outside the page's origin");
   assert.ok(requests.some((u) => u.endsWith(".wasm")), "the wasm was loaded from the origin");
   await page.close();
@@ -111,7 +99,7 @@ test("a corrupt image fails alone and is listed apart; the rest are ranked", asy
   assert.deepEqual(q.failed, ["broken.png"]);
   const failedText = await page.textContent("#failed");
   assert.match(failedText, /broken\.png: image_decode/);
-  const foreign = requests.filter((u) => !u.startsWith(origin + "/") && !u.startsWith("blob:") && !u.startsWith("data:"));
+  const foreign = requests.filter((u) => !u.startsWith(env.origin + "/") && !u.startsWith("blob:") && !u.startsWith("data:"));
   assert.deepEqual(foreign, []);
   await page.close();
 });

@@ -334,38 +334,36 @@ pub fn run(cmd: Cmd) -> Result<()> {
             })?;
             let ids = opt(&ids, lines)?;
             let classes = opt(&classes, lines)?;
+            fn req<O: serde::de::DeserializeOwned>(
+                tiers: policy::TierResponse,
+                ids: Option<Vec<String>>,
+                classes: Option<Vec<String>>,
+                options: &str,
+            ) -> Result<export::ExportRequest<O>> {
+                Ok(export::ExportRequest {
+                    tiers,
+                    ids,
+                    classes,
+                    options: from_json(options, "--options")?,
+                })
+            }
+            let out = out.as_deref();
             match to {
                 ExportFormat::PseudoCsv | ExportFormat::PseudoJson => {
-                    let r = export::pseudo_labels(&export::ExportRequest {
-                        tiers: t,
-                        ids,
-                        classes,
-                        options: from_json(&options, "--options")?,
-                    })?;
+                    let r = export::pseudo_labels(&req(t, ids, classes, &options)?)?;
                     if to == ExportFormat::PseudoCsv {
-                        write_text(&r.csv, out.as_deref())
+                        write_text(&r.csv, out)
                     } else {
-                        write_json(&r.rows, out.as_deref())
+                        write_json(&r.rows, out)
                     }
                 }
                 ExportFormat::LabelStudio => write_json(
-                    &export::label_studio(&export::ExportRequest {
-                        tiers: t,
-                        ids,
-                        classes,
-                        options: from_json(&options, "--options")?,
-                    })?,
-                    out.as_deref(),
+                    &export::label_studio(&req(t, ids, classes, &options)?)?,
+                    out,
                 ),
-                ExportFormat::Csv => write_text(
-                    &export::tiers_csv(&export::ExportRequest {
-                        tiers: t,
-                        ids,
-                        classes,
-                        options: from_json(&options, "--options")?,
-                    })?,
-                    out.as_deref(),
-                ),
+                ExportFormat::Csv => {
+                    write_text(&export::tiers_csv(&req(t, ids, classes, &options)?)?, out)
+                }
             }
         }
     }
