@@ -2,10 +2,23 @@
 // the review queue most uncertain first. All work happens in this page; the only requests are
 // for the page's own files (the bundled model and samples included).
 import { WorkerPool } from "./pool.js";
+import { ResultStore, sha256Hex } from "./store.js";
 
 const $ = (id) => document.getElementById(id);
 const state = { pool: new WorkerPool(), model: null, manifest: null, images: [], results: null, queue: null };
 window.__medtriage = { status: "loading", state };
+// scores survive a reload (IndexedDB, this browser only); ?store=0 turns it off
+const storeP =
+  new URLSearchParams(location.search).get("store") === "0"
+    ? Promise.resolve(null)
+    : ResultStore.open().catch(() => null);
+
+async function showStore() {
+  const store = await storeP;
+  const n = store ? await store.count() : 0;
+  window.__medtriage.stored = n;
+  $("store-info").textContent = store ? `${n} stored score(s)` : "not available";
+}
 
 function setStatus(s, detail = "") {
   window.__medtriage.status = s;
@@ -22,6 +35,8 @@ async function loadModel(modelBytes, manifest) {
   setStatus("loading-model", "loading model…");
   $("score").disabled = true;
   const info = await state.pool.load(modelBytes, manifest);
+  // the model's and the manifest's hashes key the stored scores
+  state.modelKey = `${info.sha256}:${await sha256Hex(new TextEncoder().encode(JSON.stringify(manifest)))}`;
   state.model = modelBytes;
   state.manifest = manifest;
   $("model-info").textContent = `${manifest.name ?? "model"}: ${manifest.output.classes.length} classes, ` +
@@ -71,22 +86,34 @@ async function score() {
   setStatus("scoring", "scoring…");
   $("score").disabled = true;
   const t0 = performance.now();
-  const results = await state.pool.score(
-    state.images.map(({ id, bytes }) => ({ id, bytes })),
+  const store = await storeP;
+  const keys = await Promise.all(state.images.map(async (im) => `${state.modelKey}:${await sha256Hex(im.bytes)}`));
+  const cached = store ? await store.getMany(keys) : new Map();
+  const todo = state.images.map((im, i) => i).filter((i) => !cached.has(keys[i]));
+  const total = state.images.length;
+  const scored = await state.pool.score(
+    todo.map((i) => ({ id: state.images[i].id, bytes: state.images[i].bytes })),
     {
-      onProgress: ({ done, total, failed }) => {
+      onProgress: ({ done, failed }) => {
         $("progress").max = total;
-        $("progress").value = done;
-        $("progress-text").textContent = `${done} / ${total}${failed ? `, ${failed} failed` : ""}`;
+        $("progress").value = cached.size + done;
+        $("progress-text").textContent = `${cached.size + done} / ${total}${cached.size ? ` (${cached.size} stored)` : ""}${failed ? `, ${failed} failed` : ""}`;
       },
     },
   );
+  const results = state.images.map((im, i) => (cached.has(keys[i]) ? { ...cached.get(keys[i]), id: im.id } : null));
+  todo.forEach((i, j) => (results[i] = scored[j]));
+  if (store) await store.putMany(todo.map((i, j) => [keys[i], scored[j]]));
+  window.__medtriage.fromCache = cached.size;
+  window.__medtriage.scoredNow = todo.length;
+  await showStore();
   const ms = performance.now() - t0;
   state.results = results;
   await render();
   $("score").disabled = false;
   window.__medtriage.msPerImage = ms / results.length;
-  setStatus("done", `scored ${results.length} image(s) in ${ms.toFixed(0)} ms (${(ms / results.length).toFixed(1)} ms/image)`);
+  const reused = cached.size ? `, ${cached.size} stored score(s) reused` : "";
+  setStatus("done", `${results.length} image(s) in ${ms.toFixed(0)} ms (${(ms / results.length).toFixed(1)} ms/image${reused})`);
 }
 
 async function render() {
@@ -152,6 +179,11 @@ async function guarded(fn) {
 }
 
 $("use-bundled").onclick = () => guarded(useBundled);
+$("forget").onclick = () =>
+  guarded(async () => {
+    await (await storeP)?.clear();
+    await showStore();
+  });
 $("bundled-samples").onclick = () => guarded(() => bundledSamples());
 $("score").onclick = () => guarded(score);
 $("measure").onchange = () => state.results && guarded(render);
@@ -185,6 +217,7 @@ drop.ondrop = (e) =>
 
 // By default: the bundled model and samples, scored at once (?auto=0 to skip).
 guarded(async () => {
+  await showStore();
   const index = await useBundled();
   await bundledSamples(index);
   if (new URLSearchParams(location.search).get("auto") !== "0") await score();

@@ -103,3 +103,44 @@ test("a corrupt image fails alone and is listed apart; the rest are ranked", asy
   assert.deepEqual(foreign, []);
   await page.close();
 });
+
+test("scores survive a reload (IndexedDB) and are forgotten on request", async () => {
+  const { page, requests, errors } = await openDemo();
+  await waitDone(page);
+  const first = await page.evaluate(() => ({
+    fromCache: window.__medtriage.fromCache,
+    scoredNow: window.__medtriage.scoredNow,
+    stored: window.__medtriage.stored,
+    order: window.__medtriage.queue.order,
+  }));
+  assert.equal(first.fromCache, 0);
+  assert.equal(first.scoredNow, first.order.length);
+  assert.equal(first.stored, first.order.length, "every successful score is stored");
+  // a reload: the same model, manifest and images -> nothing is scored again
+  await page.reload();
+  await waitDone(page);
+  const second = await page.evaluate(() => ({
+    fromCache: window.__medtriage.fromCache,
+    scoredNow: window.__medtriage.scoredNow,
+    order: window.__medtriage.queue.order,
+    status: document.getElementById("status").textContent,
+  }));
+  assert.equal(second.fromCache, first.order.length);
+  assert.equal(second.scoredNow, 0);
+  assert.deepEqual(second.order, first.order, "the same queue after the reload");
+  assert.match(second.status, /stored score\(s\) reused/);
+  // the store really is this browser's IndexedDB
+  const dbs = await page.evaluate(async () => (await indexedDB.databases()).map((d) => d.name));
+  assert.ok(dbs.includes("medtriage"));
+  // forget -> the next run scores everything again
+  await page.click("#forget");
+  await page.waitForFunction(() => window.__medtriage.stored === 0);
+  await page.evaluate(() => (window.__medtriage.status = "rescoring"));
+  await page.click("#score");
+  await waitDone(page);
+  assert.equal(await page.evaluate(() => window.__medtriage.scoredNow), first.order.length);
+  assert.deepEqual(errors, []);
+  const foreign = requests.filter((u) => !u.startsWith(env.origin + "/") && !u.startsWith("blob:") && !u.startsWith("data:"));
+  assert.deepEqual(foreign, [], "requests outside the page's origin");
+  await page.close();
+});
