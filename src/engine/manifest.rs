@@ -594,7 +594,7 @@ mod tta_tests {
             with(&format!(r#""tta":[{many}]"#)).unwrap_err().code(),
             "invalid_manifest"
         );
-        let ms = vec!["{}"; MAX_MEMBERS + 1].join(",");
+        let ms = ["{}"; MAX_MEMBERS + 1].join(",");
         assert_eq!(
             with(&format!(r#""members":[{ms}]"#)).unwrap_err().code(),
             "invalid_manifest"
