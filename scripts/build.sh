@@ -85,9 +85,13 @@ rm -rf www/pkg www/assets
 mkdir -p www/pkg www/assets/digits
 cp "$out_dir"/*.js "$out_dir"/*.wasm "$out_dir"/*.d.ts www/pkg/
 cp tests/fixtures/digits/model.onnx tests/fixtures/digits/manifest.json www/assets/digits/
+cp tests/fixtures/digits/member1.onnx tests/fixtures/digits/member2.onnx www/assets/digits/
+cp tests/golden/tta/manifest.json www/assets/digits/ensemble.json
 cp -r tests/fixtures/digits/samples www/assets/digits/samples
 ( cd www/assets/digits && python3 -c '
 import json, os
 s = sorted(f for f in os.listdir("samples") if f.startswith("d") and f.endswith(".png"))
-json.dump({"model": "model.onnx", "manifest": "manifest.json", "samples": ["samples/" + f for f in s]}, open("index.json", "w"), indent=1)' )
+json.dump({"model": "model.onnx", "manifest": "manifest.json", "samples": ["samples/" + f for f in s],
+           "ensemble": {"models": ["model.onnx", "member1.onnx", "member2.onnx"], "manifest": "ensemble.json"}},
+          open("index.json", "w"), indent=1)' )
 log "package in $out_dir/, demo in www/ (serve with scripts/serve.sh)"

@@ -34,12 +34,15 @@ async function fetchBytes(url) {
 async function loadModel(modelBytes, manifest) {
   setStatus("loading-model", "loading model…");
   $("score").disabled = true;
-  const info = await state.pool.load(modelBytes, manifest);
-  // the model's and the manifest's hashes key the stored scores
-  state.modelKey = `${info.sha256}:${await sha256Hex(new TextEncoder().encode(JSON.stringify(manifest)))}`;
+  const models = Array.isArray(modelBytes) ? modelBytes : [modelBytes];
+  const info = await state.pool.load(models, manifest);
+  // the models' and the manifest's hashes key the stored scores
+  const hashes = await Promise.all(models.map((m) => sha256Hex(m)));
+  state.modelKey = `${hashes.join("+")}:${await sha256Hex(new TextEncoder().encode(JSON.stringify(manifest)))}`;
   state.model = modelBytes;
   state.manifest = manifest;
-  $("model-info").textContent = `${manifest.name ?? "model"}: ${manifest.output.classes.length} classes, ` +
+  const rows = info.samplesPerImage > 1 ? `, ${info.members} model(s) x ${info.samplesPerImage / info.members} view(s) = ${info.samplesPerImage} rows per image` : "";
+  $("model-info").textContent = `${manifest.name ?? "model"}: ${manifest.output.classes.length} classes${rows}, ` +
     `${info.variant} (${info.simd ? "SIMD" : "no SIMD"}), ${state.pool.size} worker(s)`;
   $("score").disabled = state.images.length === 0;
   window.__medtriage.model = info;
@@ -72,6 +75,18 @@ async function useBundled() {
   ]);
   await loadModel(model, manifest);
   return index;
+}
+
+async function useBundledEnsemble() {
+  const base = new URL("assets/digits/", location.href);
+  const index = await (await fetch(new URL("index.json", base))).json();
+  const [models, manifest] = await Promise.all([
+    Promise.all(index.ensemble.models.map((m) => fetchBytes(new URL(m, base)))),
+    fetch(new URL(index.ensemble.manifest, base)).then((r) => r.json()),
+  ]);
+  await loadModel(models, manifest);
+  if (!state.images.length) await bundledSamples(index);
+  $("measure").value = "bald";
 }
 
 async function bundledSamples(index) {
@@ -179,6 +194,7 @@ async function guarded(fn) {
 }
 
 $("use-bundled").onclick = () => guarded(useBundled);
+$("use-ensemble").onclick = () => guarded(useBundledEnsemble);
 $("forget").onclick = () =>
   guarded(async () => {
     await (await storeP)?.clear();
@@ -189,10 +205,10 @@ $("score").onclick = () => guarded(score);
 $("measure").onchange = () => state.results && guarded(render);
 $("load-model").onclick = () =>
   guarded(async () => {
-    const m = $("model-file").files[0];
+    const ms = [...$("model-file").files];
     const j = $("manifest-file").files[0];
-    if (!m || !j) throw Object.assign(new Error("choose a model and a manifest"), { code: "invalid_input" });
-    await loadModel(await m.arrayBuffer(), JSON.parse(await j.text()));
+    if (!ms.length || !j) throw Object.assign(new Error("choose a model and a manifest"), { code: "invalid_input" });
+    await loadModel(await Promise.all(ms.map((m) => m.arrayBuffer())), JSON.parse(await j.text()));
   });
 $("image-files").onchange = (e) => guarded(async () => setImages(await filesToImages(e.target.files)));
 $("image-folder").onchange = (e) => guarded(async () => setImages(await filesToImages(e.target.files)));
@@ -208,9 +224,9 @@ drop.ondrop = (e) =>
     e.preventDefault();
     drop.classList.remove("over");
     const files = [...e.dataTransfer.files];
-    const onnx = files.find((f) => f.name.endsWith(".onnx"));
+    const onnx = files.filter((f) => f.name.endsWith(".onnx"));
     const json = files.find((f) => f.name.endsWith(".json"));
-    if (onnx && json) await loadModel(await onnx.arrayBuffer(), JSON.parse(await json.text()));
+    if (onnx.length && json) await loadModel(await Promise.all(onnx.map((f) => f.arrayBuffer())), JSON.parse(await json.text()));
     const imgs = await filesToImages(files);
     if (imgs.length) setImages(imgs);
   });

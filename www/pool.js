@@ -52,17 +52,18 @@ export class WorkerPool {
     });
   }
 
-  /** Load the model in every worker. Resolves with the first worker's info. */
+  /** Load the model (an ArrayBuffer, or several for an ensemble) in every worker. Resolves with
+   * the first worker's info. */
   async load(modelBytes, manifest) {
-    this.init = { modelBytes, manifest };
+    this.init = { models: Array.isArray(modelBytes) ? modelBytes : [modelBytes], manifest };
     for (let i = 0; i < this.size; i++) if (!this.workers[i]) this._spawn(i);
     const infos = await Promise.all(this.workers.map((w) => this._init(w)));
     return infos[0];
   }
 
   _init(w) {
-    const { modelBytes, manifest } = this.init;
-    return this._call(w, { type: "init", model: modelBytes.slice(0), manifest });
+    const { models, manifest } = this.init;
+    return this._call(w, { type: "init", models: models.map((m) => m.slice(0)), manifest });
   }
 
   async _worker(slot) {

@@ -1,5 +1,6 @@
 // A scoring worker: one wasm instance, one Scorer. Messages:
-//   {type:"init", model:ArrayBuffer, manifest:Object}          -> {type:"ready", simd, variant, batchSize, sha256}
+//   {type:"init", models:[ArrayBuffer], manifest:Object}       -> {type:"ready", simd, variant, batchSize, sha256, members, samplesPerImage}
+//     (several models: an ensemble sharing the manifest; the manifest's `tta` applies either way)
 //   {type:"score", job, items:[{id, bytes:ArrayBuffer}], options} -> {type:"scored", job, results}
 //   {type:"rank", job, results, measure}                         -> {type:"ranked", job, queue}
 // Errors come back as {type:"error", job, code, message}.
@@ -18,7 +19,11 @@ self.onmessage = async ({ data }) => {
     if (type === "init") {
       loaded ??= await loadMedtriage(new URL("./pkg/", import.meta.url));
       scorer?.free();
-      scorer = new loaded.mt.Scorer(new Uint8Array(data.model), data.manifest);
+      const models = data.models.map((m) => new Uint8Array(m));
+      scorer =
+        models.length === 1
+          ? new loaded.mt.Scorer(models[0], data.manifest)
+          : loaded.mt.Scorer.ensemble(models, data.manifest);
       postMessage({
         type: "ready",
         job,
@@ -26,6 +31,8 @@ self.onmessage = async ({ data }) => {
         variant: loaded.variant,
         batchSize: scorer.batchSize,
         sha256: scorer.sha256,
+        members: scorer.members,
+        samplesPerImage: scorer.samplesPerImage,
       });
     } else if (type === "score") {
       const items = data.items.map((it) =>

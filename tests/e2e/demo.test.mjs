@@ -144,3 +144,34 @@ test("scores survive a reload (IndexedDB) and are forgotten on request", async (
   assert.deepEqual(foreign, [], "requests outside the page's origin");
   await page.close();
 });
+
+test("an ensemble with test-time augmentation ranks by BALD in the workers", async () => {
+  const { page, requests, errors } = await openDemo("?auto=0&store=0");
+  await page.waitForFunction(() => window.__medtriage?.status === "images-ready", null, { timeout: 120_000 });
+  await page.click("#use-ensemble");
+  await page.waitForFunction(() => window.__medtriage.model?.members === 3, null, { timeout: 120_000 });
+  const info = await page.evaluate(() => window.__medtriage.model);
+  assert.equal(info.samplesPerImage, 18, "3 members x 6 transforms");
+  assert.equal(await page.$eval("#measure", (s) => s.value), "bald");
+  await page.evaluate(() => (window.__medtriage.status = "rescoring"));
+  await page.click("#score");
+  await waitDone(page);
+  const { results, queue } = await page.evaluate(() => ({ results: window.__medtriage.results, queue: window.__medtriage.queue }));
+  assert.equal(results.length, 24);
+  const byId = new Map(results.map((r) => [r.id, r.score]));
+  for (const r of results) {
+    assert.ok(r.score, `${r.id} failed: ${JSON.stringify(r.error)}`);
+    const s = r.score;
+    assert.ok(s.bald >= 0 && s.bald <= s.entropy + 1e-9, `${r.id}: BALD ${s.bald}, entropy ${s.entropy}`);
+    assert.ok(Math.abs(s.entropy - (s.expectedEntropy + s.bald)) < 1e-6);
+    assert.ok(Math.abs(s.probabilities.reduce((a, b) => a + b, 0) - 1) < 1e-4);
+  }
+  // the queue is ordered by BALD, most uncertain first
+  assert.deepEqual(queue.values, queue.order.map((id) => byId.get(id).bald));
+  for (let i = 0; i + 1 < queue.values.length; i++) assert.ok(queue.values[i] >= queue.values[i + 1]);
+  assert.match(await page.$eval("#model-info", (e) => e.textContent), /3 model\(s\) x 6 view\(s\) = 18 rows/);
+  assert.deepEqual(errors, []);
+  const foreign = requests.filter((u) => !u.startsWith(env.origin + "/") && !u.startsWith("blob:") && !u.startsWith("data:"));
+  assert.deepEqual(foreign, [], "requests outside the page's origin");
+  await page.close();
+});
