@@ -682,7 +682,8 @@ mod tta_tests {
     }
 }
 
-#[cfg(all(test, not(target_arch = "wasm32")))]
+#[cfg(test)]
+#[cfg(not(target_arch = "wasm32"))]
 mod tta_props {
     use super::*;
     use proptest::prelude::*;

@@ -384,7 +384,8 @@ pub fn agreement(req: &ConsensusRequest<AgreementOptions>) -> Result<AgreementRe
     agreement_data(&Dataset::build(req)?, &req.options)
 }
 
-#[cfg(all(test, not(target_arch = "wasm32")))]
+#[cfg(test)]
+#[cfg(not(target_arch = "wasm32"))]
 #[allow(clippy::needless_range_loop)]
 mod tests {
     use super::super::testutil::*;

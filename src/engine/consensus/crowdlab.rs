@@ -782,7 +782,8 @@ pub fn active_lab(req: &ConsensusRequest<ActiveLabOptions>) -> Result<ActiveLabR
     Ok(resp)
 }
 
-#[cfg(all(test, not(target_arch = "wasm32")))]
+#[cfg(test)]
+#[cfg(not(target_arch = "wasm32"))]
 #[allow(clippy::needless_range_loop)]
 mod tests {
     use super::super::testutil::*;

@@ -282,7 +282,8 @@ pub fn dawid_skene(req: &ConsensusRequest<DawidSkeneOptions>) -> Result<DawidSke
     dawid_skene_data(&Dataset::build(req)?, &req.options)
 }
 
-#[cfg(all(test, not(target_arch = "wasm32")))]
+#[cfg(test)]
+#[cfg(not(target_arch = "wasm32"))]
 #[allow(clippy::needless_range_loop)]
 mod tests {
     use super::super::testutil::*;

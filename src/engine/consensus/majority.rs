@@ -133,7 +133,8 @@ pub(crate) fn reject_probs<O>(req: &ConsensusRequest<O>, what: &str) -> Result<(
     Ok(())
 }
 
-#[cfg(all(test, not(target_arch = "wasm32")))]
+#[cfg(test)]
+#[cfg(not(target_arch = "wasm32"))]
 #[allow(clippy::needless_range_loop)]
 mod tests {
     use super::super::testutil::*;

@@ -24,7 +24,8 @@ pub mod crowdlab;
 pub mod data;
 pub mod dawid_skene;
 pub mod majority;
-#[cfg(all(test, not(target_arch = "wasm32")))]
+#[cfg(test)]
+#[cfg(not(target_arch = "wasm32"))]
 pub(crate) mod testutil;
 
 pub use data::{Annotation, ConsensusRequest, Dataset, Label};

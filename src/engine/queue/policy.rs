@@ -1126,7 +1126,8 @@ pub fn tier_items(req: &TierRequest) -> Result<TierResponse> {
     apply_policy(req.k, &req.pool, &req.policy, &fp)
 }
 
-#[cfg(all(test, not(target_arch = "wasm32")))]
+#[cfg(test)]
+#[cfg(not(target_arch = "wasm32"))]
 mod tests {
     use super::*;
     use proptest::prelude::*;

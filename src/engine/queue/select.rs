@@ -1330,7 +1330,8 @@ mod tests {
     }
 }
 
-#[cfg(all(test, not(target_arch = "wasm32")))]
+#[cfg(test)]
+#[cfg(not(target_arch = "wasm32"))]
 mod props {
     #![allow(clippy::type_complexity)]
     use super::*;

@@ -508,7 +508,8 @@ pub fn calibration_report(req: &CalibrationReportRequest) -> Result<CalibrationR
     })
 }
 
-#[cfg(all(test, not(target_arch = "wasm32")))]
+#[cfg(test)]
+#[cfg(not(target_arch = "wasm32"))]
 mod tests {
     use super::*;
     use proptest::prelude::*;

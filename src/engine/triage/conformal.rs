@@ -463,7 +463,8 @@ pub fn conformal_sets(req: &ConformalSetsRequest) -> Result<ConformalSetsRespons
     })
 }
 
-#[cfg(all(test, not(target_arch = "wasm32")))]
+#[cfg(test)]
+#[cfg(not(target_arch = "wasm32"))]
 mod tests {
     use super::*;
     use proptest::prelude::*;

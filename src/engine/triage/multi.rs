@@ -163,7 +163,8 @@ pub fn multi_uncertainty(req: &MultiUncertaintyRequest) -> Result<MultiUncertain
     })
 }
 
-#[cfg(all(test, not(target_arch = "wasm32")))]
+#[cfg(test)]
+#[cfg(not(target_arch = "wasm32"))]
 mod tests {
     use super::*;
     use proptest::prelude::*;
