@@ -87,6 +87,7 @@ cp "$out_dir"/*.js "$out_dir"/*.wasm "$out_dir"/*.d.ts www/pkg/
 cp tests/fixtures/digits/model.onnx tests/fixtures/digits/manifest.json www/assets/digits/
 cp tests/fixtures/digits/member1.onnx tests/fixtures/digits/member2.onnx www/assets/digits/
 cp tests/golden/tta/manifest.json www/assets/digits/ensemble.json
+cp tests/fixtures/digits/verified.json www/assets/digits/
 cp -r tests/fixtures/digits/samples www/assets/digits/samples
 ( cd www/assets/digits && python3 -c '
 import json, os

@@ -35,6 +35,8 @@ async function loadModel(modelBytes, manifest) {
   setStatus("loading-model", "loading model…");
   $("score").disabled = true;
   const models = Array.isArray(modelBytes) ? modelBytes : [modelBytes];
+  state.verified = null; // a verified set belongs to one model
+  $("tiers").disabled = true;
   const info = await state.pool.load(models, manifest);
   // the models' and the manifest's hashes key the stored scores
   const hashes = await Promise.all(models.map((m) => sha256Hex(m)));
@@ -74,7 +76,57 @@ async function useBundled() {
     fetch(new URL(index.manifest, base)).then((r) => r.json()),
   ]);
   await loadModel(model, manifest);
+  await bundledVerified();
   return index;
+}
+
+async function bundledVerified() {
+  const base = new URL("assets/digits/", location.href);
+  state.verified = await (await fetch(new URL("verified.json", base))).json();
+}
+
+/** Tiers for the scored images: given labels from file names, the verified set as loaded. */
+async function assignTiers() {
+  if (!state.results || !state.verified) throw Object.assign(new Error("score images and load a verified set first"), { code: "invalid_input" });
+  const v = state.verified;
+  const k = v.k;
+  const n = state.results.length;
+  const probs = new Float64Array(n * k).fill(NaN);
+  const failed = [];
+  const given = new Int32Array(n).fill(-1);
+  state.results.forEach((r, i) => {
+    if (r.score && r.score.probabilities.length === k) probs.set(r.score.probabilities, i * k);
+    else failed.push(i);
+    const m = /label(\d+)/.exec(r.id);
+    if (m && Number(m[1]) < k) given[i] = Number(m[1]);
+  });
+  const tiers = await state.pool.call("tierItems", {
+    k,
+    verified: { predProbs: v.predProbs, n: v.n, labels: v.labels },
+    pool: { predProbs: Array.from(probs), n, givenLabels: Array.from(given), failed },
+    policy: { autoAccept: { alpha: 0.05, delta: 0.1 } },
+  });
+  state.tiers = tiers;
+  window.__medtriage.tiers = tiers;
+  const c = tiers.counts;
+  $("tier-info").textContent = `${c.autoAccept} auto-accepted, ${c.lightReview} light review, ${c.expertReview} expert, ` +
+    `${c.suspectedLabelError} suspected label error, ${c.outlier} outlier, ${c.failed} failed. ` +
+    (tiers.fitted.guarantee ?? `No auto-accept: ${tiers.fitted.autoAcceptRefused}`);
+  const tbody = $("tier-table").querySelector("tbody");
+  tbody.replaceChildren();
+  const rank = [...tiers.order, ...tiers.items.filter((it) => it.tier === "autoAccept").map((it) => it.index)];
+  for (const i of rank) {
+    const it = tiers.items[i];
+    const tr = document.createElement("tr");
+    tr.dataset.id = state.results[i].id;
+    tr.className = `tier-${it.tier}`;
+    for (const c of [state.results[i].id, it.tier, it.givenLabel ?? "", it.predicted ?? "", it.reasons.map((r) => r.message).join(" ")]) {
+      const td = document.createElement("td");
+      td.textContent = String(c);
+      tr.append(td);
+    }
+    tbody.append(tr);
+  }
 }
 
 async function useBundledEnsemble() {
@@ -84,7 +136,7 @@ async function useBundledEnsemble() {
     Promise.all(index.ensemble.models.map((m) => fetchBytes(new URL(m, base)))),
     fetch(new URL(index.ensemble.manifest, base)).then((r) => r.json()),
   ]);
-  await loadModel(models, manifest);
+  await loadModel(models, manifest); // (no verified set: the bundled one is the single model's)
   if (!state.images.length) await bundledSamples(index);
   $("measure").value = "bald";
 }
@@ -124,6 +176,7 @@ async function score() {
   await showStore();
   const ms = performance.now() - t0;
   state.results = results;
+  $("tiers").disabled = !state.verified;
   await render();
   $("score").disabled = false;
   window.__medtriage.msPerImage = ms / results.length;
@@ -195,6 +248,14 @@ async function guarded(fn) {
 
 $("use-bundled").onclick = () => guarded(useBundled);
 $("use-ensemble").onclick = () => guarded(useBundledEnsemble);
+$("tiers").onclick = () => guarded(assignTiers);
+$("verified-file").onchange = (e) =>
+  guarded(async () => {
+    const f = e.target.files[0];
+    if (!f) return;
+    state.verified = JSON.parse(await f.text());
+    $("tiers").disabled = !state.results;
+  });
 $("forget").onclick = () =>
   guarded(async () => {
     await (await storeP)?.clear();

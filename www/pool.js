@@ -116,6 +116,12 @@ export class WorkerPool {
     return results;
   }
 
+  /** Call a JS API function (tierItems, planRound, exports) in a worker. */
+  async call(fn, request) {
+    const w = await this._worker(0);
+    return (await this._call(w, { type: "call", fn, request })).result;
+  }
+
   /** Rank results most uncertain first (in a worker: the page never loads the wasm). */
   async rank(results, measure = "entropy") {
     const w = await this._worker(0);

@@ -3,6 +3,7 @@
 //     (several models: an ensemble sharing the manifest; the manifest's `tta` applies either way)
 //   {type:"score", job, items:[{id, bytes:ArrayBuffer}], options} -> {type:"scored", job, results}
 //   {type:"rank", job, results, measure}                         -> {type:"ranked", job, queue}
+//   {type:"call", job, fn, request}  (tierItems, planRound, …)  -> {type:"called", job, result}
 // Errors come back as {type:"error", job, code, message}.
 import { loadMedtriage } from "./pkg/loader.js";
 
@@ -43,6 +44,11 @@ self.onmessage = async ({ data }) => {
       const t0 = performance.now();
       const results = scorer.scoreBatch(items, data.options);
       postMessage({ type: "scored", job, results, ms: performance.now() - t0 });
+    } else if (type === "call") {
+      loaded ??= await loadMedtriage(new URL("./pkg/", import.meta.url));
+      const allowed = ["tierItems", "planRound", "exportLabelStudio", "exportPseudoLabels", "exportTiersCsv", "selectBatch"];
+      if (!allowed.includes(data.fn)) throw Object.assign(new Error(`not callable: ${data.fn}`), { code: "invalid_input" });
+      postMessage({ type: "called", job, result: loaded.mt[data.fn](data.request) });
     } else if (type === "rank") {
       loaded ??= await loadMedtriage(new URL("./pkg/", import.meta.url));
       postMessage({ type: "ranked", job, queue: loaded.mt.rankQueue(data.results, data.measure) });

@@ -175,3 +175,33 @@ test("an ensemble with test-time augmentation ranks by BALD in the workers", asy
   assert.deepEqual(foreign, [], "requests outside the page's origin");
   await page.close();
 });
+
+test("tiers with reasons for the scored samples, from the bundled verified set", async () => {
+  const { page, requests, errors } = await openDemo("?store=0");
+  await waitDone(page);
+  await page.click("#tiers");
+  await page.waitForFunction(() => window.__medtriage.tiers, null, { timeout: 60_000 });
+  const { tiers, results } = await page.evaluate(() => ({ tiers: window.__medtriage.tiers, results: window.__medtriage.results }));
+  const c = tiers.counts;
+  assert.equal(c.autoAccept + c.lightReview + c.expertReview + c.suspectedLabelError + c.outlier + c.failed, 24);
+  assert.ok(tiers.fitted.guarantee, tiers.fitted.autoAcceptRefused);
+  assert.match(tiers.fitted.guarantee, /at most 5\.00%/);
+  assert.ok(c.autoAccept > 0, JSON.stringify(c));
+  for (const it of tiers.items) {
+    const id = results[it.index].id;
+    assert.ok(it.reasons.length > 0, id);
+    assert.equal(it.givenLabel, Number(/label(\d+)/.exec(id)[1]), id);
+    // the model disagreeing with the file's label is never auto-accepted, and says why
+    if (it.predicted !== it.givenLabel) {
+      assert.notEqual(it.tier, "autoAccept", id);
+      assert.ok(it.reasons.some((r) => ["labelAgreement", "labelIssue"].includes(r.signal)), id);
+    }
+  }
+  const rows = await page.$$eval("#tier-table tbody tr", (trs) => trs.map((tr) => tr.children[1].textContent));
+  assert.equal(rows.length, 24);
+  assert.equal(rows.filter((t) => t === "autoAccept").length, c.autoAccept);
+  assert.deepEqual(errors, []);
+  const foreign = requests.filter((u) => !u.startsWith(env.origin + "/") && !u.startsWith("blob:") && !u.startsWith("data:"));
+  assert.deepEqual(foreign, [], "requests outside the page's origin");
+  await page.close();
+});

@@ -1085,7 +1085,13 @@ pub fn apply_policy(
         if tier == Tier::AutoAccept {
             reasons.extend(accept_reasons);
         } else {
-            reasons.extend(light);
+            // a confident disagreement already said "model predicts X, label is Y"
+            let said = reasons.iter().any(|r| r.signal == Signal::LabelAgreement);
+            reasons.extend(
+                light
+                    .into_iter()
+                    .filter(|r| !(said && r.signal == Signal::LabelAgreement)),
+            );
         }
         let it = TieredItem {
             index: i,
