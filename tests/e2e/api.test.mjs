@@ -142,12 +142,22 @@ test("typed arrays and plain arrays give the same answer; NaN rows are never ran
     const q = p.slice();
     q[3 * k] = NaN;
     const t = mt.tierItems({ k, verified: { predProbs: p, n, labels }, pool: { predProbs: q, n } });
-    return { same: JSON.stringify(a) === JSON.stringify(b), issues: a.numIssues, bad, tier3: t.items[3].tier, last: t.order[t.order.length - 1] };
+    // the same with plain arrays: the NaN row still fails alone
+    const tp = mt.tierItems({ k, verified: { predProbs: Array.from(p), n, labels: Array.from(labels) }, pool: { predProbs: Array.from(q), n } });
+    return {
+      same: JSON.stringify(a) === JSON.stringify(b),
+      issues: a.numIssues,
+      bad,
+      tier3: t.items[3].tier,
+      last: t.order[t.order.length - 1],
+      plainSame: JSON.stringify(t) === JSON.stringify(tp),
+    };
   });
   assert.ok(out.same);
   assert.ok(out.issues > 0);
   assert.equal(out.bad, "invalid_options");
   assert.equal(out.tier3, "failed");
   assert.equal(out.last, 3);
+  assert.ok(out.plainSame, "plain arrays with a NaN row give the same tiers as typed arrays");
   await page.close();
 });
