@@ -409,6 +409,21 @@ fn round_requests_are_validated() {
         estimated_rate: 0.0,
     }];
     assert_eq!(plan_round(&r).unwrap_err().code(), "invalid_input");
+    // a short array is an error before anything indexes into it (reviewed items included)
+    let mut r = mk();
+    r.pool.given_labels.as_mut().unwrap().truncate(10);
+    r.reviewed = vec![ReviewOutcome {
+        index: 50,
+        label: 0,
+    }];
+    assert_eq!(plan_round(&r).unwrap_err().code(), "invalid_input");
+    let mut r = mk();
+    r.pool.outlier_scores = Some(vec![0.5; 3]);
+    r.reviewed = vec![ReviewOutcome {
+        index: 50,
+        label: 0,
+    }];
+    assert_eq!(plan_round(&r).unwrap_err().code(), "invalid_input");
     let mut r = mk();
     r.options.batch_size = 0;
     assert_eq!(plan_round(&r).unwrap_err().code(), "invalid_options");

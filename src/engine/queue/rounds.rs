@@ -410,136 +410,19 @@ pub fn plan_round(req: &RoundRequest) -> Result<RoundPlan> {
     let k = req.k;
     let o = &req.options;
     check_options(o)?;
+    check_pool(&req.pool, k)?;
     let n = req.pool.n;
-    if req.pool.pred_probs.len() != n.saturating_mul(k) {
-        return Err(err!(
-            InvalidInput,
-            "pool.predProbs: expected n x k = {n} x {k} values, got {}",
-            req.pool.pred_probs.len()
-        ));
-    }
-    // reviewed items -> verified set
-    let mut reviewed = vec![false; n];
-    let mut verified = req.verified.clone();
     let pool_given = req.pool.given_labels.clone();
-    let mut vgiven = verified
-        .given_labels
-        .clone()
-        .unwrap_or_else(|| vec![-1; verified.n]);
-    for r in &req.reviewed {
-        if r.index >= n {
-            return Err(err!(
-                InvalidInput,
-                "reviewed: index {} is not < pool size {n}",
-                r.index
-            ));
-        }
-        if r.label >= k {
-            return Err(err!(
-                InvalidInput,
-                "reviewed: label {} of item {} is not < k = {k}",
-                r.label,
-                r.index
-            ));
-        }
-        if reviewed[r.index] {
-            return Err(err!(
-                InvalidInput,
-                "reviewed: item {} is listed twice",
-                r.index
-            ));
-        }
-        reviewed[r.index] = true;
-        let row = &req.pool.pred_probs[r.index * k..(r.index + 1) * k];
-        // a reviewed item with unusable probabilities cannot teach the calibration
-        if row.iter().all(|v| v.is_finite()) && !req.pool.failed.contains(&r.index) {
-            verified.pred_probs.extend_from_slice(row);
-            verified.labels.push(r.label);
-            vgiven.push(pool_given.as_ref().map_or(-1, |g| g[r.index]));
-            if let Some(s) = verified.outlier_scores.as_mut() {
-                s.push(
-                    req.pool
-                        .outlier_scores
-                        .as_ref()
-                        .map_or(f64::NAN, |p| p[r.index]),
-                );
-            }
-            verified.n += 1;
-        }
-    }
-    if verified.given_labels.is_some() || pool_given.is_some() {
-        verified.given_labels = Some(vgiven);
-    }
+    let (verified, reviewed) = with_reviewed(req)?;
     let fp = fit_policy(k, &verified, &req.policy)?;
 
     // the unreviewed part of the pool
     let rest: Vec<usize> = (0..n).filter(|&i| !reviewed[i]).collect();
-    let sub = |v: &Option<Vec<f64>>| v.as_ref().map(|v| rest.iter().map(|&i| v[i]).collect());
     let mut pos = vec![usize::MAX; n];
     for (r, &i) in rest.iter().enumerate() {
         pos[i] = r;
     }
-    let mut probs = Vec::with_capacity(rest.len() * k);
-    for &i in &rest {
-        probs.extend_from_slice(&req.pool.pred_probs[i * k..(i + 1) * k]);
-    }
-    let check = |v: &Option<Vec<f64>>, what: &str| match v {
-        Some(v) if v.len() != n => Err(err!(
-            InvalidInput,
-            "pool.{what}: expected {n} values, got {}",
-            v.len()
-        )),
-        _ => Ok(()),
-    };
-    check(&req.pool.outlier_scores, "outlierScores")?;
-    check(&req.pool.agreement, "agreement")?;
-    if let Some(g) = &pool_given {
-        if g.len() != n {
-            return Err(err!(
-                InvalidInput,
-                "pool.givenLabels: expected {n} labels, got {}",
-                g.len()
-            ));
-        }
-    }
-    if let Some(d) = &req.pool.duplicate_of_verified {
-        if d.len() != n {
-            return Err(err!(
-                InvalidInput,
-                "pool.duplicateOfVerified: expected {n} values, got {}",
-                d.len()
-            ));
-        }
-    }
-    for &f in &req.pool.failed {
-        if f >= n {
-            return Err(err!(
-                InvalidInput,
-                "pool.failed: index {f} is not < n = {n}"
-            ));
-        }
-    }
-    let sub_pool = PoolSet {
-        pred_probs: probs,
-        n: rest.len(),
-        given_labels: pool_given
-            .as_ref()
-            .map(|g| rest.iter().map(|&i| g[i]).collect()),
-        outlier_scores: sub(&req.pool.outlier_scores),
-        agreement: sub(&req.pool.agreement),
-        duplicate_of_verified: req
-            .pool
-            .duplicate_of_verified
-            .as_ref()
-            .map(|d| rest.iter().map(|&i| d[i]).collect()),
-        failed: req
-            .pool
-            .failed
-            .iter()
-            .filter(|&&i| !reviewed[i])
-            .map(|&i| pos[i])
-            .collect(),
-    };
+    let sub_pool = subset(&req.pool, k, &rest, &pos, &reviewed);
     let mut tiers = if rest.is_empty() {
         TierResponse {
             items: Vec::new(),
@@ -865,4 +748,121 @@ fn select_round_batch(
         options,
     })?;
     Ok(r.selected)
+}
+
+/// Validate the pool's shapes before anything indexes into it.
+fn check_pool(pool: &PoolSet, k: usize) -> Result<()> {
+    let n = pool.n;
+    if pool.pred_probs.len() != n.saturating_mul(k) {
+        return Err(err!(
+            InvalidInput,
+            "pool.predProbs: expected n x k = {n} x {k} values, got {}",
+            pool.pred_probs.len()
+        ));
+    }
+    let lens = [
+        ("outlierScores", pool.outlier_scores.as_ref().map(Vec::len)),
+        ("agreement", pool.agreement.as_ref().map(Vec::len)),
+        ("givenLabels", pool.given_labels.as_ref().map(Vec::len)),
+        (
+            "duplicateOfVerified",
+            pool.duplicate_of_verified.as_ref().map(Vec::len),
+        ),
+    ];
+    for (what, len) in lens {
+        if let Some(len) = len.filter(|&l| l != n) {
+            return Err(err!(
+                InvalidInput,
+                "pool.{what}: expected {n} values, got {len}"
+            ));
+        }
+    }
+    if let Some(&f) = pool.failed.iter().find(|&&f| f >= n) {
+        return Err(err!(
+            InvalidInput,
+            "pool.failed: index {f} is not < n = {n}"
+        ));
+    }
+    Ok(())
+}
+
+/// The verified set grown by the reviewed items (those with usable probabilities), and the
+/// mask of reviewed pool items.
+fn with_reviewed(req: &RoundRequest) -> Result<(VerifiedSet, Vec<bool>)> {
+    let (k, n, pool) = (req.k, req.pool.n, &req.pool);
+    let mut reviewed = vec![false; n];
+    let mut verified = req.verified.clone();
+    let mut vgiven = verified
+        .given_labels
+        .clone()
+        .unwrap_or_else(|| vec![-1; verified.n]);
+    for r in &req.reviewed {
+        if r.index >= n {
+            return Err(err!(
+                InvalidInput,
+                "reviewed: index {} is not < pool size {n}",
+                r.index
+            ));
+        }
+        if r.label >= k {
+            return Err(err!(
+                InvalidInput,
+                "reviewed: label {} of item {} is not < k = {k}",
+                r.label,
+                r.index
+            ));
+        }
+        if reviewed[r.index] {
+            return Err(err!(
+                InvalidInput,
+                "reviewed: item {} is listed twice",
+                r.index
+            ));
+        }
+        reviewed[r.index] = true;
+        let row = &pool.pred_probs[r.index * k..(r.index + 1) * k];
+        // a reviewed item with unusable probabilities cannot teach the calibration
+        if row.iter().all(|v| v.is_finite()) && !pool.failed.contains(&r.index) {
+            verified.pred_probs.extend_from_slice(row);
+            verified.labels.push(r.label);
+            vgiven.push(pool.given_labels.as_ref().map_or(-1, |g| g[r.index]));
+            if let Some(s) = verified.outlier_scores.as_mut() {
+                s.push(
+                    pool.outlier_scores
+                        .as_ref()
+                        .map_or(f64::NAN, |p| p[r.index]),
+                );
+            }
+            verified.n += 1;
+        }
+    }
+    if verified.given_labels.is_some() || pool.given_labels.is_some() {
+        verified.given_labels = Some(vgiven);
+    }
+    Ok((verified, reviewed))
+}
+
+/// The pool restricted to `rest` (pool indices), with failed indices renumbered by `pos`.
+fn subset(pool: &PoolSet, k: usize, rest: &[usize], pos: &[usize], reviewed: &[bool]) -> PoolSet {
+    fn pick<T: Copy>(v: &Option<Vec<T>>, rest: &[usize]) -> Option<Vec<T>> {
+        v.as_ref().map(|v| rest.iter().map(|&i| v[i]).collect())
+    }
+    let mut probs = Vec::with_capacity(rest.len() * k);
+    for &i in rest {
+        probs.extend_from_slice(&pool.pred_probs[i * k..(i + 1) * k]);
+    }
+    PoolSet {
+        pred_probs: probs,
+        n: rest.len(),
+        given_labels: pick(&pool.given_labels, rest),
+        outlier_scores: pick(&pool.outlier_scores, rest),
+        agreement: pick(&pool.agreement, rest),
+        duplicate_of_verified: pick(&pool.duplicate_of_verified, rest),
+        failed: pool
+            .failed
+            .iter()
+            .filter(|&&i| !reviewed[i])
+            .map(|&i| pos[i])
+            .collect(),
+    }
 }
