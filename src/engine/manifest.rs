@@ -599,7 +599,7 @@ mod tta_tests {
             with(&format!(r#""members":[{ms}]"#)).unwrap_err().code(),
             "invalid_manifest"
         );
-        let ms = vec!["{}"; MAX_MEMBERS].join(",");
+        let ms = ["{}"; MAX_MEMBERS].join(",");
         let ts = vec![r#"{"op":"hflip"}"#; MAX_TRANSFORMS].join(",");
         let e = with(&format!(r#""members":[{ms}],"tta":[{ts}]"#)).unwrap_err();
         assert!(e.message().contains("rows per image"), "{e}");

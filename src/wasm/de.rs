@@ -147,13 +147,15 @@ fn all_finite_numbers(arr: &Array) -> bool {
     }
 }
 
+/// An object literal (`{…}` or `Object.create(null)`): its prototype is `Object.prototype`
+/// (whose own prototype is null) or null. Arrays, typed arrays, maps, functions and class
+/// instances have longer prototype chains.
 fn is_plain_object(v: &JsValue) -> bool {
-    v.is_object()
-        && !Array::is_array(v)
-        && !v.is_function()
-        && !is_typed_numeric_array(v)
-        && !v.is_instance_of::<js_sys::Map>()
-        && !v.is_instance_of::<js_sys::ArrayBuffer>()
+    if !v.is_object() {
+        return false;
+    }
+    let proto = Object::get_prototype_of(v);
+    proto.is_null() || Object::get_prototype_of(&proto).is_null()
 }
 
 /// Own enumerable keys with a defined value, in JS property order.

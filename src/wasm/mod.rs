@@ -4,12 +4,12 @@
 //! call, JS values out. Every engine error becomes a JS `Error` whose `code` property is the
 //! stable code string (`invalid_manifest`, `image_decode`, …).
 
-use js_sys::{Array, Reflect, Uint8Array};
+use js_sys::Reflect;
 use serde::{de::DeserializeOwned, Serialize};
 use wasm_bindgen::prelude::*;
 
 use crate::engine::manifest::Manifest;
-use crate::engine::score::{self, ImageInput, ItemResult, ScoreOptions};
+use crate::engine::score::{self, ItemResult};
 use crate::engine::uncertainty::Measure;
 use crate::error::{Error, ErrorKind};
 
@@ -119,6 +119,8 @@ mod scorer {
     use super::*;
     use crate::engine::model::LoadOptions;
     use crate::engine::score::Scorer as EngineScorer;
+    use crate::engine::score::{ImageInput, ScoreOptions};
+    use js_sys::{Array, Uint8Array};
 
     /// A loaded ONNX model with its manifest, ready to score images.
     #[wasm_bindgen]

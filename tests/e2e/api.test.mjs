@@ -4,7 +4,7 @@
 // and no request leaving the page's origin.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { useBrowser } from "./browser.mjs";
+import { foreignRequests, useBrowser } from "./browser.mjs";
 
 const env = useBrowser();
 
@@ -112,7 +112,7 @@ test("review queue through the JS API: tiers, rounds, exports", async () => {
   assert.equal(out.plRows, c.autoAccept);
   assert.equal(out.plHead, "id,label,class,weight,tier");
   assert.equal(out.csvLines, 601);
-  const foreign = requests.filter((u) => !u.startsWith(env.origin));
+  const foreign = foreignRequests(requests, env.origin);
   assert.deepEqual(foreign, [], "requests left the page's origin");
   await page.close();
 });

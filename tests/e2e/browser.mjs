@@ -34,3 +34,8 @@ export function useBrowser() {
   });
   return env;
 }
+
+/** Requests that left the page's origin (local blob: and data: URLs are not requests out). */
+export function foreignRequests(requests, origin) {
+  return requests.filter((u) => !u.startsWith(origin + "/") && !u.startsWith("blob:") && !u.startsWith("data:"));
+}

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { readFile, mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { useBrowser } from "./browser.mjs";
+import { foreignRequests, useBrowser } from "./browser.mjs";
 
 const root = new URL("../../", import.meta.url);
 const golden = JSON.parse(await readFile(new URL("tests/golden/digits_scores.json", root), "utf8"));
@@ -75,7 +75,7 @@ test("bundled samples are scored in workers and queued most uncertain first", as
   }
   assert.deepEqual(errors, []);
   // privacy: every request stayed on the page's own origin (or local blob:/data: URLs)
-  const foreign = requests.filter((u) => !u.startsWith(env.origin + "/") && !u.startsWith("blob:") && !u.startsWith("data:"));
+  const foreign = foreignRequests(requests, env.origin);
   assert.deepEqual(foreign, [], "requests outside the page's origin");
   assert.ok(requests.some((u) => u.endsWith(".wasm")), "the wasm was loaded from the origin");
   await page.close();
@@ -99,7 +99,7 @@ test("a corrupt image fails alone and is listed apart; the rest are ranked", asy
   assert.deepEqual(q.failed, ["broken.png"]);
   const failedText = await page.textContent("#failed");
   assert.match(failedText, /broken\.png: image_decode/);
-  const foreign = requests.filter((u) => !u.startsWith(env.origin + "/") && !u.startsWith("blob:") && !u.startsWith("data:"));
+  const foreign = foreignRequests(requests, env.origin);
   assert.deepEqual(foreign, []);
   await page.close();
 });
@@ -140,7 +140,7 @@ test("scores survive a reload (IndexedDB) and are forgotten on request", async (
   await waitDone(page);
   assert.equal(await page.evaluate(() => window.__medtriage.scoredNow), first.order.length);
   assert.deepEqual(errors, []);
-  const foreign = requests.filter((u) => !u.startsWith(env.origin + "/") && !u.startsWith("blob:") && !u.startsWith("data:"));
+  const foreign = foreignRequests(requests, env.origin);
   assert.deepEqual(foreign, [], "requests outside the page's origin");
   await page.close();
 });
@@ -171,7 +171,7 @@ test("an ensemble with test-time augmentation ranks by BALD in the workers", asy
   for (let i = 0; i + 1 < queue.values.length; i++) assert.ok(queue.values[i] >= queue.values[i + 1]);
   assert.match(await page.$eval("#model-info", (e) => e.textContent), /3 model\(s\) x 6 view\(s\) = 18 rows/);
   assert.deepEqual(errors, []);
-  const foreign = requests.filter((u) => !u.startsWith(env.origin + "/") && !u.startsWith("blob:") && !u.startsWith("data:"));
+  const foreign = foreignRequests(requests, env.origin);
   assert.deepEqual(foreign, [], "requests outside the page's origin");
   await page.close();
 });
@@ -201,7 +201,7 @@ test("tiers with reasons for the scored samples, from the bundled verified set",
   assert.equal(rows.length, 24);
   assert.equal(rows.filter((t) => t === "autoAccept").length, c.autoAccept);
   assert.deepEqual(errors, []);
-  const foreign = requests.filter((u) => !u.startsWith(env.origin + "/") && !u.startsWith("blob:") && !u.startsWith("data:"));
+  const foreign = foreignRequests(requests, env.origin);
   assert.deepEqual(foreign, [], "requests outside the page's origin");
   await page.close();
 });

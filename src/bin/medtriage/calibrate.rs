@@ -19,7 +19,7 @@ use medtriage::engine::triage::risk::{
 };
 use medtriage::{Error, ErrorKind, Result};
 
-use crate::io::{read_labels, read_matrix, write_json, Matrix};
+use crate::io::{io_err, read_labels, read_matrix, write_json, Matrix};
 
 #[derive(Clone, Copy, ValueEnum)]
 pub enum MethodArg {
@@ -184,10 +184,6 @@ pub enum Cmd {
 
 fn bad(msg: String) -> Error {
     Error::new(ErrorKind::InvalidInput, msg)
-}
-
-fn io_err(path: &Path, e: impl std::fmt::Display) -> Error {
-    Error::new(ErrorKind::Io, format!("{}: {e}", path.display()))
 }
 
 fn scores_of(logits: &Option<PathBuf>, probs: &Option<PathBuf>) -> Result<(Matrix, ScoreKind)> {

@@ -15,6 +15,8 @@ use medtriage::engine::score::{self, ImageInput, ItemResult, ScoreOptions, Score
 use medtriage::engine::uncertainty::Measure;
 use medtriage::{Error, ErrorKind, Result};
 
+use crate::io::io_err;
+
 #[derive(Parser)]
 #[command(
     name = "medtriage",
@@ -176,10 +178,6 @@ pub fn main() -> i32 {
             }
         }
     }
-}
-
-fn io_err(path: &Path, e: std::io::Error) -> Error {
-    Error::new(ErrorKind::Io, format!("{}: {e}", path.display()))
 }
 
 fn read(path: &Path) -> Result<Vec<u8>> {

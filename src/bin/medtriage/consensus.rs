@@ -19,7 +19,7 @@ use medtriage::engine::consensus::majority::{self, MajorityOptions};
 use medtriage::engine::consensus::{Annotation, ConsensusRequest, Label};
 use medtriage::{Error, ErrorKind, Result};
 
-use crate::io::{read_matrix, write_json};
+use crate::io::{io_err, read_matrix, read_text, write_csv, write_json};
 
 /// Inputs shared by every consensus subcommand.
 #[derive(clap::Args)]
@@ -85,7 +85,6 @@ pub fn run(cmd: Cmd) -> Result<()> {
                     ]
                 });
                 write_csv(
-                    p,
                     &[
                         "item",
                         "consensus",
@@ -95,6 +94,7 @@ pub fn run(cmd: Cmd) -> Result<()> {
                         "tied",
                     ],
                     rows,
+                    Some(p),
                 )?;
             }
             write_json(&r, a.out.as_deref())
@@ -123,7 +123,7 @@ pub fn run(cmd: Cmd) -> Result<()> {
                     row
                 });
                 let h: Vec<&str> = header.iter().map(String::as_str).collect();
-                write_csv(p, &h, rows)?;
+                write_csv(&h, rows, Some(p))?;
             }
             write_json(&r, a.out.as_deref())
         }
@@ -142,7 +142,6 @@ pub fn run(cmd: Cmd) -> Result<()> {
                     ]
                 });
                 write_csv(
-                    p,
                     &[
                         "item",
                         "consensus",
@@ -152,6 +151,7 @@ pub fn run(cmd: Cmd) -> Result<()> {
                         "num_annotations",
                     ],
                     rows,
+                    Some(p),
                 )?;
             }
             write_json(&r, a.out.as_deref())
@@ -173,7 +173,7 @@ pub fn run(cmd: Cmd) -> Result<()> {
                                 vec!["unlabeled".to_string(), id.clone(), s.to_string()]
                             }),
                     );
-                write_csv(p, &["set", "item", "score"], rows)?;
+                write_csv(&["set", "item", "score"], rows, Some(p))?;
             }
             write_json(&r, a.out.as_deref())
         }
@@ -192,7 +192,6 @@ pub fn run(cmd: Cmd) -> Result<()> {
                     ]
                 });
                 write_csv(
-                    p,
                     &[
                         "annotator_a",
                         "annotator_b",
@@ -201,6 +200,7 @@ pub fn run(cmd: Cmd) -> Result<()> {
                         "cohen_kappa",
                     ],
                     rows,
+                    Some(p),
                 )?;
             }
             write_json(&r, a.out.as_deref())
@@ -210,19 +210,6 @@ pub fn run(cmd: Cmd) -> Result<()> {
 
 fn bad(msg: impl Into<String>) -> Error {
     Error::new(ErrorKind::InvalidInput, msg)
-}
-
-fn io_err(path: &Path, e: impl std::fmt::Display) -> Error {
-    Error::new(ErrorKind::Io, format!("{}: {e}", path.display()))
-}
-
-fn write_csv(path: &Path, header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> Result<()> {
-    let mut w = csv::Writer::from_path(path).map_err(|e| io_err(path, e))?;
-    w.write_record(header).map_err(|e| io_err(path, e))?;
-    for r in rows {
-        w.write_record(&r).map_err(|e| io_err(path, e))?;
-    }
-    w.flush().map_err(|e| io_err(path, e))
 }
 
 /// Read the annotations CSV: header with exactly the columns item, annotator, label.
@@ -309,7 +296,7 @@ fn request<O: DeserializeOwned + Default + Serialize>(a: &Args) -> Result<Consen
                 .map(str::to_ascii_lowercase);
             match ext.as_deref() {
                 Some("json") => {
-                    let text = std::fs::read_to_string(p).map_err(|e| io_err(p, e))?;
+                    let text = read_text(p)?;
                     let v: serde_json::Value = serde_json::from_str(&text)
                         .map_err(|e| bad(format!("{}: {e}", p.display())))?;
                     if v.is_array() {
@@ -347,7 +334,7 @@ fn request<O: DeserializeOwned + Default + Serialize>(a: &Args) -> Result<Consen
     set_once(&mut req.classes, a.classes.clone(), "classes")?;
     set_once(&mut req.num_classes, a.num_classes, "numClasses")?;
     if let Some(p) = &a.items {
-        let text = std::fs::read_to_string(p).map_err(|e| io_err(p, e))?;
+        let text = read_text(p)?;
         let ids: Vec<String> = text
             .lines()
             .map(str::trim)

@@ -20,7 +20,8 @@ impl Matrix {
     }
 }
 
-fn io_err(path: &Path, e: impl std::fmt::Display) -> Error {
+/// An I/O error naming the file.
+pub fn io_err(path: &Path, e: impl std::fmt::Display) -> Error {
     Error::new(ErrorKind::Io, format!("{}: {e}", path.display()))
 }
 
@@ -199,4 +200,45 @@ pub fn write_json(value: &impl serde::Serialize, out: Option<&Path>) -> Result<(
             Ok(())
         }
     }
+}
+
+/// A whole text file.
+pub fn read_text(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path).map_err(|e| io_err(path, e))
+}
+
+/// A file to write, or standard output.
+pub fn sink(out: Option<&Path>) -> Result<Box<dyn std::io::Write>> {
+    Ok(match out {
+        Some(p) => Box::new(std::fs::File::create(p).map_err(|e| io_err(p, e))?),
+        None => Box::new(std::io::stdout().lock()),
+    })
+}
+
+/// Write text to a file or standard output (a closed pipe is not an error).
+pub fn write_text(text: &str, out: Option<&Path>) -> Result<()> {
+    match out {
+        Some(p) => std::fs::write(p, text).map_err(|e| io_err(p, e)),
+        None => {
+            use std::io::Write;
+            let _ = std::io::stdout().write_all(text.as_bytes());
+            Ok(())
+        }
+    }
+}
+
+/// Write a CSV table (header + rows) to a file or standard output.
+pub fn write_csv(
+    header: &[&str],
+    rows: impl Iterator<Item = Vec<String>>,
+    out: Option<&Path>,
+) -> Result<()> {
+    let cerr = |e: csv::Error| Error::new(ErrorKind::Io, format!("writing CSV: {e}"));
+    let mut w = csv::Writer::from_writer(sink(out)?);
+    w.write_record(header).map_err(cerr)?;
+    for r in rows {
+        w.write_record(&r).map_err(cerr)?;
+    }
+    w.flush()
+        .map_err(|e| Error::new(ErrorKind::Io, e.to_string()))
 }

@@ -9,7 +9,7 @@ use medtriage::engine::queue::{export, policy, rounds};
 use medtriage::error::from_json;
 use medtriage::{Error, ErrorKind, Result};
 
-use crate::io::{read_labels, read_matrix, read_vector, write_json};
+use crate::io::{read_labels, read_matrix, read_text, read_vector, write_json, write_text};
 
 #[derive(clap::Args)]
 pub struct Data {
@@ -126,14 +126,6 @@ pub enum Cmd {
     },
 }
 
-fn io_err(p: &Path, e: impl std::fmt::Display) -> Error {
-    Error::new(ErrorKind::Io, format!("{}: {e}", p.display()))
-}
-
-fn read_text(p: &Path) -> Result<String> {
-    std::fs::read_to_string(p).map_err(|e| io_err(p, e))
-}
-
 fn lines(p: &Path) -> Result<Vec<String>> {
     Ok(read_text(p)?
         .lines()
@@ -229,17 +221,6 @@ fn read_reviewed(p: &Path) -> Result<Vec<rounds::ReviewOutcome>> {
         }
     }
     Ok(out)
-}
-
-fn write_text(text: &str, out: Option<&Path>) -> Result<()> {
-    match out {
-        Some(p) => std::fs::write(p, text).map_err(|e| io_err(p, e)),
-        None => {
-            use std::io::Write;
-            let _ = std::io::stdout().write_all(text.as_bytes());
-            Ok(())
-        }
-    }
 }
 
 pub fn run(cmd: Cmd) -> Result<()> {

@@ -1,15 +1,14 @@
 //! `medtriage select …` subcommands: batch selection for the review queue. Builds the same
 //! request struct as the JS API's `selectBatch` (options as `--options '<json>'`).
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::ValueEnum;
 use medtriage::engine::queue::select::{self, SelectRequest, Strategy};
 use medtriage::error::from_json;
 use medtriage::{Error, ErrorKind, Result};
 
-use crate::io::{read_labels, read_matrix, read_vector, write_json};
+use crate::io::{read_labels, read_matrix, read_vector, sink, write_json};
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
 pub enum Format {
@@ -83,16 +82,6 @@ pub struct BatchArgs {
 pub enum Cmd {
     /// Select a batch for review (top-k, ranked batch, k-center greedy, BADGE; per-class budgets).
     Batch(BatchArgs),
-}
-
-fn sink(out: Option<&Path>) -> Result<Box<dyn Write>> {
-    Ok(match out {
-        Some(p) => Box::new(
-            std::fs::File::create(p)
-                .map_err(|e| Error::new(ErrorKind::Io, format!("{}: {e}", p.display())))?,
-        ),
-        None => Box::new(std::io::stdout().lock()),
-    })
 }
 
 fn opt(v: Option<impl ToString>) -> String {

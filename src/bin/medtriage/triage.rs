@@ -2,15 +2,14 @@
 //! confident joint, outliers, near-duplicates, per-class report. Each builds the same
 //! request struct as the JS API (options as `--options '<json>'`, the JS options object).
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::ValueEnum;
 use medtriage::engine::triage::{analysis, label_issues as li, outliers};
 use medtriage::error::from_json;
 use medtriage::{Error, ErrorKind, Result};
 
-use crate::io::{read_labels, read_matrix, write_json};
+use crate::io::{read_labels, read_matrix, write_csv, write_json};
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
 pub enum Format {
@@ -85,31 +84,6 @@ pub enum Cmd {
     },
     /// Per-class precision, recall, F1, support, confusion matrix and calibration error.
     ClassReport(ProbsArgs),
-}
-
-fn sink(out: Option<&Path>) -> Result<Box<dyn Write>> {
-    Ok(match out {
-        Some(p) => Box::new(
-            std::fs::File::create(p)
-                .map_err(|e| Error::new(ErrorKind::Io, format!("{}: {e}", p.display())))?,
-        ),
-        None => Box::new(std::io::stdout().lock()),
-    })
-}
-
-fn write_csv(
-    header: &[&str],
-    rows: impl Iterator<Item = Vec<String>>,
-    out: Option<&Path>,
-) -> Result<()> {
-    let cerr = |e: csv::Error| Error::new(ErrorKind::Io, format!("writing CSV: {e}"));
-    let mut w = csv::Writer::from_writer(sink(out)?);
-    w.write_record(header).map_err(cerr)?;
-    for r in rows {
-        w.write_record(&r).map_err(cerr)?;
-    }
-    w.flush()
-        .map_err(|e| Error::new(ErrorKind::Io, e.to_string()))
 }
 
 struct Loaded {

@@ -486,12 +486,23 @@ fn check_len<T>(v: &Option<Vec<T>>, n: usize, what: &str) -> Result<()> {
     }
 }
 
-fn in_unit(x: f64, what: &str) -> Result<()> {
-    if x > 0.0 && x < 1.0 {
+/// `Ok` when `ok`, else an `invalid_options` error: "`what` must be `expect`, got `got`".
+pub(super) fn require(
+    ok: bool,
+    what: &str,
+    expect: &str,
+    got: impl std::fmt::Display,
+) -> Result<()> {
+    if ok {
         Ok(())
     } else {
-        Err(err!(InvalidOptions, "{what} must be in (0, 1), got {x}"))
+        Err(err!(InvalidOptions, "{what} must be {expect}, got {got}"))
     }
+}
+
+/// `x` in the open interval (0, 1).
+pub(super) fn in_unit(x: f64, what: &str) -> Result<()> {
+    require(x > 0.0 && x < 1.0, what, "in (0, 1)", x)
 }
 
 /// Validate the policy numbers.
@@ -499,45 +510,38 @@ pub fn check_policy(p: &PolicyConfig) -> Result<()> {
     in_unit(p.auto_accept.alpha, "autoAccept.alpha")?;
     in_unit(p.auto_accept.delta, "autoAccept.delta")?;
     in_unit(p.conformal.alpha, "conformal.alpha")?;
-    if p.conformal.expert_set_size < 2 {
-        return Err(err!(
-            InvalidOptions,
-            "conformal.expertSetSize must be >= 2, got {}",
-            p.conformal.expert_set_size
-        ));
-    }
-    if !(p.temperature.value.is_finite() && p.temperature.value > 0.0) {
-        return Err(err!(
-            InvalidOptions,
-            "temperature.value must be finite and > 0, got {}",
-            p.temperature.value
-        ));
-    }
-    if !(0.0..=1.0).contains(&p.expert.max_confidence) {
-        return Err(err!(
-            InvalidOptions,
-            "expert.maxConfidence must be in [0, 1], got {}",
-            p.expert.max_confidence
-        ));
-    }
-    if !(0.0..=1.0).contains(&p.expert.min_agreement) {
-        return Err(err!(
-            InvalidOptions,
-            "expert.minAgreement must be in [0, 1], got {}",
-            p.expert.min_agreement
-        ));
-    }
-    if !(0.0..1.0).contains(&p.outliers.quantile) {
-        return Err(err!(
-            InvalidOptions,
-            "outliers.quantile must be in [0, 1), got {}",
-            p.outliers.quantile
-        ));
-    }
+    let c = &p.conformal;
+    require(
+        c.expert_set_size >= 2,
+        "conformal.expertSetSize",
+        ">= 2",
+        c.expert_set_size,
+    )?;
+    let t = p.temperature.value;
+    require(
+        t.is_finite() && t > 0.0,
+        "temperature.value",
+        "finite and > 0",
+        t,
+    )?;
+    let e = &p.expert;
+    let unit = |x: f64| (0.0..=1.0).contains(&x);
+    require(
+        unit(e.max_confidence),
+        "expert.maxConfidence",
+        "in [0, 1]",
+        e.max_confidence,
+    )?;
+    require(
+        unit(e.min_agreement),
+        "expert.minAgreement",
+        "in [0, 1]",
+        e.min_agreement,
+    )?;
+    let q = p.outliers.quantile;
+    require((0.0..1.0).contains(&q), "outliers.quantile", "in [0, 1)", q)?;
     if let Some(t) = p.outliers.threshold {
-        if !t.is_finite() {
-            return Err(err!(InvalidOptions, "outliers.threshold must be finite"));
-        }
+        require(t.is_finite(), "outliers.threshold", "finite", t)?;
     }
     Ok(())
 }

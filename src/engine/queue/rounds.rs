@@ -35,7 +35,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::policy::{
-    apply_policy, fit_policy, PolicyConfig, PoolSet, Tier, TierResponse, VerifiedSet,
+    apply_policy, fit_policy, in_unit, require, PolicyConfig, PoolSet, Tier, TierResponse,
+    VerifiedSet,
 };
 use super::select::{select_batch, ClassBudget, SelectOptions, SelectRequest, Strategy};
 use crate::engine::triage::calibration::argmax;
@@ -299,38 +300,13 @@ fn audit_size(rate: f64, target: f64, delta: f64, cap: usize) -> usize {
 
 fn check_options(o: &PlanOptions) -> Result<()> {
     let s = &o.stopping;
-    if o.batch_size == 0 {
-        return Err(err!(InvalidOptions, "batchSize must be >= 1"));
-    }
-    if !(s.target_error_rate > 0.0 && s.target_error_rate < 1.0) {
-        return Err(err!(
-            InvalidOptions,
-            "stopping.targetErrorRate must be in (0, 1), got {}",
-            s.target_error_rate
-        ));
-    }
-    if !(s.delta > 0.0 && s.delta < 1.0) {
-        return Err(err!(
-            InvalidOptions,
-            "stopping.delta must be in (0, 1), got {}",
-            s.delta
-        ));
-    }
-    if !(s.audit_margin.is_finite() && s.audit_margin >= 1.0) {
-        return Err(err!(
-            InvalidOptions,
-            "stopping.auditMargin must be >= 1, got {}",
-            s.audit_margin
-        ));
-    }
-    if !(s.audit_at > 0.0 && s.audit_at <= 1.0) {
-        return Err(err!(
-            InvalidOptions,
-            "stopping.auditAt must be in (0, 1], got {}",
-            s.audit_at
-        ));
-    }
-    Ok(())
+    require(o.batch_size >= 1, "batchSize", ">= 1", o.batch_size)?;
+    in_unit(s.target_error_rate, "stopping.targetErrorRate")?;
+    in_unit(s.delta, "stopping.delta")?;
+    let m = s.audit_margin;
+    require(m.is_finite() && m >= 1.0, "stopping.auditMargin", ">= 1", m)?;
+    let a = s.audit_at;
+    require(a > 0.0 && a <= 1.0, "stopping.auditAt", "in (0, 1]", a)
 }
 
 /// Largest-remainder allocation of `total` proportional to `weights`, capped by `avail`,
@@ -412,7 +388,6 @@ pub fn plan_round(req: &RoundRequest) -> Result<RoundPlan> {
     check_options(o)?;
     check_pool(&req.pool, k)?;
     let n = req.pool.n;
-    let pool_given = req.pool.given_labels.clone();
     let (verified, reviewed) = with_reviewed(req)?;
     let fp = fit_policy(k, &verified, &req.policy)?;
 
@@ -445,7 +420,9 @@ pub fn plan_round(req: &RoundRequest) -> Result<RoundPlan> {
     let mut wrong_rev = vec![0usize; k];
     let mut n_rev = vec![0usize; k];
     for r in &req.reviewed {
-        let g = pool_given
+        let g = req
+            .pool
+            .given_labels
             .as_ref()
             .and_then(|g| usize::try_from(g[r.index]).ok())
             .filter(|&g| g < k);
