@@ -37,6 +37,8 @@ pub enum ErrorKind {
     Unsupported,
     /// Reading or writing a file failed (CLI only).
     Io,
+    /// A DICOM transfer syntax this build cannot decode (the message names it and its UID).
+    UnsupportedTransferSyntax,
 }
 
 impl ErrorKind {
@@ -58,6 +60,7 @@ impl ErrorKind {
             ErrorKind::InsufficientData => "insufficient_data",
             ErrorKind::Unsupported => "unsupported",
             ErrorKind::Io => "io",
+            ErrorKind::UnsupportedTransferSyntax => "unsupported_transfer_syntax",
         }
     }
 }
@@ -143,6 +146,7 @@ mod tests {
             ErrorKind::InsufficientData,
             ErrorKind::Unsupported,
             ErrorKind::Io,
+            ErrorKind::UnsupportedTransferSyntax,
         ];
         let mut codes: Vec<_> = kinds.iter().map(|k| k.code()).collect();
         codes.sort();

@@ -44,6 +44,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::dicom::DicomOptions;
 use crate::error::{err, Result};
 
 /// Memory layout of the model's input tensor.
@@ -125,6 +126,10 @@ pub struct InputSpec {
     /// Name of the ONNX input to feed; defaults to the model's first input.
     #[serde(default)]
     pub name: Option<String>,
+    /// What the model was trained on for DICOM inputs (window, frame, output range); absent:
+    /// the defaults of [`DicomOptions`] (the file's window, else min-max; the first frame).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dicom: Option<DicomOptions>,
 }
 
 /// The output side of the manifest.
@@ -281,6 +286,9 @@ impl Manifest {
                     i.width.max(i.height)
                 ));
             }
+        }
+        if let Some(d) = &i.dicom {
+            d.validate()?;
         }
         if self.output.classes.len() < 2 {
             return Err(err!(

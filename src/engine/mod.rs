@@ -1,6 +1,7 @@
 //! The pure Rust engine: no wasm-bindgen, no file system.
 
 pub mod consensus;
+pub mod dicom;
 pub mod image;
 pub mod manifest;
 #[cfg(feature = "onnx")]

@@ -12,6 +12,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::dicom::{DicomAttributes, DicomIdentity};
 use super::image::ImageLimits;
 use super::manifest::{Manifest, OutputKind};
 use super::triage::multi::item_measures;
@@ -77,6 +78,9 @@ pub struct ImageScore {
     /// `includeSamples` is set.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub samples: Option<Vec<Vec<f32>>>,
+    /// For DICOM inputs: SOP Instance UID, frame and modality (nothing else from the header).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub dicom: Option<DicomIdentity>,
 }
 
 /// An error as data: what the JS API and CLI report for a failed item.
@@ -186,6 +190,7 @@ pub fn finish_row(
         samples: opts.include_samples.then(|| vec![probabilities.clone()]),
         probabilities,
         embedding: if opts.embedding { embedding } else { None },
+        dicom: None,
     })
 }
 
@@ -247,6 +252,7 @@ pub fn finish_rows(
         probabilities,
         embedding: if opts.embedding { embedding } else { None },
         samples: opts.include_samples.then_some(samples),
+        dicom: None,
     })
 }
 
@@ -282,8 +288,17 @@ pub fn queue(items: &[ItemResult], measure: Measure) -> Queue {
 /// An image to score in a batch.
 #[derive(Debug, Clone, Copy)]
 pub enum ImageInput<'a> {
-    /// Encoded PNG/JPEG bytes.
+    /// Encoded PNG/JPEG bytes, or DICOM bytes (recognised by content, see
+    /// [`crate::engine::dicom::is_dicom`]).
     Encoded(&'a [u8]),
+    /// A DICOM frame the host decoded itself (a transfer syntax this build cannot decode):
+    /// its native samples and attributes (see [`DicomAttributes`]).
+    DicomFrame {
+        /// Native little-endian samples.
+        samples: &'a [u8],
+        /// The attributes.
+        attributes: &'a DicomAttributes,
+    },
     /// Raw RGBA pixels, `width * height * 4` bytes.
     Rgba {
         /// The pixels.
@@ -300,6 +315,7 @@ mod scorer {
     use std::borrow::Cow;
 
     use super::*;
+    use crate::engine::dicom;
     use crate::engine::image::{decode, pixels_from_image, pixels_from_rgba, to_tensor};
     use crate::engine::manifest::{Transform, MAX_MEMBERS, MAX_SAMPLES};
     use crate::engine::model::{LoadOptions, Model};
@@ -404,10 +420,49 @@ mod scorer {
             &self.manifest
         }
 
-        /// Decode and preprocess one image into the model's input tensor.
+        /// Decode and preprocess one image into the model's input tensor (DICOM scored
+        /// frame by frame is refused here: see [`Scorer::preprocess_frames`]).
         pub fn preprocess(&self, input: ImageInput<'_>, opts: &ScoreOptions) -> Result<Vec<f32>> {
+            let mut frames = self.preprocess_frames(input, opts)?;
+            if frames.len() != 1 {
+                return Err(err!(
+                    InvalidInput,
+                    "the manifest scores every frame ({} here): score it in a batch",
+                    frames.len()
+                ));
+            }
+            Ok(frames.remove(0).1)
+        }
+
+        /// Decode and preprocess one input into one tensor per scored frame (one for
+        /// PNG/JPEG/RGBA), with the DICOM identity of each frame when the input is DICOM.
+        pub fn preprocess_frames(
+            &self,
+            input: ImageInput<'_>,
+            opts: &ScoreOptions,
+        ) -> Result<Vec<(Option<DicomIdentity>, Vec<f32>)>> {
             let spec = &self.manifest().input;
+            let dopts = spec.dicom.clone().unwrap_or_default();
             let px = match input {
+                ImageInput::Encoded(b) if dicom::is_dicom(b) => {
+                    return Ok(dicom::frames(b, &dopts, &opts.limits, spec.channels)?
+                        .into_iter()
+                        .map(|f| (Some(f.identity), to_tensor(f.pixels, spec)))
+                        .collect());
+                }
+                ImageInput::DicomFrame {
+                    samples,
+                    attributes,
+                } => {
+                    let f = dicom::frame_from_decoded(
+                        attributes,
+                        samples,
+                        &dopts,
+                        &opts.limits,
+                        spec.channels,
+                    )?;
+                    return Ok(vec![(Some(f.identity), to_tensor(f.pixels, spec))]);
+                }
                 ImageInput::Encoded(b) => {
                     pixels_from_image(&decode(b, &opts.limits)?, spec.channels)
                 }
@@ -417,7 +472,7 @@ mod scorer {
                     height,
                 } => pixels_from_rgba(pixels, width, height, spec.channels, &opts.limits)?,
             };
-            Ok(to_tensor(px, spec))
+            Ok(vec![(None, to_tensor(px, spec))])
         }
 
         /// Score preprocessed tensors; one result per tensor. Each member runs once over
@@ -486,40 +541,79 @@ mod scorer {
                 .collect()
         }
 
-        /// Score one image.
+        /// Score one image (a DICOM object scored frame by frame needs [`Scorer::score_batch`]).
         pub fn score(&self, input: ImageInput<'_>, opts: &ScoreOptions) -> Result<ImageScore> {
-            let t = self.preprocess(input, opts)?;
-            self.score_tensors(&[&t], opts)
+            let mut frames = self.preprocess_frames(input, opts)?;
+            if frames.len() != 1 {
+                return Err(err!(
+                    InvalidInput,
+                    "the manifest scores every frame ({} here): score it in a batch",
+                    frames.len()
+                ));
+            }
+            let (id, t) = frames.remove(0);
+            let mut s = self
+                .score_tensors(&[&t], opts)
                 .pop()
-                .unwrap_or_else(|| Err(err!(Inference, "no output")))
+                .unwrap_or_else(|| Err(err!(Inference, "no output")))?;
+            s.dicom = id;
+            Ok(s)
         }
 
         /// Score a batch: images that fail to decode fail alone; the rest run through the
-        /// model in chunks of its batch size. Results come back in input order.
+        /// model in chunks of its batch size. Results come back in input order. A DICOM
+        /// object whose manifest scores every frame becomes one item per frame, with id
+        /// `SOPInstanceUID#frame`.
         pub fn score_batch(
             &self,
             items: &[(&str, ImageInput<'_>)],
             opts: &ScoreOptions,
         ) -> Vec<ItemResult> {
-            let pre: Vec<Result<Vec<f32>>> = items
-                .iter()
-                .map(|(_, im)| self.preprocess(*im, opts))
-                .collect();
-            let ok_ix: Vec<usize> = (0..items.len()).filter(|&i| pre[i].is_ok()).collect();
+            let each = matches!(
+                self.manifest.input.dicom.as_ref().map(|d| d.frame),
+                Some(dicom::FrameChoice::Each)
+            );
+            let mut ids: Vec<String> = Vec::with_capacity(items.len());
+            let mut idents: Vec<Option<DicomIdentity>> = Vec::with_capacity(items.len());
+            let mut pre: Vec<Result<Vec<f32>>> = Vec::with_capacity(items.len());
+            for (id, im) in items {
+                match self.preprocess_frames(*im, opts) {
+                    Err(e) => {
+                        ids.push(id.to_string());
+                        idents.push(None);
+                        pre.push(Err(e));
+                    }
+                    Ok(frames) => {
+                        for (ident, t) in frames {
+                            ids.push(match (&ident, each) {
+                                (Some(d), true) => d.frame_id(),
+                                _ => id.to_string(),
+                            });
+                            idents.push(ident);
+                            pre.push(Ok(t));
+                        }
+                    }
+                }
+            }
+            let ok_ix: Vec<usize> = (0..pre.len()).filter(|&i| pre[i].is_ok()).collect();
             let tensors: Vec<&[f32]> = ok_ix
                 .iter()
                 .filter_map(|&i| pre[i].as_ref().ok().map(Vec::as_slice))
                 .collect();
             let mut scored = self.score_tensors(&tensors, opts).into_iter();
-            let mut out = Vec::with_capacity(items.len());
-            for (i, (id, _)) in items.iter().enumerate() {
+            let mut out = Vec::with_capacity(pre.len());
+            for (i, id) in ids.iter().enumerate() {
                 let r = match &pre[i] {
                     Err(e) => Err(e.clone()),
                     Ok(_) => scored
                         .next()
                         .unwrap_or_else(|| Err(err!(Inference, "missing output"))),
                 };
-                out.push(ItemResult::new(*id, r.map_err(|e| e.context(id))));
+                let r = r.map(|mut s| {
+                    s.dicom = idents[i].take();
+                    s
+                });
+                out.push(ItemResult::new(id.as_str(), r.map_err(|e| e.context(id))));
             }
             out
         }

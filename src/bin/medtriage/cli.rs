@@ -228,14 +228,26 @@ fn check_cmd(models: &[PathBuf], manifest: &Path) -> Result<()> {
     Ok(())
 }
 
+/// PNG, JPEG and DICOM (`.dcm`, `.dicom`, or an extension-less file whose first bytes are
+/// DICOM: PACS exports often have no extension).
 fn is_image(p: &Path) -> bool {
-    matches!(
-        p.extension()
-            .and_then(|e| e.to_str())
-            .map(|e| e.to_ascii_lowercase())
-            .as_deref(),
-        Some("png" | "jpg" | "jpeg")
-    )
+    match p
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(|e| e.to_ascii_lowercase())
+        .as_deref()
+    {
+        Some("png" | "jpg" | "jpeg" | "dcm" | "dicom") => true,
+        None => {
+            use std::io::Read;
+            let mut head = Vec::with_capacity(132);
+            std::fs::File::open(p)
+                .and_then(|f| f.take(132).read_to_end(&mut head))
+                .is_ok()
+                && medtriage::engine::dicom::is_dicom(&head)
+        }
+        _ => false,
+    }
 }
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
@@ -317,23 +329,23 @@ fn score_cmd(a: ScoreArgs) -> Result<()> {
             .flat_map_iter(|ps| {
                 let ids: Vec<String> = ps.iter().map(|p| p.display().to_string()).collect();
                 let bytes: Vec<Result<Vec<u8>>> = ps.iter().map(|p| read(p)).collect();
-                let mut out: Vec<Option<ItemResult>> = vec![None; ps.len()];
+                // runs of readable files go to the scorer together; a DICOM object scored
+                // frame by frame comes back as several items, in place
+                let mut out: Vec<ItemResult> = Vec::with_capacity(ps.len());
                 let mut batch = Vec::new();
-                let mut where_: Vec<usize> = Vec::new();
                 for (i, b) in bytes.iter().enumerate() {
                     match b {
-                        Ok(b) => {
-                            batch.push((ids[i].as_str(), ImageInput::Encoded(b)));
-                            where_.push(i);
+                        Ok(b) => batch.push((ids[i].as_str(), ImageInput::Encoded(b))),
+                        Err(e) => {
+                            out.extend(scorer.score_batch(&batch, &opts));
+                            batch.clear();
+                            out.push(ItemResult::new(ids[i].clone(), Err(e.clone())));
                         }
-                        Err(e) => out[i] = Some(ItemResult::new(ids[i].clone(), Err(e.clone()))),
                     }
                 }
-                for (r, i) in scorer.score_batch(&batch, &opts).into_iter().zip(where_) {
-                    out[i] = Some(r);
-                }
+                out.extend(scorer.score_batch(&batch, &opts));
                 bar.inc(ps.len() as u64);
-                out.into_iter().flatten().collect::<Vec<_>>()
+                out
             })
             .collect()
     });

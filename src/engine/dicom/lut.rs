@@ -1,0 +1,407 @@
+//! Stored values -> modality values -> VOI -> `[0, 1]` -> the manifest's output range.
+//!
+//! Definitions follow pydicom (`apply_modality_lut`, `apply_voi_lut`, `apply_color_lut`),
+//! normalized: a window maps to `(y - y_min) / (y_max - y_min)` of pydicom's output, which is
+//! independent of pydicom's `y` range:
+//! - LINEAR: `c' = c - 0.5`, `w' = w - 1`; `x <= c' - w'/2` -> 0, `x > c' + w'/2` -> 1, else
+//!   `(x - c') / w' + 0.5`;
+//! - LINEAR_EXACT: the same with `c`, `w`;
+//! - SIGMOID: `1 / (1 + exp(-4 (x - c) / w))`;
+//! - VOI LUT Sequence: `LUT[clip(x - first, 0, n - 1)] / (2^bits - 1)`;
+//! - min-max: `(x - min) / (max - min)` over the frame (0 for a constant frame).
+//!
+//! MONOCHROME1 is then inverted (`1 - v`) unless `invertMonochrome1` is false. Colour
+//! frames (RGB, and YBR converted to RGB when decoded) become `x / (2^bitsStored - 1)`;
+//! palette indices become `LUT[clip(x - first, 0, n - 1)] / (2^depth - 1)` per channel, with
+//! the LUT's actual entry depth (8 or 16) as pydicom takes it.
+
+use super::parse::{ImageInfo, Lut, Photometric};
+use super::{AppliedWindow, DicomOptions, VoiFunction, Window, WindowFallback};
+use crate::engine::image::Pixels;
+use crate::engine::manifest::Channels;
+use crate::error::{err, Result};
+
+/// Check a window's width for its function.
+pub fn check_window(center: f64, width: f64, f: VoiFunction) -> Result<()> {
+    if !(center.is_finite() && width.is_finite()) {
+        return Err(err!(InvalidInput, "window center and width must be finite"));
+    }
+    match f {
+        VoiFunction::Linear if width < 1.0 => Err(err!(
+            InvalidInput,
+            "a LINEAR window needs a width of at least 1, got {width}"
+        )),
+        VoiFunction::LinearExact | VoiFunction::Sigmoid if width <= 0.0 => Err(err!(
+            InvalidInput,
+            "a {f:?} window needs a width above 0, got {width}"
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// A window as a function of the modality value, normalized to `[0, 1]`.
+pub fn window(x: f64, center: f64, width: f64, f: VoiFunction) -> f64 {
+    match f {
+        VoiFunction::Sigmoid => 1.0 / (1.0 + (-4.0 * (x - center) / width).exp()),
+        VoiFunction::Linear | VoiFunction::LinearExact => {
+            let (c, w) = if f == VoiFunction::Linear {
+                (center - 0.5, width - 1.0)
+            } else {
+                (center, width)
+            };
+            if x <= c - w / 2.0 {
+                0.0
+            } else if x > c + w / 2.0 {
+                1.0
+            } else {
+                (x - c) / w + 0.5
+            }
+        }
+    }
+}
+
+fn lookup(lut: &Lut, x: f64) -> u16 {
+    let n = lut.data.len();
+    let i = if x < lut.first as f64 {
+        0
+    } else {
+        ((x - lut.first as f64).floor() as usize).min(n.saturating_sub(1))
+    };
+    lut.data.get(i).copied().unwrap_or(0)
+}
+
+/// Modality values (rescale or Modality LUT) of stored values.
+pub fn modality(img: &ImageInfo, stored: &[i64]) -> Vec<f64> {
+    if let Some(lut) = &img.modality_lut {
+        return stored
+            .iter()
+            .map(|&x| f64::from(lookup(lut, x as f64)))
+            .collect();
+    }
+    match img.rescale {
+        Some((s, i)) => stored.iter().map(|&x| x as f64 * s + i).collect(),
+        None => stored.iter().map(|&x| x as f64).collect(),
+    }
+}
+
+fn pick<'a, T>(
+    items: &'a [T],
+    explanation_of: impl Fn(&T) -> Option<&str>,
+    index: Option<usize>,
+    explanation: Option<&str>,
+    what: &str,
+) -> Result<(usize, &'a T)> {
+    if let Some(want) = explanation {
+        return items
+            .iter()
+            .enumerate()
+            .find(|(_, t)| explanation_of(t).is_some_and(|e| e.eq_ignore_ascii_case(want.trim())))
+            .ok_or_else(|| {
+                err!(
+                    InvalidInput,
+                    "no {what} with the explanation asked for among the file's {}",
+                    items.len()
+                )
+            });
+    }
+    let i = index.unwrap_or(0);
+    items.get(i).map(|t| (i, t)).ok_or_else(|| {
+        err!(
+            InvalidInput,
+            "{what} {i} asked for, the file has {}",
+            items.len()
+        )
+    })
+}
+
+/// Normalized VOI output and what was applied, for grayscale modality values.
+pub fn voi(img: &ImageInfo, m: &[f64], w: &Window) -> Result<(Vec<f64>, AppliedWindow)> {
+    let min_max = |m: &[f64]| {
+        let (lo, hi) = m
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| {
+                (a.min(x), b.max(x))
+            });
+        let span = hi - lo;
+        let v = m
+            .iter()
+            .map(|&x| if span > 0.0 { (x - lo) / span } else { 0.0 })
+            .collect();
+        (
+            v,
+            AppliedWindow {
+                source: "minMax".into(),
+                center: Some((lo + hi) / 2.0),
+                width: Some(span),
+                function: None,
+                explanation: None,
+            },
+        )
+    };
+    match w {
+        Window::MinMax {} => Ok(min_max(m)),
+        Window::Fixed {
+            center,
+            width,
+            function,
+        } => {
+            check_window(*center, *width, *function)?;
+            Ok((
+                m.iter()
+                    .map(|&x| window(x, *center, *width, *function))
+                    .collect(),
+                AppliedWindow {
+                    source: "fixed".into(),
+                    center: Some(*center),
+                    width: Some(*width),
+                    function: Some(*function),
+                    explanation: None,
+                },
+            ))
+        }
+        Window::File {
+            index,
+            explanation,
+            fallback,
+        } => {
+            if !img.voi_luts.is_empty() {
+                let (_, lut) = pick(
+                    &img.voi_luts,
+                    |l| l.explanation.as_deref(),
+                    *index,
+                    explanation.as_deref(),
+                    "VOI LUT",
+                )?;
+                let max = ((1u64 << lut.bits) - 1) as f64;
+                return Ok((
+                    m.iter().map(|&x| f64::from(lookup(lut, x)) / max).collect(),
+                    AppliedWindow {
+                        source: "voiLut".into(),
+                        center: None,
+                        width: None,
+                        function: None,
+                        explanation: lut.explanation.clone(),
+                    },
+                ));
+            }
+            if !img.windows.is_empty() {
+                let (_, (c, wd, ex)) = pick(
+                    &img.windows,
+                    |t| t.2.as_deref(),
+                    *index,
+                    explanation.as_deref(),
+                    "window",
+                )?;
+                let f = match &img.voi_function {
+                    None => VoiFunction::Linear,
+                    Some(Ok(f)) => *f,
+                    Some(Err(name)) => {
+                        return Err(err!(
+                            ImageDecode,
+                            "DICOM: VOI LUT Function {name:?} is not supported"
+                        ))
+                    }
+                };
+                check_window(*c, *wd, f).map_err(|e| {
+                    crate::error::Error::new(
+                        crate::error::ErrorKind::ImageDecode,
+                        format!("DICOM: the file's window: {}", e.message()),
+                    )
+                })?;
+                return Ok((
+                    m.iter().map(|&x| window(x, *c, *wd, f)).collect(),
+                    AppliedWindow {
+                        source: "file".into(),
+                        center: Some(*c),
+                        width: Some(*wd),
+                        function: Some(f),
+                        explanation: ex.clone(),
+                    },
+                ));
+            }
+            match fallback {
+                WindowFallback::MinMax => Ok(min_max(m)),
+                WindowFallback::Error => Err(err!(
+                    InvalidInput,
+                    "the file has no window or VOI LUT and the manifest allows no fallback"
+                )),
+            }
+        }
+    }
+}
+
+/// `[0, 1]` RGB of colour or palette samples.
+pub fn colour(img: &ImageInfo, stored: &[i64]) -> Vec<f64> {
+    if let (Photometric::Palette, Some(p)) = (img.photometric, &img.palette) {
+        let max: Vec<f64> = p.iter().map(|l| ((1u64 << l.bits) - 1) as f64).collect();
+        return stored
+            .iter()
+            .flat_map(|&x| {
+                let x = x as f64;
+                [
+                    f64::from(lookup(&p[0], x)) / max[0],
+                    f64::from(lookup(&p[1], x)) / max[1],
+                    f64::from(lookup(&p[2], x)) / max[2],
+                ]
+            })
+            .collect();
+    }
+    let max = ((1u64 << img.bits_stored.min(63)) - 1) as f64;
+    stored.iter().map(|&x| x as f64 / max).collect()
+}
+
+fn bt601(r: f64, g: f64, b: f64) -> f64 {
+    0.299 * r + 0.587 * g + 0.114 * b
+}
+
+/// The model's pixels (in `opts.outputRange`) and the VOI applied, for one decoded frame.
+pub fn to_pixels(
+    img: &ImageInfo,
+    stored: &[i64],
+    opts: &DicomOptions,
+    channels: Channels,
+) -> Result<(Pixels, AppliedWindow)> {
+    let [lo, hi] = opts.output_range.map(f64::from);
+    let scale = |v: f64| (lo + v * (hi - lo)) as f32;
+    let (data, window) = if img.photometric.is_monochrome() {
+        let m = modality(img, stored);
+        let (mut v, w) = voi(img, &m, &opts.window)?;
+        if img.photometric == Photometric::Monochrome1 && opts.invert_monochrome1 {
+            v.iter_mut().for_each(|x| *x = 1.0 - *x);
+        }
+        let data = match channels {
+            Channels::Gray => v.into_iter().map(scale).collect(),
+            Channels::Rgb | Channels::Bgr => v
+                .into_iter()
+                .flat_map(|x| {
+                    let s = scale(x);
+                    [s, s, s]
+                })
+                .collect(),
+        };
+        (data, w)
+    } else {
+        let rgb = colour(img, stored);
+        let data = match channels {
+            Channels::Gray => rgb
+                .chunks_exact(3)
+                .map(|p| scale(bt601(p[0], p[1], p[2])))
+                .collect(),
+            Channels::Rgb | Channels::Bgr => rgb.into_iter().map(scale).collect(),
+        };
+        (
+            data,
+            AppliedWindow {
+                source: "none".into(),
+                center: None,
+                width: None,
+                function: None,
+                explanation: None,
+            },
+        )
+    };
+    Ok((
+        Pixels {
+            width: img.cols,
+            height: img.rows,
+            channels: channels.count(),
+            data,
+        },
+        window,
+    ))
+}
+
+/// Expand Segmented Palette Color LUT Data (PS3.3 C.7.9.2) as pydicom does: discrete,
+/// linear (rounded half to even) and indirect segments; at most `n` entries.
+pub fn expand_segmented(data: &[u16], n: usize) -> Result<Vec<u16>> {
+    let mut out = Vec::with_capacity(n.min(65536));
+    expand_into(data, &mut out, n, usize::MAX, 0)?;
+    out.truncate(n);
+    Ok(out)
+}
+
+fn expand_into(
+    data: &[u16],
+    out: &mut Vec<u16>,
+    n: usize,
+    max_segments: usize,
+    depth: u32,
+) -> Result<()> {
+    let corrupt = || err!(ImageDecode, "DICOM: segmented palette LUT is corrupt");
+    if depth > 4 {
+        return Err(corrupt());
+    }
+    let (mut i, mut segs) = (0usize, 0usize);
+    while i + 1 < data.len() && segs < max_segments && out.len() < n {
+        let (op, len) = (data[i], usize::from(data[i + 1]));
+        i += 2;
+        segs += 1;
+        match op {
+            0 => {
+                let s = data.get(i..i + len).ok_or_else(corrupt)?;
+                out.extend_from_slice(s);
+                i += len;
+            }
+            1 => {
+                let &y0 = out.last().ok_or_else(corrupt)?;
+                let &y1 = data.get(i).ok_or_else(corrupt)?;
+                i += 1;
+                if y0 == y1 || len == 0 {
+                    out.extend(std::iter::repeat_n(y1, len));
+                } else {
+                    let (a, b) = (f64::from(y0), f64::from(y1));
+                    let step = (b - a) / len as f64;
+                    let start = a + step;
+                    for k in 0..len {
+                        let t = if len == 1 {
+                            start
+                        } else {
+                            start + (b - start) * k as f64 / (len - 1) as f64
+                        };
+                        out.push(t.round_ties_even().clamp(0.0, 65535.0) as u16);
+                    }
+                }
+            }
+            2 => {
+                if out.is_empty() {
+                    return Err(corrupt());
+                }
+                let (&lo, &hi) = (
+                    data.get(i).ok_or_else(corrupt)?,
+                    data.get(i + 1).ok_or_else(corrupt)?,
+                );
+                i += 2;
+                let off = (usize::from(hi) << 16 | usize::from(lo)) / 2;
+                let sub = data.get(off..).ok_or_else(corrupt)?;
+                expand_into(sub, out, n, len, depth + 1)?;
+            }
+            _ => return Err(corrupt()),
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn linear_window_edges() {
+        // LINEAR with c=40, w=400: c'=39.5, w'=399
+        assert_eq!(window(39.5 - 199.5, 40.0, 400.0, VoiFunction::Linear), 0.0);
+        assert_eq!(window(239.1, 40.0, 400.0, VoiFunction::Linear), 1.0);
+        let mid = window(39.5, 40.0, 400.0, VoiFunction::Linear);
+        assert!((mid - 0.5).abs() < 1e-12);
+        assert!((window(0.0, 0.0, 4.0, VoiFunction::Sigmoid) - 0.5).abs() < 1e-12);
+        assert!(check_window(0.0, 0.5, VoiFunction::Linear).is_err());
+        assert!(check_window(0.0, 0.5, VoiFunction::LinearExact).is_ok());
+    }
+
+    #[test]
+    fn segmented_lut() {
+        // discrete 2 entries, linear to 10 over 4, indirect copy of the first segment
+        let d = [0u16, 2, 0, 2, 1, 4, 10, 2, 1, 0, 0];
+        let v = expand_segmented(&d, 9).unwrap();
+        assert_eq!(v, vec![0, 2, 4, 6, 8, 10, 0, 2]);
+    }
+}
