@@ -2,7 +2,7 @@
 import { before, after } from "node:test";
 import { chromium } from "playwright-core";
 import { startServer } from "../../scripts/serve.mjs";
-import { cp, mkdir, readdir, rm, readFile } from "node:fs/promises";
+import { cp, mkdir, readdir, rm, readFile, writeFile } from "node:fs/promises";
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -79,6 +79,7 @@ export async function staticHost() {
   await cp(join(repo, "tests/fixtures/trap"), join(dir, "trap"), { recursive: true });
   await cp(join(repo, "tests/fixtures/digits/samples"), join(dir, "samples"), { recursive: true });
   await cp(join(repo, "tests/hosts/fault-worker.js"), join(dir, "fault-worker.js"));
+  await writeFile(join(dir, "favicon.ico"), ""); // the browser asks for it: one of the host's own files
   return dir;
 }
 

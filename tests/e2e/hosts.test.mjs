@@ -125,6 +125,7 @@ test("Vite app built offline from the tarball: bundled samples and picked files 
   await mkdir(join(dir, "public/samples"));
   for (const s of samples) await cp(join(repo, "tests/fixtures/digits/samples", s), join(dir, "public/samples", s));
   await writeFile(join(dir, "public/samples/index.json"), JSON.stringify({ samples }));
+  await writeFile(join(dir, "public/favicon.ico"), "");
   const t0 = Date.now();
   execFileSync(process.execPath, [join(repo, "node_modules/vite/bin/vite.js"), "build"], { cwd: dir, stdio: "pipe" });
   console.log(`# vite build: ${Date.now() - t0} ms`);

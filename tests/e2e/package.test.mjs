@@ -179,7 +179,7 @@ test("cancel and pause", async () => {
     })();
     let run;
     const cancelled = await new Promise((ok) => {
-      run = pool.score(source, { total: 100000, onProgress: (p) => p.done >= 20 && run.cancel() });
+      run = pool.score(source, { total: 100000, progressEveryMs: 0, onProgress: (p) => p.done >= 20 && run.cancel() });
       run.finished.then(ok);
     });
     // pause: nothing is handed out while paused; resume finishes the run
@@ -187,6 +187,7 @@ test("cancel and pause", async () => {
     let r2;
     const paused = {};
     r2 = pool.score(items, {
+      progressEveryMs: 0,
       onProgress: (p) => {
         if (p.done >= 6 && !paused.at && !r2.paused) {
           r2.pause();
