@@ -91,21 +91,36 @@ test("static host under a strict CSP: scores picked files, nothing leaves the pa
   }
 });
 
-test("the CSP really is enforced on the static host (an eval is refused)", async () => {
+test("the CSP really is enforced on the static host: no inline script, no blob: worker", async () => {
   const dir = await staticHost();
   const { server, origin } = await serve(dir);
   const g = await guardedContext(browser, origin, await staticPaths(dir));
   try {
     const page = await g.context.newPage();
     await page.goto(`${origin}/`);
-    const r = await page.evaluate(() => {
-      try {
-        return String(new Function("return 1")());
-      } catch (e) {
-        return e.name;
-      }
+    const r = await page.evaluate(async () => {
+      const violations = [];
+      document.addEventListener("securitypolicyviolation", (e) => violations.push(e.violatedDirective));
+      const s = document.createElement("script");
+      s.textContent = "window.__inline = 1";
+      document.head.append(s);
+      const blobWorker = await new Promise((ok) => {
+        try {
+          const w = new Worker(URL.createObjectURL(new Blob(["postMessage(1)"], { type: "text/javascript" })));
+          w.onmessage = () => ok("ran");
+          w.onerror = () => ok("refused");
+          setTimeout(() => ok("silent"), 3000);
+        } catch (e) {
+          ok(`refused: ${e.name}`);
+        }
+      });
+      await new Promise((ok) => setTimeout(ok, 100));
+      return { inline: window.__inline ?? null, blobWorker, violations };
     });
-    assert.equal(r, "EvalError");
+    assert.equal(r.inline, null, "an inline script ran");
+    assert.notEqual(r.blobWorker, "ran", "a blob: worker ran");
+    assert.ok(r.violations.some((v) => v.startsWith("script-src")), JSON.stringify(r.violations));
+    assert.ok(r.violations.some((v) => v.startsWith("worker-src")), JSON.stringify(r.violations));
   } finally {
     await g.context.close();
     server.close();
