@@ -202,7 +202,13 @@ fn windowed_input_matches_pydicom_voi() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
-    for m in ["file", "fixedlinear", "fixedlinearExact", "fixedsigmoid", "minMax"] {
+    for m in [
+        "file",
+        "fixedlinear",
+        "fixedlinearExact",
+        "fixedsigmoid",
+        "minMax",
+    ] {
         assert!(modes.contains(m), "window mode {m} not covered: {modes:?}");
     }
 }
@@ -253,14 +259,19 @@ fn files_pydicom_cannot_decode_give_a_typed_error() {
     let mut n = 0;
     for (name, bytes, g) in FILES {
         let g = golden(g);
-        if g.get("error").is_none() {
+        // JPEG-lossy.dcm: libjpeg (pylibjpeg) refuses its SOS parameters, GDCM reads it with a
+        // warning and so do we (its fixed copy JPGExtended.dcm matches pydicom's values)
+        if g.get("error").is_none() || *name == "JPEG-lossy.dcm" {
             continue;
         }
         let every = DicomOptions {
             frame: FrameChoice::Each,
             ..Default::default()
         };
-        let e = dicom::frames(bytes, &every, &limits(), Channels::Gray).expect_err(name);
+        let e = match dicom::frames(bytes, &every, &limits(), Channels::Gray) {
+            Ok(_) => panic!("{name}: decoded, pydicom fails on it"),
+            Err(e) => e,
+        };
         assert!(
             ["image_decode", "unsupported_transfer_syntax"].contains(&e.code()),
             "{name}: {e}"
@@ -292,12 +303,19 @@ fn truncated_and_corrupted_files_fail_alone_without_panic() {
         // every cut shorter than the file fails with a typed error
         let step = (b.len() / 41).max(1);
         for cut in (0..b.len() - 16).step_by(step) {
-            if let Err(e) =
-                dicom::frames(&b[..cut], &DicomOptions::default(), &limits(), Channels::Gray)
-            {
+            if let Err(e) = dicom::frames(
+                &b[..cut],
+                &DicomOptions::default(),
+                &limits(),
+                Channels::Gray,
+            ) {
                 assert!(
-                    ["image_decode", "image_too_large", "unsupported_transfer_syntax"]
-                        .contains(&e.code()),
+                    [
+                        "image_decode",
+                        "image_too_large",
+                        "unsupported_transfer_syntax"
+                    ]
+                    .contains(&e.code()),
                     "{name} cut {cut}: {e}"
                 );
             }
@@ -348,8 +366,12 @@ fn no_patient_field_in_any_error_or_result() {
     }
     let mut errors = 0;
     for cut in (0..b.len()).step_by(61) {
-        if let Err(e) = dicom::frames(&b[..cut], &DicomOptions::default(), &limits(), Channels::Gray)
-        {
+        if let Err(e) = dicom::frames(
+            &b[..cut],
+            &DicomOptions::default(),
+            &limits(),
+            Channels::Gray,
+        ) {
             errors += 1;
             let s = format!("{e} {e:?}");
             for c in canary {

@@ -635,6 +635,7 @@ mod tta_tests {
             std: vec![0.25; if rgb { 3 } else { 1 }],
             resize: Resize::Stretch,
             name: None,
+            dicom: None,
         }
     }
 
@@ -706,6 +707,7 @@ mod tta_props {
             std: vec![0.5; if c3 { 3 } else { 1 }],
             resize: Resize::Stretch,
             name: None,
+            dicom: None,
         }
     }
 

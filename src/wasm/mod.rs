@@ -278,6 +278,7 @@ mod scorer {
             // own the bytes first, then borrow them for the engine
             let mut owned: Vec<(String, Vec<u8>, Option<(u32, u32)>)> =
                 Vec::with_capacity(arr.length() as usize);
+            let mut frames: Vec<(String, Vec<u8>, DicomAttributes)> = Vec::new();
             for (i, it) in arr.iter().enumerate() {
                 let id = field(&it, "id")
                     .as_string()
@@ -285,6 +286,18 @@ mod scorer {
                 let enc = field(&it, "bytes");
                 if let Some(b) = bytes_of(&enc) {
                     owned.push((id, b, None));
+                    continue;
+                }
+                let frame = field(&it, "dicomFrame");
+                if !frame.is_undefined() {
+                    let samples = bytes_of(&field(&frame, "samples")).ok_or_else(|| {
+                        invalid(format!(
+                            "item {id}: dicomFrame.samples must be a Uint8Array"
+                        ))
+                    })?;
+                    let attrs: DicomAttributes =
+                        from_js(field(&frame, "attributes"), "dicomFrame.attributes")?;
+                    frames.push((id, samples, attrs));
                     continue;
                 }
                 let rgba = field(&it, "rgba");
@@ -307,7 +320,7 @@ mod scorer {
                 };
                 owned.push((id, b, Some((w, h))));
             }
-            let inputs: Vec<(&str, ImageInput<'_>)> = owned
+            let mut inputs: Vec<(&str, ImageInput<'_>)> = owned
                 .iter()
                 .map(|(id, b, wh)| {
                     let input = match wh {
@@ -321,7 +334,94 @@ mod scorer {
                     (id.as_str(), input)
                 })
                 .collect();
+            inputs.extend(frames.iter().map(|(id, samples, attributes)| {
+                (
+                    id.as_str(),
+                    ImageInput::DicomFrame {
+                        samples,
+                        attributes,
+                    },
+                )
+            }));
             to_js(&self.inner.score_batch(&inputs, &o))
         }
+
+        /// Score a DICOM frame the host decoded itself (a transfer syntax this build cannot
+        /// decode, e.g. JPEG-LS with cornerstone's codec): its native little-endian samples
+        /// (the bytes of the decoded typed array) and its attributes.
+        #[wasm_bindgen(js_name = scoreDicomFrame, unchecked_return_type = "ImageScore")]
+        pub fn score_dicom_frame(
+            &self,
+            samples: &[u8],
+            #[wasm_bindgen(unchecked_param_type = "DicomAttributes")] attributes: JsValue,
+            #[wasm_bindgen(unchecked_param_type = "ScoreOptions | undefined")] options: JsValue,
+        ) -> Result<JsValue, JsValue> {
+            let o: ScoreOptions = super::options(options, "score options")?;
+            let a: DicomAttributes = from_js(attributes, "DICOM attributes")?;
+            let s = self
+                .inner
+                .score(
+                    ImageInput::DicomFrame {
+                        samples,
+                        attributes: &a,
+                    },
+                    &o,
+                )
+                .map_err(|e| js_error(&e))?;
+            to_js(&s)
+        }
+
+        /// Render a DICOM object for display with the window this model sees (the
+        /// manifest's `input.dicom`): `{width, height, rgba, window, identity}`.
+        #[wasm_bindgen(js_name = dicomPreview, unchecked_return_type = "DicomPreview")]
+        pub fn dicom_preview(
+            &self,
+            bytes: &[u8],
+            #[wasm_bindgen(unchecked_param_type = "ScoreOptions | undefined")] options: JsValue,
+        ) -> Result<JsValue, JsValue> {
+            let o: ScoreOptions = super::options(options, "score options")?;
+            let d = self
+                .inner
+                .manifest()
+                .input
+                .dicom
+                .clone()
+                .unwrap_or_default();
+            preview_js(bytes, &d, &o.limits)
+        }
     }
+
+    use crate::engine::dicom::DicomAttributes;
+}
+
+/// Whether bytes are DICOM (by content: preamble + `DICM`, `DICM`, or a bare data set).
+#[wasm_bindgen(js_name = isDicom)]
+pub fn is_dicom(bytes: &[u8]) -> bool {
+    crate::engine::dicom::is_dicom(bytes)
+}
+
+/// Render a DICOM object for display with the given DICOM options (a manifest's
+/// `input.dicom`; default: the file's window): `{width, height, rgba, window, identity}`.
+#[wasm_bindgen(js_name = dicomPreview, unchecked_return_type = "DicomPreview")]
+pub fn dicom_preview(
+    bytes: &[u8],
+    #[wasm_bindgen(unchecked_param_type = "DicomOptions | undefined")] opts: JsValue,
+) -> Result<JsValue, JsValue> {
+    let d: crate::engine::dicom::DicomOptions = options(opts, "DICOM options")?;
+    preview_js(bytes, &d, &crate::engine::image::ImageLimits::default())
+}
+
+fn preview_js(
+    bytes: &[u8],
+    d: &crate::engine::dicom::DicomOptions,
+    limits: &crate::engine::image::ImageLimits,
+) -> Result<JsValue, JsValue> {
+    let p = crate::engine::dicom::preview(bytes, d, limits).map_err(|e| js_error(&e))?;
+    let v = to_js(&p)?;
+    Reflect::set(
+        &v,
+        &"rgba".into(),
+        &js_sys::Uint8ClampedArray::from(p.rgba.as_slice()),
+    )?;
+    Ok(v)
 }

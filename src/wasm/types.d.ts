@@ -14,6 +14,8 @@ export interface Manifest {
     resize: { mode: "stretch" } | { mode: "shorterSideCrop"; shorterSide?: number };
     /** ONNX input name; defaults to the first input. */
     name?: string;
+    /** DICOM inputs: window, frame(s), output range (see README "DICOM"). */
+    dicom?: DicomOptions;
   };
   output: {
     kind: "logits" | "probabilities";
@@ -105,6 +107,8 @@ export interface ImageScore {
   embedding?: number[];
   /** The T probability rows (member-major), when `includeSamples` is set. */
   samples?: number[][];
+  /** DICOM inputs only: SOP Instance UID, frame and modality. */
+  dicom?: DicomIdentity;
 }
 
 export interface ItemError {
@@ -121,6 +125,7 @@ export interface ItemResult {
 
 export type BatchItem =
   | { id: string; bytes: Uint8Array | ArrayBuffer }
+  | { id: string; dicomFrame: { samples: Uint8Array; attributes: DicomAttributes } }
   | { id: string; rgba: Uint8Array | Uint8ClampedArray; width: number; height: number };
 
 /** The multi-row measures rank an item scored from one row as T = 1: expectedEntropy =
@@ -146,4 +151,62 @@ export interface Queue {
 /** Errors thrown by medtriage carry a stable `code`. */
 export interface MedtriageError extends Error {
   code: string;
+}
+
+/** A manifest's `input.dicom`: what the model was trained on for DICOM inputs. */
+export interface DicomOptions {
+  window?:
+    | { mode: "file"; index?: number; explanation?: string; fallback?: "minMax" | "error" }
+    | { mode: "fixed"; center: number; width: number; function?: "linear" | "linearExact" | "sigmoid" }
+    | { mode: "minMax" };
+  frame?: { mode: "first" } | { mode: "middle" } | { mode: "index"; index: number } | { mode: "each" };
+  outputRange?: [number, number];
+  invertMonochrome1?: boolean;
+}
+
+/** What identifies a scored DICOM frame (nothing else from the header is returned). */
+export interface DicomIdentity {
+  sopInstanceUid: string;
+  frame: number;
+  modality?: string;
+}
+
+/** The VOI applied to a DICOM frame. */
+export interface AppliedWindow {
+  source: "file" | "fixed" | "minMax" | "voiLut" | "none";
+  center?: number;
+  width?: number;
+  function?: "linear" | "linearExact" | "sigmoid";
+  explanation?: string;
+}
+
+/** A DICOM frame rendered with the model's window. */
+export interface DicomPreview {
+  width: number;
+  height: number;
+  rgba: Uint8ClampedArray;
+  window: AppliedWindow;
+  identity: DicomIdentity;
+}
+
+/** Attributes of a DICOM frame a host decoded itself (DICOM keywords in camelCase). */
+export interface DicomAttributes {
+  sopInstanceUid?: string;
+  modality?: string;
+  frame?: number;
+  rows: number;
+  columns: number;
+  samplesPerPixel?: number;
+  photometricInterpretation: string;
+  bitsAllocated: number;
+  bitsStored: number;
+  highBit?: number;
+  pixelRepresentation?: number;
+  planarConfiguration?: number;
+  rescaleSlope?: number;
+  rescaleIntercept?: number;
+  windowCenter?: number[];
+  windowWidth?: number[];
+  windowExplanation?: string[];
+  voiLutFunction?: string;
 }

@@ -53,9 +53,7 @@ pub fn frame(file: &DicomFile, frame: u32, limits: &ImageLimits) -> Result<Vec<i
                 Codec::Rle => rle(img, &data),
                 Codec::Jpeg => jpeg(img, &data, limits),
                 Codec::Jpeg2000 => jpeg2000(img, &data, limits),
-                Codec::Native { .. } | Codec::Unsupported => {
-                    Err(err!(ImageDecode, "DICOM: codec"))
-                }
+                Codec::Native { .. } | Codec::Unsupported => Err(err!(ImageDecode, "DICOM: codec")),
             }
         }
     }
@@ -79,7 +77,12 @@ fn frame_fragments(
     frames: u32,
     codec: Codec,
 ) -> Result<Vec<u8>> {
-    let missing = || err!(ImageDecode, "DICOM: no pixel data fragment for frame {frame}");
+    let missing = || {
+        err!(
+            ImageDecode,
+            "DICOM: no pixel data fragment for frame {frame}"
+        )
+    };
     let (f, n) = (frame as usize, frames as usize);
     if fragments.is_empty() {
         return Err(missing());
@@ -100,7 +103,11 @@ fn frame_fragments(
             }
             pos += frag.len() as u64 + 8;
         }
-        return if out.is_empty() { Err(missing()) } else { Ok(out) };
+        return if out.is_empty() {
+            Err(missing())
+        } else {
+            Ok(out)
+        };
     }
     // no usable offset table: a frame starts at each fragment that opens a codestream
     let mut k = usize::MAX;
@@ -369,7 +376,7 @@ fn has_marker(data: &[u8], m: u8) -> bool {
 
 fn jpeg(img: &ImageInfo, data: &[u8], limits: &ImageLimits) -> Result<Vec<i64>> {
     if let Some((sof, precision)) = jpeg_precision(data) {
-        if precision > 8 && matches!(sof, 0xC1 | 0xC0 | 0xC2) {
+        if precision > 8 && matches!(sof, 0xC0..=0xC2) {
             let (w, h, comps, v) = super::jpeg12::decode(data, limits)?;
             check_decoded(img, w, h, comps)?;
             return Ok(v
@@ -379,8 +386,7 @@ fn jpeg(img: &ImageInfo, data: &[u8], limits: &ImageLimits) -> Result<Vec<i64>> 
         }
     }
     let mut d = jpeg_decoder::Decoder::new(Cursor::new(data));
-    if img.photometric == Photometric::Rgb && !has_marker(data, 0xEE) && !has_marker(data, 0xE0)
-    {
+    if img.photometric == Photometric::Rgb && !has_marker(data, 0xEE) && !has_marker(data, 0xE0) {
         // RGB stored without a colour transform (no JFIF / Adobe marker), as libjpeg reads it
         d.set_color_transform(jpeg_decoder::ColorTransform::None);
     }

@@ -7,9 +7,9 @@ use crate::engine::image::ImageLimits;
 use crate::error::{err, Result};
 
 const ZIGZAG: [usize; 64] = [
-    0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27,
-    20, 13, 6, 7, 14, 21, 28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58,
-    59, 52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63,
+    0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27, 20,
+    13, 6, 7, 14, 21, 28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58, 59,
+    52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63,
 ];
 
 fn corrupt(what: &str) -> crate::error::Error {
@@ -94,7 +94,11 @@ impl Bits<'_> {
         for l in 1..=16 {
             if code <= h.maxcode[l] {
                 let i = (h.valptr[l] + code - h.mincode[l]) as usize;
-                return h.values.get(i).copied().ok_or_else(|| corrupt("Huffman value"));
+                return h
+                    .values
+                    .get(i)
+                    .copied()
+                    .ok_or_else(|| corrupt("Huffman value"));
             }
             code = code << 1 | self.bit() as i32;
         }
@@ -357,19 +361,19 @@ fn scan(
             }
             // separable inverse DCT: rows then columns
             for y in 0..8 {
-                for x in 0..8 {
+                for (x, cx) in cos.iter().enumerate() {
                     let mut acc = 0f64;
-                    for u in 0..8 {
-                        acc += cos[x][u] * f64::from(coef[y * 8 + u]);
+                    for (u, c) in cx.iter().enumerate() {
+                        acc += c * f64::from(coef[y * 8 + u]);
                     }
                     tmp[y * 8 + x] = acc;
                 }
             }
             for x in 0..8 {
-                for y in 0..8 {
+                for (y, cy) in cos.iter().enumerate() {
                     let mut acc = 0f64;
-                    for v in 0..8 {
-                        acc += cos[y][v] * tmp[v * 8 + x];
+                    for (v, c) in cy.iter().enumerate() {
+                        acc += c * tmp[v * 8 + x];
                     }
                     let (px, py) = (bx * 8 + x, by * 8 + y);
                     if px < width && py < height {

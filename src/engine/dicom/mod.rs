@@ -186,8 +186,9 @@ impl DicomOptions {
             function,
         } = &self.window
         {
-            lut::check_window(*center, *width, *function)
-                .map_err(|e| crate::error::Error::new(crate::error::ErrorKind::InvalidManifest, e.message()))?;
+            lut::check_window(*center, *width, *function).map_err(|e| {
+                crate::error::Error::new(crate::error::ErrorKind::InvalidManifest, e.message())
+            })?;
         }
         Ok(())
     }

@@ -234,8 +234,7 @@ impl ImageInfo {
                 self.spp
             ));
         }
-        let want = if self.photometric.is_monochrome() || self.photometric == Photometric::Palette
-        {
+        let want = if self.photometric.is_monochrome() || self.photometric == Photometric::Palette {
             1
         } else {
             3
@@ -415,7 +414,19 @@ fn is_vr(b: &[u8]) -> bool {
 fn long_vr(vr: &[u8]) -> bool {
     matches!(
         vr,
-        b"OB" | b"OD" | b"OF" | b"OL" | b"OV" | b"OW" | b"SQ" | b"UC" | b"UN" | b"UR" | b"UT" | b"SV" | b"UV"
+        b"OB"
+            | b"OD"
+            | b"OF"
+            | b"OL"
+            | b"OV"
+            | b"OW"
+            | b"SQ"
+            | b"UC"
+            | b"UN"
+            | b"UR"
+            | b"UT"
+            | b"SV"
+            | b"UV"
     )
 }
 
@@ -557,15 +568,13 @@ fn prescan(b: &[u8], enc: Encoding) -> Result<usize> {
                     }
                     r.pos += len as usize;
                 }
-                0xE000 => {
-                    // an item of a sequence: its elements follow (defined length or not)
-                    if len != UNDEFINED && len as usize > r.remaining() {
-                        return Err(err!(
-                            ImageDecode,
-                            "DICOM: item of {len} bytes at byte {} overruns the data",
-                            r.pos
-                        ));
-                    }
+                // an item of a sequence: its elements follow (defined length or not)
+                0xE000 if len != UNDEFINED && len as usize > r.remaining() => {
+                    return Err(err!(
+                        ImageDecode,
+                        "DICOM: item of {len} bytes at byte {} overruns the data",
+                        r.pos
+                    ));
                 }
                 0xE0DD => in_pixel_items = false,
                 _ => {}
@@ -808,7 +817,11 @@ fn lut_item(item: &Obj) -> Result<Lut> {
     if data.len() < n {
         // 8-bit entries packed two per 16-bit word
         if bits == 8 && data.len() * 2 >= n {
-            data = data.iter().flat_map(|w| w.to_le_bytes()).map(u16::from).collect();
+            data = data
+                .iter()
+                .flat_map(|w| w.to_le_bytes())
+                .map(u16::from)
+                .collect();
         } else {
             return Err(err!(
                 ImageDecode,
@@ -840,7 +853,11 @@ fn palette(o: &Obj) -> Result<[Lut; 3]> {
         let data = if o.get(seg).is_some() {
             let mut words = u16_values(o, seg)?;
             if bits == 8 {
-                words = words.iter().flat_map(|w| w.to_le_bytes()).map(u16::from).collect();
+                words = words
+                    .iter()
+                    .flat_map(|w| w.to_le_bytes())
+                    .map(u16::from)
+                    .collect();
             }
             super::lut::expand_segmented(&words, n)?
         } else {
@@ -849,7 +866,11 @@ fn palette(o: &Obj) -> Result<[Lut; 3]> {
             // the entry depth pydicom uses is the data's: 16 unless 8-bit entries are packed
             depth = 16;
             if d.len() * 2 == n {
-                d = d.iter().flat_map(|w| w.to_le_bytes()).map(u16::from).collect();
+                d = d
+                    .iter()
+                    .flat_map(|w| w.to_le_bytes())
+                    .map(u16::from)
+                    .collect();
                 depth = 8;
             }
             if d.len() < n {
@@ -997,16 +1018,12 @@ impl DicomFile {
 }
 
 fn read_image(o: &Obj) -> Result<ImageInfo> {
-    let photometric = Photometric::parse(
-        &get_str(o, T_PHOTOMETRIC).ok_or_else(|| bad(T_PHOTOMETRIC))?,
-    )?;
+    let photometric =
+        Photometric::parse(&get_str(o, T_PHOTOMETRIC).ok_or_else(|| bad(T_PHOTOMETRIC))?)?;
     let bits_stored = req_u32(o, T_BITS_STORED)?;
     let frames = match get_str(o, Tag(0x0028, 0x0008)) {
         None => 1,
-        Some(s) => s
-            .trim()
-            .parse::<u32>()
-            .map_err(|_| bad(T_FRAMES))?,
+        Some(s) => s.trim().parse::<u32>().map_err(|_| bad(T_FRAMES))?,
     };
     let centers = get_f64s(o, T_WINDOW_CENTER)?;
     let widths = get_f64s(o, T_WINDOW_WIDTH)?;
@@ -1078,7 +1095,9 @@ mod tests {
         // explicit LE data set starting at (0008,0005) CS
         assert!(is_dicom(b"\x08\x00\x05\x00CS\x0a\x00ISO_IR 100"));
         assert!(!is_dicom(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"));
-        assert!(!is_dicom(&[0xFF, 0xD8, 0xFF, 0xE0, 0, 16, b'J', b'F', b'I', b'F']));
+        assert!(!is_dicom(&[
+            0xFF, 0xD8, 0xFF, 0xE0, 0, 16, b'J', b'F', b'I', b'F'
+        ]));
         assert!(!is_dicom(b"short"));
     }
 
