@@ -1,4 +1,4 @@
-//! The human-effort benchmark (issue 5): how many reviews each ordering needs to bring a noisy
+//! The human-effort benchmark: how many reviews each ordering needs to bring a noisy
 //! pool to 99% and 99.5% label accuracy, on real model outputs.
 //!
 //! `cargo run --release --no-default-features --example bench_effort -- [label-errors dir] [seeds] [curve.csv]`

@@ -95,4 +95,4 @@ s = sorted(f for f in os.listdir("samples") if f.startswith("d") and f.endswith(
 json.dump({"model": "model.onnx", "manifest": "manifest.json", "samples": ["samples/" + f for f in s],
            "ensemble": {"models": ["model.onnx", "member1.onnx", "member2.onnx"], "manifest": "ensemble.json"}},
           open("index.json", "w"), indent=1)' )
-log "package in $out_dir/, demo in www/ (serve with scripts/serve.sh)"
+log "package in $out_dir/, demo in www/ (serve with node scripts/serve.mjs, or scripts/demo.sh)"

@@ -1,6 +1,6 @@
-//! JS bindings for multi-row uncertainty, calibration, conformal sets and auto-accept
-//! (issue 3). Each function takes one request object (the engine's serde struct, unknown
-//! fields rejected) and returns the engine's response; engine errors become JS errors with a
+//! JS bindings for multi-row uncertainty, calibration, conformal sets and auto-accept.
+//! Each function takes one request object (the engine's serde struct, unknown fields
+//! rejected) and returns the engine's response; engine errors become JS errors with a
 //! `code`. Big arrays are flat, row-major `number[]` / `Float64Array` with `n` and `k` fields.
 
 use wasm_bindgen::prelude::*;

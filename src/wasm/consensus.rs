@@ -1,4 +1,4 @@
-//! JS bindings for annotation consensus (issue 4): one request object in, one response
+//! JS bindings for annotation consensus: one request object in, one response
 //! object out, the same shapes as the CLI's JSON (see `engine::consensus`).
 
 use wasm_bindgen::prelude::*;

@@ -1,4 +1,4 @@
-//! JS bindings for the review queue (issue 5): tiered verification, round planning, exports.
+//! JS bindings for the review queue: tiered verification, round planning, exports.
 
 use wasm_bindgen::prelude::*;
 

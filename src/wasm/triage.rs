@@ -1,4 +1,4 @@
-//! JS bindings for the triage maths (issue 3): label issues (confident learning), label
+//! JS bindings for the triage maths: label issues (confident learning), label
 //! quality scores, outliers, near-duplicates, per-class analysis. Each function takes one
 //! request object (the engine's request struct) and returns the engine's response.
 

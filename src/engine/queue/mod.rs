@@ -1,4 +1,4 @@
-//! The review queue (issue 5): batch selection, tiered verification with reasons,
+//! The review queue: batch selection, tiered verification with reasons,
 //! progressive rounds with a stopping rule, and exports (pseudo-labels, Label Studio).
 
 pub mod export;

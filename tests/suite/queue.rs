@@ -1,13 +1,12 @@
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
-#[cfg(target_arch = "wasm32")]
-wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
-// The review queue (issue 5): tiered policy, rounds with the audited stopping rule, exports.
+// The review queue: tiered policy, rounds with the audited stopping rule, exports.
 // Golden values from scripts/golden_queue.py (scipy's beta quantile for Clopper-Pearson,
 // 1e-9 relative; scikit-learn's IsotonicRegression, 1e-12); the rest are behaviours checked
 // on seeded synthetic pools where the truth is known.
 
+use crate::json::f64s;
 use medtriage::engine::queue::export::{
     label_studio, pseudo_labels, tiers_csv, ExportRequest, LabelStudioOptions, PseudoLabelOptions,
     TableOptions,
@@ -21,11 +20,8 @@ use medtriage::engine::queue::rounds::{
 };
 use medtriage::engine::triage::conformal::SplitMix64;
 use serde_json::Value;
-#[path = "common/json.rs"]
-mod json;
-use json::f64s;
 
-const GOLDEN: &str = include_str!("golden/queue/queue.json");
+const GOLDEN: &str = include_str!("../golden/queue/queue.json");
 const K: usize = 4;
 
 /// A seeded pool: true class, a noisy given label (20% flipped), and probabilities from a

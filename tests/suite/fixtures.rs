@@ -7,9 +7,7 @@ pub const PROBS_MODEL: &[u8] = include_bytes!("../fixtures/digits/probs_model.on
 pub const PROBS_MANIFEST: &str = include_str!("../fixtures/digits/probs_manifest.json");
 pub const GOLDEN_SCORES: &str = include_str!("../golden/digits_scores.json");
 pub const GOLDEN_TENSORS: &str = include_str!("../golden/digits_tensors.json");
-#[allow(dead_code)] // ensemble members: tests/tta.rs
 pub const MEMBER1: &[u8] = include_bytes!("../fixtures/digits/member1.onnx");
-#[allow(dead_code)] // ensemble members: tests/tta.rs
 pub const MEMBER2: &[u8] = include_bytes!("../fixtures/digits/member2.onnx");
 
 /// (path relative to tests/fixtures/digits, bytes) for each golden item, in golden order.

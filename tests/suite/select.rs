@@ -1,7 +1,5 @@
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
-#[cfg(target_arch = "wasm32")]
-wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
 // Golden tests for the `select` area (scripts/golden_select.py). Tolerances: selected indices
 // EXACTLY equal to modAL 0.4.2.1 (rankedBatch), scikit-activeml 1.0.1 (kCenterGreedy), NumPy
@@ -9,14 +7,12 @@ wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 // draws); BADGE gradient norms, pairwise squared gradient distances and D^2 sampling
 // probabilities within 1e-9 relative.
 
+use crate::json::{f64s, usizes};
 use medtriage::engine::queue::select::*;
 use serde_json::Value;
-#[path = "common/json.rs"]
-mod json;
-use json::{f64s, usizes};
 
-const SYNTH: &str = include_str!("golden/select/synthetic.json");
-const REAL: &str = include_str!("golden/select/real.json");
+const SYNTH: &str = include_str!("../golden/select/synthetic.json");
+const REAL: &str = include_str!("../golden/select/real.json");
 const REL: f64 = 1e-9;
 
 /// Numbers with JSON null as NaN.

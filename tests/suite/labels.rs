@@ -1,23 +1,19 @@
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
-#[cfg(target_arch = "wasm32")]
-wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
 // Golden tests for the `labels` area against cleanlab 2.9 and scikit-learn
 // (scripts/golden_labels.py). Tolerances: masks, indices, counts and confident joints
 // exactly equal; scores and matrices within 1e-6 (observed ~1e-15).
 
+use crate::json::{f64s, usizes};
 use medtriage::engine::triage::analysis::{class_report, ClassReportOptions};
 use medtriage::engine::triage::label_issues::*;
 use medtriage::engine::triage::outliers::*;
 use serde_json::Value;
-#[path = "common/json.rs"]
-mod json;
-use json::{f64s, usizes};
 
-const SYNTH: &str = include_str!("golden/labels/synthetic.json");
-const OUTL: &str = include_str!("golden/labels/outliers.json");
-const ANAL: &str = include_str!("golden/labels/analysis.json");
+const SYNTH: &str = include_str!("../golden/labels/synthetic.json");
+const OUTL: &str = include_str!("../golden/labels/outliers.json");
+const ANAL: &str = include_str!("../golden/labels/analysis.json");
 const TOL: f64 = 1e-6;
 
 fn unhex(s: &str) -> Vec<f64> {
@@ -201,7 +197,7 @@ fn synthetic_confident_learning_matches_cleanlab() {
 #[cfg(not(target_arch = "wasm32"))]
 mod real {
     use super::*;
-    const REAL: &str = include_str!("golden/labels/real.json");
+    const REAL: &str = include_str!("../golden/labels/real.json");
     const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/label-errors/");
 
     fn npy_f64(name: &str) -> Option<(Vec<u64>, Vec<f64>)> {

@@ -1,21 +1,12 @@
-//! Ensembles and test-time augmentation on the real digits models (issue 3, item 1). Runs
+//! Ensembles and test-time augmentation on the real digits models. Runs
 //! natively and, unchanged, in headless Chromium. Goldens: scripts/make_tta_fixtures.py
 //! (onnxruntime rows of 3 members x 6 transforms, multi-row measures in numpy float64).
-#![cfg(feature = "onnx")]
 
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
-#[cfg(target_arch = "wasm32")]
-wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
-#[allow(dead_code)]
-#[path = "common/fixtures.rs"]
-mod fixtures;
-#[path = "common/json.rs"]
-mod json;
-
-use fixtures::*;
-use json::f64s;
+use crate::fixtures::*;
+use crate::json::f64s;
 use medtriage::engine::image::{decode, pixels_from_image, to_tensor, ImageLimits};
 use medtriage::engine::manifest::{Manifest, Transform};
 use medtriage::engine::model::LoadOptions;
@@ -23,9 +14,9 @@ use medtriage::engine::score::{queue, ImageInput, ItemResult, ScoreOptions, Scor
 use medtriage::engine::uncertainty::Measure;
 use serde_json::Value;
 
-const ENSEMBLE: &str = include_str!("golden/tta/ensemble.json");
-const TRANSFORMS: &str = include_str!("golden/tta/transforms.json");
-const TTA_MANIFEST: &str = include_str!("golden/tta/manifest.json");
+const ENSEMBLE: &str = include_str!("../golden/tta/ensemble.json");
+const TRANSFORMS: &str = include_str!("../golden/tta/transforms.json");
+const TTA_MANIFEST: &str = include_str!("../golden/tta/manifest.json");
 
 /// tract vs onnxruntime, per probability row.
 const ROW_TOL: f64 = 1e-4;

@@ -1,12 +1,11 @@
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
-#[cfg(target_arch = "wasm32")]
-wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
-// Golden tests for issue 3 parts 1-4 against the Python references of
+// Golden tests against the Python references of
 // scripts/golden_calib.py (scipy, sklearn, netcal, MAPIE). Tolerances: 1e-9 absolute unless
 // stated (temperature: 1e-4 relative).
 
+use crate::json::{f64s, usizes};
 use medtriage::engine::triage::calibration::{
     calibration_report, fit_temperature, CalibrationReportRequest, ScoreKind, TemperatureOptions,
     TemperatureRequest,
@@ -21,15 +20,12 @@ use medtriage::engine::triage::risk::{
     AutoAcceptRequest,
 };
 use serde_json::Value;
-#[path = "common/json.rs"]
-mod json;
-use json::{f64s, usizes};
 
-const MULTI: &str = include_str!("golden/calib/multi.json");
-const TEMPERATURE: &str = include_str!("golden/calib/temperature.json");
-const REPORT: &str = include_str!("golden/calib/report.json");
-const CONFORMAL: &str = include_str!("golden/calib/conformal.json");
-const RISK: &str = include_str!("golden/calib/risk.json");
+const MULTI: &str = include_str!("../golden/calib/multi.json");
+const TEMPERATURE: &str = include_str!("../golden/calib/temperature.json");
+const REPORT: &str = include_str!("../golden/calib/report.json");
+const CONFORMAL: &str = include_str!("../golden/calib/conformal.json");
+const RISK: &str = include_str!("../golden/calib/risk.json");
 
 const TOL: f64 = 1e-9;
 

@@ -1,13 +1,12 @@
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
-#[cfg(target_arch = "wasm32")]
-wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
 // Golden tests for annotation consensus against crowd-kit, cleanlab, sklearn, statsmodels
 // and krippendorff (tests/golden/consensus/consensus.json, from
 // scripts/golden_consensus.py). Tolerances: labels equal; scores 1e-6; Dawid-Skene
 // posteriors 1e-4 at equal iterations (observed agreement is far closer, see the report).
 
+use crate::json::{f64s, usizes};
 use medtriage::engine::consensus::agreement::{agreement, AgreementOptions};
 use medtriage::engine::consensus::crowdlab::{
     active_lab, crowdlab, ActiveLabOptions, CrowdlabOptions,
@@ -16,11 +15,8 @@ use medtriage::engine::consensus::dawid_skene::{dawid_skene, DawidSkeneOptions};
 use medtriage::engine::consensus::majority::{majority_vote, MajorityOptions};
 use medtriage::engine::consensus::ConsensusRequest;
 use serde_json::Value;
-#[path = "common/json.rs"]
-mod json;
-use json::{f64s, usizes};
 
-const GOLDEN: &str = include_str!("golden/consensus/consensus.json");
+const GOLDEN: &str = include_str!("../golden/consensus/consensus.json");
 const TOL: f64 = 1e-6;
 
 fn golden() -> Value {
