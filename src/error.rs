@@ -163,7 +163,12 @@ mod quiet {
                 .map(|s| s.to_string())
                 .or_else(|| payload.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "unknown panic".into());
-            super::one_line(&text, 200)
+            // an unwrapped anyhow error carries its backtrace in the text
+            let text = match text.find("Stack backtrace") {
+                Some(i) => &text[..i],
+                None => &text[..],
+            };
+            super::one_line(text, 200)
         })
     }
 }
