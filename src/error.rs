@@ -190,17 +190,22 @@ macro_rules! err {
 }
 pub(crate) use err;
 
-/// Parse a JSON options/request object, rejecting unknown fields with a typed error. The
-/// text must be an object: serde would also fill a struct from an array, by position.
+/// Parse a JSON options/request value, rejecting unknown fields with a typed error.
 pub fn from_json<T: serde::de::DeserializeOwned>(json: &str, what: &str) -> Result<T> {
+    serde_json::from_str(json)
+        .map_err(|e| Error::new(ErrorKind::InvalidOptions, format!("{what}: {e}")))
+}
+
+/// [`from_json`] for an options struct: the text must be a JSON object (serde would also
+/// fill a struct from an array, by position).
+pub fn object_from_json<T: serde::de::DeserializeOwned>(json: &str, what: &str) -> Result<T> {
     if !json.trim_start().starts_with('{') {
         return Err(Error::new(
             ErrorKind::InvalidOptions,
             format!("{what}: expected a JSON object"),
         ));
     }
-    serde_json::from_str(json)
-        .map_err(|e| Error::new(ErrorKind::InvalidOptions, format!("{what}: {e}")))
+    from_json(json, what)
 }
 
 /// `#[serde(deserialize_with = "object")]`: a struct field that must be given as an object

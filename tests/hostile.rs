@@ -264,11 +264,11 @@ fn hostile_options_are_refused() {
         let want = c["expect"].as_str().unwrap();
         let text = std::str::from_utf8(bytes).unwrap();
         let got: Result<(), medtriage::Error> = if c["call"] == "score_options" {
-            medtriage::error::from_json::<ScoreOptions>(text, "options").map(|o| {
+            medtriage::error::object_from_json::<ScoreOptions>(text, "options").map(|o| {
                 assert!(s.score_batch(&good, &o)[0].score.is_some());
             })
         } else {
-            medtriage::error::from_json::<LoadOptions>(text, "loadOptions")
+            medtriage::error::object_from_json::<LoadOptions>(text, "loadOptions")
                 .and_then(|o| Scorer::new(GOOD_MODEL, hostile_manifest(), &o).map(|_| ()))
         };
         match got {

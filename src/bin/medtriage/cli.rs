@@ -214,7 +214,7 @@ fn load_scorer(models: &[PathBuf], manifest: &Path, load_options: &str) -> Resul
     })?;
     let m = Manifest::from_json(&text)
         .map_err(|e| e.context(format!("--manifest {}", manifest.display())))?;
-    let lo: LoadOptions = medtriage::error::from_json(load_options, "--load-options")?;
+    let lo: LoadOptions = medtriage::error::object_from_json(load_options, "--load-options")?;
     if let [model] = models {
         return Scorer::new(&read(model)?, m, &lo)
             .map_err(|e| e.context(format!("--model {}", model.display())));
@@ -380,7 +380,7 @@ struct ScoreArgs {
 }
 
 fn score_cmd(a: ScoreArgs) -> Result<()> {
-    let opts: ScoreOptions = medtriage::error::from_json(&a.options, "--options")?;
+    let opts: ScoreOptions = medtriage::error::object_from_json(&a.options, "--options")?;
     let scorer = load_scorer(&a.model, &a.manifest, &a.load_options)?;
     let paths = collect_inputs(&a.inputs)?;
     if let Some(t) = a.threads {
