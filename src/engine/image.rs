@@ -213,6 +213,11 @@ pub fn resize(p: Pixels, input: &InputSpec) -> Pixels {
             let nh = ((p.height as f64 * scale).round() as u32).max(h);
             crop_center(resize_exact(p, nw, nh), w, h)
         }
+        Resize::Pil {
+            filter,
+            shorter_side,
+            precision,
+        } => super::resample::pil_resize(p, w, h, filter, shorter_side, precision),
     }
 }
 
