@@ -12,8 +12,7 @@ geometry), in mode "L"/"RGB" (8 bit, precision "uint8") or "F" (float, precision
 and the outputs go to tests/golden/resample/{cases.json,outputs.bin} (uint8 bytes or
 float32 little-endian, concatenated).
 
-    .venv/bin/pip install scikit-image   # for the source images only
-    .venv/bin/python scripts/golden_resample.py
+    .venv/bin/python scripts/golden_resample.py   # scikit-image: scripts/requirements-medical.txt
 """
 import json
 import os

