@@ -1,5 +1,5 @@
 // The browser half of scripts/bench_medical.sh: scores images with the package's worker pool
-// (www/pool.js) in headless Chromium, once per worker count, and reports load and scoring
+// (js/pool.js, unpacked in www/pkg/) in headless Chromium, once per worker count, and reports load and scoring
 // times and the renderer's peak memory (VmHWM of the page's process, workers included).
 //   node scripts/medical/bench_browser.mjs STAGE_DIR MANIFEST_URL LIST_URL OUT.json [workers...]
 // STAGE_DIR is a folder the bench fills with links: the demo files (www/), model.onnx and

