@@ -3,6 +3,7 @@
 pub mod consensus;
 pub mod grouping;
 pub mod image;
+pub mod limits;
 pub mod manifest;
 #[cfg(feature = "onnx")]
 pub mod model;

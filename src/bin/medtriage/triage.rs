@@ -10,7 +10,7 @@ use medtriage::engine::triage::{analysis, label_issues as li, outliers};
 use medtriage::error::from_json;
 use medtriage::{Error, ErrorKind, Result};
 
-use crate::io::{read_labels, read_matrix, read_text, write_csv, write_json};
+use crate::io::{read_labels, read_matrix, read_probs, read_text, write_csv, write_json};
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
 pub enum Format {
@@ -115,7 +115,7 @@ struct Loaded {
 }
 
 fn load(a: &ProbsArgs) -> Result<Loaded> {
-    let m = read_matrix(&a.pred_probs)?;
+    let m = read_probs(&a.pred_probs)?;
     let labels = read_labels(&a.labels)?;
     Ok(Loaded {
         probs: m.data,
@@ -249,7 +249,7 @@ pub fn run(cmd: Cmd) -> Result<()> {
                     (res.scores.clone(), serde_json::to_value(&res))
                 }
                 (None, Some(p)) => {
-                    let m = read_matrix(&p)?;
+                    let m = read_probs(&p)?;
                     let labels = labels.as_deref().map(read_labels).transpose()?;
                     let r = outliers::OodProbsRequest {
                         pred_probs: m.data,
@@ -322,7 +322,7 @@ pub fn run(cmd: Cmd) -> Result<()> {
                 read_text(std::path::Path::new(&grouping))?
             };
             let g: Grouping = from_json(&text, "--grouping")?;
-            let m = read_matrix(&pred_probs)?;
+            let m = read_probs(&pred_probs)?;
             if m.cols != g.classes.len() {
                 return Err(Error::new(
                     ErrorKind::InvalidInput,
