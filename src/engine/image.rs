@@ -299,6 +299,18 @@ fn resized_size(w: u64, h: u64, input: &InputSpec) -> (u64, u64) {
             let nh = ((h as f64 * scale).round() as u64).max(ih);
             (nw, nh)
         }
+        Resize::Pil {
+            shorter_side: None, ..
+        } => (iw, ih),
+        Resize::Pil {
+            shorter_side: Some(s),
+            ..
+        } => {
+            let s = s.max(input.width.max(input.height));
+            let clamp = |v: u64| v.min(u64::from(u32::MAX)) as u32;
+            let (nw, nh) = super::resample::shorter_side_size(clamp(w), clamp(h), s);
+            (u64::from(nw), u64::from(nh))
+        }
     }
 }
 

@@ -320,7 +320,8 @@ pub fn shorter_side_size(width: u32, height: u32, shorter: u32) -> (u32, u32) {
     } else {
         (height, width)
     };
-    let new_long = (u64::from(shorter) * u64::from(long) / u64::from(short.max(1))) as u32;
+    let new_long = (u64::from(shorter) * u64::from(long) / u64::from(short.max(1)))
+        .min(u64::from(u32::MAX)) as u32;
     if width <= height {
         (shorter, new_long)
     } else {
