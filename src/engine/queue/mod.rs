@@ -2,6 +2,7 @@
 //! progressive rounds with a stopping rule, and exports (pseudo-labels, Label Studio).
 
 pub mod export;
+pub mod labelstudio;
 pub mod policy;
 pub mod rounds;
 pub mod select;
