@@ -1,12 +1,14 @@
 //! The pure Rust engine: no wasm-bindgen, no file system.
 
 pub mod consensus;
+pub mod grouping;
 pub mod image;
 pub mod limits;
 pub mod manifest;
 #[cfg(feature = "onnx")]
 pub mod model;
 pub mod queue;
+pub mod resample;
 pub mod score;
 pub mod triage;
 pub mod uncertainty;
