@@ -5,6 +5,7 @@ pub mod image;
 pub mod manifest;
 #[cfg(feature = "onnx")]
 pub mod model;
+pub mod multilabel;
 pub mod queue;
 pub mod score;
 pub mod triage;
