@@ -1,89 +1,115 @@
 #!/usr/bin/env bash
-# Builds the npm package (pkg/) with wasm-pack as wasm-pack.toml declares, runs wasm-opt from
-# npm binaryen, and lays out the demo (www/pkg, www/assets).
-#   scripts/build.sh                 # every variant in wasm-pack.toml
-#   MEDTRIAGE_VARIANTS=simd scripts/build.sh
+# Builds the npm package: the wasm variants wasm-pack.toml declares (wasm-pack, one target dir
+# each), then pkg/ = the committed package sources in js/ + the wasm-bindgen glue + the .wasm
+# files, `npm pack` -> target/medtriage-<version>.tgz, and the demo (www/pkg is that tarball
+# unpacked, as a host installs it; www/assets the bundled model and samples).
+#   scripts/build.sh                       # every variant in wasm-pack.toml, no wasm-opt
+#   scripts/build.sh --release             # the same with wasm-opt (npm binaryen), for publishing
+#   MEDTRIAGE_VARIANTS=simd scripts/build.sh   # only these variants (others already built are kept)
+#   MEDTRIAGE_ASSEMBLE_ONLY=1 scripts/build.sh # no cargo: re-assemble pkg/ from js/ and the built wasm
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 export PATH="$HOME/.cargo/bin:$root/node_modules/.bin:$PATH"
 log() { printf '[build] %s\n' "$*" >&2; }
+release=false
+[ "${1:-}" = --release ] && release=true
 
 # Read wasm-pack.toml (Python's tomllib, standard since 3.11).
-cfg() { python3 - "$@" <<'PY'
+cfg() { python3 -c '
 import sys, tomllib
-c = tomllib.load(open("wasm-pack.toml", "rb"))
-v = c
+v = tomllib.load(open("wasm-pack.toml", "rb"))
 for k in sys.argv[1].split("."):
     v = v[k]
-print(" ".join(v) if isinstance(v, list) else (str(v).lower() if isinstance(v, bool) else v))
-PY
-}
+print(" ".join(v) if isinstance(v, list) else (str(v).lower() if isinstance(v, bool) else v))' "$1"; }
 
 target="$(cfg build.target)"
 profile="$(cfg build.profile)"
 out_dir="$(cfg build.out_dir)"
-variants="${MEDTRIAGE_VARIANTS:-$(cfg build.variants)}"
-opt_enabled="$(cfg wasm_opt.enabled)"
+all_variants="$(cfg build.variants)"
+variants="${MEDTRIAGE_VARIANTS:-$all_variants}"
+opt_when="$(cfg wasm_opt.enabled)"   # true | false | release
+opt_enabled=false
+{ [ "$opt_when" = true ] || { [ "$opt_when" = release ] && $release; }; } && opt_enabled=true
 case "${MEDTRIAGE_WASM_OPT:-}" in 0) opt_enabled=false ;; 1) opt_enabled=true ;; esac
 opt_flags="$(cfg wasm_opt.flags)"
 opt_simd="$(cfg wasm_opt.simd_flags)"
-
-command -v wasm-pack >/dev/null || { echo "wasm-pack missing: run scripts/bootstrap.sh" >&2; exit 1; }
 prof_flag="--release"; [ "$profile" = dev ] && prof_flag="--dev"
+wasm_out="$root/target/wasm-out"   # one folder per variant: glue + .wasm as wasm-pack wrote them
 
-mkdir -p "$out_dir"
-# Build the default (first) variant last so its package.json / JS glue are the package's.
-ordered="$(echo $variants | tr ' ' '\n' | tac | tr '\n' ' ')"
-for v in $ordered; do
-  name="$(cfg variants.$v.out_name)"
-  flags="$(cfg variants.$v.rustflags)"
-  log "variant $v -> $out_dir/$name (RUSTFLAGS='$flags', $profile)"
-  t0=$(date +%s)
-  CARGO_TARGET_DIR="$root/target/wasm-$v" RUSTFLAGS="$flags" \
-    wasm-pack build --mode no-install --target "$target" $prof_flag --out-dir "$out_dir" --out-name "$name" --no-pack . \
-    -- --no-default-features --features onnx
-  log "variant $v built in $(( $(date +%s) - t0 )) s"
-  wasm="$out_dir/${name}_bg.wasm"
-  if [ "$opt_enabled" = true ]; then
-    command -v wasm-opt >/dev/null || { echo "wasm-opt missing: run scripts/bootstrap.sh" >&2; exit 1; }
-    extra=""; [ "$v" = simd ] && extra="$opt_simd"
+if [ -z "${MEDTRIAGE_ASSEMBLE_ONLY:-}" ]; then
+  command -v wasm-pack >/dev/null || { echo "wasm-pack missing: run scripts/bootstrap.sh" >&2; exit 1; }
+  for v in $variants; do
+    name="$(cfg variants.$v.out_name)"
+    flags="$(cfg variants.$v.rustflags)"
+    log "variant $v -> $name (RUSTFLAGS='$flags', $profile)"
     t0=$(date +%s)
-    wasm-opt $opt_flags $extra "$wasm" -o "$wasm.opt" && mv "$wasm.opt" "$wasm"
-    log "wasm-opt ($(wasm-opt --version | awk '{print $3}')) in $(( $(date +%s) - t0 )) s"
+    CARGO_TARGET_DIR="$root/target/wasm-$v" RUSTFLAGS="$flags" \
+      wasm-pack build --mode no-install --target "$target" $prof_flag --out-dir "$wasm_out/$v" --out-name "$name" --no-pack . \
+      -- --no-default-features --features onnx
+    log "variant $v built in $(( $(date +%s) - t0 )) s"
+    wasm="$wasm_out/$v/${name}_bg.wasm"
+    if [ "$opt_enabled" = true ]; then
+      command -v wasm-opt >/dev/null || { echo "wasm-opt missing: run scripts/bootstrap.sh" >&2; exit 1; }
+      extra=""; [ "$v" = simd ] && extra="$opt_simd"
+      t0=$(date +%s)
+      wasm-opt $opt_flags $extra "$wasm" -o "$wasm.opt" && mv "$wasm.opt" "$wasm"
+      log "wasm-opt ($(wasm-opt --version | awk '{print $3}')) in $(( $(date +%s) - t0 )) s"
+    fi
+    raw=$(stat -c %s "$wasm"); gz=$(gzip -9 -c "$wasm" | wc -c)
+    log "$wasm: $raw bytes raw, $gz bytes gzip -9"
+  done
+fi
+
+# pkg/: js/ sources + one glue module (every variant has the same bindings: the glue of each
+# must be identical but for its .wasm file name, or that variant is stale and left out).
+first="$(echo $all_variants | awk '{print $1}')"
+first_name="$(cfg variants.$first.out_name)"
+[ -f "$wasm_out/$first/$first_name.js" ] || { echo "variant $first not built (MEDTRIAGE_VARIANTS=$first scripts/build.sh)" >&2; exit 1; }
+rm -rf "$out_dir"
+mkdir -p "$out_dir"
+cp js/*.js js/*.d.ts js/package.json "$out_dir/"
+cp "$wasm_out/$first/$first_name.js" "$wasm_out/$first/$first_name.d.ts" "$wasm_out/$first/${first_name}_bg.wasm" \
+   "$wasm_out/$first/${first_name}_bg.wasm.d.ts" "$out_dir/"
+for v in $all_variants; do
+  [ "$v" = "$first" ] && continue
+  name="$(cfg variants.$v.out_name)"
+  [ -f "$wasm_out/$v/$name.js" ] || { log "variant $v not built: the package has no ${name}_bg.wasm"; continue; }
+  if diff -q <(sed "s/${name}_bg\.wasm/${first_name}_bg.wasm/g" "$wasm_out/$v/$name.js") "$wasm_out/$first/$first_name.js" >/dev/null; then
+    cp "$wasm_out/$v/${name}_bg.wasm" "$out_dir/"
+  else
+    log "variant $v is stale (its bindings differ from $first's): left out; rebuild it"
   fi
-  raw=$(stat -c %s "$wasm"); gz=$(gzip -9 -c "$wasm" | wc -c)
-  log "$wasm: $raw bytes raw, $gz bytes gzip -9"
 done
+cp README.md "$out_dir/"
+# wasm-bindgen writes a trailing `options: ScoreOptions | undefined` as a required parameter;
+# JS callers may leave it out, so the declaration says so (`options?: ScoreOptions`).
+sed -i -E 's/(\w+): ((Load|Score)Options|Measure) \| undefined\)/\1?: \2)/g' "$out_dir/$first_name.d.ts"
+# package.json: name, version, description, licence from Cargo.toml; only files that exist
+node - "$out_dir" <<'JS'
+const fs = require("node:fs"), path = require("node:path"), { execFileSync } = require("node:child_process");
+const out = process.argv[2];
+const meta = JSON.parse(execFileSync("cargo", ["metadata", "--no-deps", "--format-version", "1", "--offline"], { encoding: "utf8" }));
+const c = meta.packages.find((p) => p.name === "medtriage");
+const pj = JSON.parse(fs.readFileSync(path.join(out, "package.json"), "utf8"));
+Object.assign(pj, { version: c.version, description: c.description, license: c.license, keywords: c.keywords });
+pj.files = pj.files.filter((f) => fs.existsSync(path.join(out, f)));
+fs.writeFileSync(path.join(out, "package.json"), JSON.stringify(pj, null, 2) + "\n");
+JS
+tarball="$(cd "$out_dir" && npm pack --silent --pack-destination "$root/target")"
+cp "target/$tarball" target/medtriage.tgz   # a fixed name for the test hosts
+log "package: $out_dir/ -> target/$tarball ($(stat -c %s "target/$tarball") bytes)"
+for w in "$out_dir"/*.wasm; do log "  $(basename "$w"): $(stat -c %s "$w") bytes raw, $(gzip -9 -c "$w" | wc -c) gzip -9"; done
 
-# The npm package: ES module + .d.ts + both wasm variants + the loader.
-first="$(echo $variants | awk '{print $1}')"
-cp www/medtriage-loader.js "$out_dir/loader.js"
-python3 - "$out_dir" <<'PY'
-import json, os, sys
-out = sys.argv[1]
-p = os.path.join(out, "package.json")
-import tomllib
-cargo = tomllib.load(open("Cargo.toml", "rb"))["package"]
-files = sorted(f for f in os.listdir(out) if f.endswith((".js", ".wasm", ".d.ts")))
-pkg = {
-  "name": "medtriage", "version": cargo["version"], "description": cargo["description"],
-  "license": cargo["license"], "type": "module",
-  "main": "medtriage.js", "module": "medtriage.js", "types": "medtriage.d.ts",
-  "exports": {".": {"types": "./medtriage.d.ts", "default": "./medtriage.js"},
-              "./loader": "./loader.js", "./*.wasm": "./*.wasm"},
-  "files": files + ["README.md"], "sideEffects": ["./snippets/*"],
-  "keywords": cargo.get("keywords", []),
-}
-json.dump(pkg, open(p, "w"), indent=2)
-PY
-cp README.md "$out_dir/" 2>/dev/null || true
-rm -f "$out_dir/.gitignore"
-
-# The demo: the package and the bundled fixture model + samples.
-rm -rf www/pkg www/assets
-mkdir -p www/pkg www/assets/digits
-cp "$out_dir"/*.js "$out_dir"/*.wasm "$out_dir"/*.d.ts www/pkg/
+# The demo: the packed package unpacked into www/pkg (exactly what a host installs), plus the
+# bundled fixture model and samples.
+# (swapped in whole, so a demo already being served never sees a half-written package)
+rm -rf www/pkg.new www/pkg.old www/assets
+mkdir -p www/pkg.new www/assets/digits
+tar -xzf "target/$tarball" -C www/pkg.new --strip-components=1
+[ -d www/pkg ] && mv www/pkg www/pkg.old
+mv www/pkg.new www/pkg
+rm -rf www/pkg.old
 cp tests/fixtures/digits/model.onnx tests/fixtures/digits/manifest.json www/assets/digits/
 cp tests/fixtures/digits/member1.onnx tests/fixtures/digits/member2.onnx www/assets/digits/
 cp tests/golden/tta/manifest.json www/assets/digits/ensemble.json
@@ -95,4 +121,4 @@ s = sorted(f for f in os.listdir("samples") if f.startswith("d") and f.endswith(
 json.dump({"model": "model.onnx", "manifest": "manifest.json", "samples": ["samples/" + f for f in s],
            "ensemble": {"models": ["model.onnx", "member1.onnx", "member2.onnx"], "manifest": "ensemble.json"}},
           open("index.json", "w"), indent=1)' )
-log "package in $out_dir/, demo in www/ (serve with scripts/serve.sh)"
+log "package in $out_dir/ (target/$tarball), demo in www/ (serve with node scripts/serve.mjs)"

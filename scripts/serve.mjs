@@ -22,10 +22,16 @@ const MIME = {
   ".svg": "image/svg+xml",
 };
 
-export function startServer({ root, port = 8080, host = "127.0.0.1" } = {}) {
+// The demo's policy: the page may only talk to its own origin (a second guard on "no image
+// leaves the page"). Hosts under test pass their own (`csp`).
+export const DEMO_CSP =
+  "default-src 'self' blob: data:; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self'; img-src 'self' blob: data:; style-src 'self' 'unsafe-inline'";
+
+export function startServer({ root, port = 8080, host = "127.0.0.1", csp = DEMO_CSP, onRequest } = {}) {
   const base = resolve(root ?? join(fileURLToPath(new URL("..", import.meta.url)), "www"));
   const server = createServer(async (req, res) => {
     try {
+      onRequest?.(req);
       const url = new URL(req.url, "http://localhost");
       let path = normalize(join(base, decodeURIComponent(url.pathname)));
       if (path !== base && !path.startsWith(base + sep)) {
@@ -38,9 +44,7 @@ export function startServer({ root, port = 8080, host = "127.0.0.1" } = {}) {
         "Content-Type": MIME[extname(path).toLowerCase()] ?? "application/octet-stream",
         "Cache-Control": "no-store",
         "X-Content-Type-Options": "nosniff",
-        // The page may only talk to its own origin: a second guard on "no image leaves the page".
-        "Content-Security-Policy":
-          "default-src 'self' blob: data:; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self'; img-src 'self' blob: data:; style-src 'self' 'unsafe-inline'",
+        "Content-Security-Policy": csp,
       });
       res.end(body);
     } catch {

@@ -2,10 +2,12 @@
 # Runs every test, from a fresh machine: installs what is missing, then
 #   1. cargo fmt --check, clippy (-D warnings), native unit + integration + doc tests;
 #   2. the engine's test suite again, compiled to wasm, in headless Chromium (wasm-pack test);
-#   3. the npm package build (wasm-pack + wasm-opt, as wasm-pack.toml says);
-#   4. the demo end to end in headless Chromium (node --test + playwright-core): bundled model
-#      and samples scored in workers, queue order checked against onnxruntime's probabilities,
-#      and no request leaving the page's origin.
+#   3. the npm package build (wasm-pack, pkg/ from js/ + the wasm, `npm pack` -> target/*.tgz);
+#   4. end to end in headless Chromium (node --test + playwright-core), everything from the
+#      tarball: the demo (bundled model and samples scored in workers, queue order checked
+#      against onnxruntime's probabilities); the JS API; two hosts embedding the package (a
+#      static page under a strict CSP, a Vite app built offline) with the privacy proof; the
+#      pool's and store's faults (trap, hang, quota, cancel, pause, reload, export/import).
 # Skip parts with MEDTRIAGE_SKIP="lint wasm e2e" (space separated).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -40,10 +42,10 @@ fi
 if [[ "$skip" != *" e2e "* ]]; then
   step "package build"
   # wasm-opt (npm binaryen runs as wasm in node) takes 4-7 min on 2 cores for -24% raw size;
-  # the tests use the plain SIMD build to keep CI well under its budget (MEDTRIAGE_WASM_OPT=1
+  # it is for release builds only; the tests use the SIMD build to keep CI well under its budget (MEDTRIAGE_WASM_OPT=1
   # to test the optimized package instead).
   MEDTRIAGE_WASM_OPT="${MEDTRIAGE_WASM_OPT:-0}" MEDTRIAGE_VARIANTS="${MEDTRIAGE_VARIANTS:-simd}" scripts/build.sh
-  step "demo end-to-end in headless Chromium"
+  step "end-to-end in headless Chromium (demo, JS API, hosts, pool and store faults)"
   node --test tests/e2e/
 fi
 echo "all tests passed in $(( $(date +%s) - t_start )) s" >&2

@@ -1,14 +1,14 @@
 // In-browser speed of the triage maths (used by scripts/bench.sh): wall time of one JS call,
 // conversions included, on seeded synthetic data of the sizes the native benchmarks use.
 //   bench-triage.html?what=labels&n=50000   |   bench-triage.html?what=dawidSkene&n=10000
-import { loadMedtriage } from "./pkg/loader.js";
+import * as mt from "./pkg/index.js";
 
 const q = new URLSearchParams(location.search);
 const out = document.getElementById("out");
 let s = 12345;
 const rand = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296);
 try {
-  const { mt, variant } = await loadMedtriage(new URL("./pkg/", location.href));
+  const { variant } = await mt.init();
   const n = Number(q.get("n") ?? 50000);
   const k = 10;
   const what = q.get("what") ?? "labels";

@@ -1,12 +1,12 @@
 // In-browser scoring speed (used by scripts/bench.sh): median ms per image, one thread, after
 // warm-up, same inputs as examples/bench_score.rs.
 //   bench.html?model=assets/x.onnx&manifest=assets/x.json&image=assets/a.png|rgba:224x224&runs=30
-import { loadMedtriage } from "./pkg/loader.js";
+import * as mt from "./pkg/index.js";
 
 const q = new URLSearchParams(location.search);
 const out = document.getElementById("out");
 try {
-  const { mt, variant } = await loadMedtriage(new URL("./pkg/", location.href), { forceNoSimd: q.get("nosimd") === "1" });
+  const { variant } = await mt.init(undefined, { simd: q.get("nosimd") !== "1" && mt.simdSupported() });
   const model = new Uint8Array(await (await fetch(q.get("model"))).arrayBuffer());
   const manifest = await (await fetch(q.get("manifest"))).text();
   const runs = Number(q.get("runs") ?? 30);

@@ -1,17 +1,20 @@
 // The demo page: picks a model + manifest + images, scores them in a worker pool, and shows
 // the review queue most uncertain first. All work happens in this page; the only requests are
 // for the page's own files (the bundled model and samples included).
-import { WorkerPool } from "./pool.js";
-import { ResultStore, sha256Hex } from "./store.js";
+// The package is imported exactly as a host without a bundler would: from where its tarball
+// was unpacked (scripts/build.sh puts it in www/pkg/).
+import { WorkerPool } from "./pkg/pool.js";
+import { openStore } from "./pkg/store.js";
 
 const $ = (id) => document.getElementById(id);
-const state = { pool: new WorkerPool(), model: null, manifest: null, images: [], results: null, queue: null };
+// one worker per core, at most 4 (the page stays responsive)
+const state = { pool: new WorkerPool({ workers: Math.min(4, navigator.hardwareConcurrency || 2) }), model: null, manifest: null, images: [], results: null, queue: null };
 window.__medtriage = { status: "loading", state };
 // scores survive a reload (IndexedDB, this browser only); ?store=0 turns it off
 const storeP =
   new URLSearchParams(location.search).get("store") === "0"
     ? Promise.resolve(null)
-    : ResultStore.open().catch(() => null);
+    : openStore().catch(() => null);
 
 async function showStore() {
   const store = await storeP;
@@ -37,10 +40,9 @@ async function loadModel(modelBytes, manifest) {
   const models = Array.isArray(modelBytes) ? modelBytes : [modelBytes];
   state.verified = null; // a verified set belongs to one model
   $("tiers").disabled = true;
+  // the models' and the manifest's hashes key the stored scores (info.modelKey)
   const info = await state.pool.load(models, manifest);
-  // the models' and the manifest's hashes key the stored scores
-  const hashes = await Promise.all(models.map((m) => sha256Hex(m)));
-  state.modelKey = `${hashes.join("+")}:${await sha256Hex(new TextEncoder().encode(JSON.stringify(manifest)))}`;
+  state.modelKey = info.modelKey;
   state.model = modelBytes;
   state.manifest = manifest;
   const rows = info.samplesPerImage > 1 ? `, ${info.members} model(s) x ${info.samplesPerImage / info.members} view(s) = ${info.samplesPerImage} rows per image` : "";
@@ -154,25 +156,24 @@ async function score() {
   $("score").disabled = true;
   const t0 = performance.now();
   const store = await storeP;
-  const keys = await Promise.all(state.images.map(async (im) => `${state.modelKey}:${await sha256Hex(im.bytes)}`));
-  const cached = store ? await store.getMany(keys) : new Map();
-  const todo = state.images.map((im, i) => i).filter((i) => !cached.has(keys[i]));
   const total = state.images.length;
-  const scored = await state.pool.score(
-    todo.map((i) => ({ id: state.images[i].id, bytes: state.images[i].bytes })),
+  const run = state.pool.score(
+    state.images.map((im) => ({ id: im.id, bytes: im.bytes })),
     {
-      onProgress: ({ done, failed }) => {
+      store,
+      onProgress: ({ done, failed, cached, rate, etaSeconds }) => {
         $("progress").max = total;
-        $("progress").value = cached.size + done;
-        $("progress-text").textContent = `${cached.size + done} / ${total}${cached.size ? ` (${cached.size} stored)` : ""}${failed ? `, ${failed} failed` : ""}`;
+        $("progress").value = done;
+        $("progress-text").textContent =
+          `${done} / ${total}${cached ? ` (${cached} stored)` : ""}${failed ? `, ${failed} failed` : ""}` +
+          (rate > 0 && etaSeconds ? `, ${rate.toFixed(0)} images/s, ${etaSeconds.toFixed(0)} s left` : "");
       },
     },
   );
-  const results = state.images.map((im, i) => (cached.has(keys[i]) ? { ...cached.get(keys[i]), id: im.id } : null));
-  todo.forEach((i, j) => (results[i] = scored[j]));
-  if (store) await store.putMany(todo.map((i, j) => [keys[i], scored[j]]));
-  window.__medtriage.fromCache = cached.size;
-  window.__medtriage.scoredNow = todo.length;
+  const summary = await run.finished;
+  const results = summary.results;
+  window.__medtriage.fromCache = summary.cached;
+  window.__medtriage.scoredNow = summary.scored;
   await showStore();
   const ms = performance.now() - t0;
   state.results = results;
@@ -180,7 +181,7 @@ async function score() {
   await render();
   $("score").disabled = false;
   window.__medtriage.msPerImage = ms / results.length;
-  const reused = cached.size ? `, ${cached.size} stored score(s) reused` : "";
+  const reused = summary.cached ? `, ${summary.cached} stored score(s) reused` : "";
   setStatus("done", `${results.length} image(s) in ${ms.toFixed(0)} ms (${(ms / results.length).toFixed(1)} ms/image${reused})`);
 }
 

@@ -82,8 +82,10 @@ impl Channels {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "mode", rename_all = "camelCase", deny_unknown_fields)]
 pub enum Resize {
-    /// Resize both sides to exactly width x height (aspect ratio not kept).
-    Stretch,
+    /// Resize both sides to exactly width x height (aspect ratio not kept). A struct variant
+    /// so that `deny_unknown_fields` applies to it: serde ignores every field of an
+    /// internally tagged *unit* variant, so `{"mode":"stretch","antialias":true}` was accepted.
+    Stretch {},
     /// Resize so the shorter side is `shorterSide` pixels (aspect kept), then crop the centre
     /// width x height. `shorterSide` defaults to, and must be at least, max(width, height).
     #[serde(rename_all = "camelCase")]
@@ -217,8 +219,10 @@ pub struct Manifest {
     #[serde(default)]
     pub description: Option<String>,
     /// Input description.
+    #[serde(deserialize_with = "crate::error::object")]
     pub input: InputSpec,
     /// Output description.
+    #[serde(deserialize_with = "crate::error::object")]
     pub output: OutputSpec,
     /// Lower-case hex SHA-256 the model bytes must match, if given.
     #[serde(default)]
@@ -237,6 +241,9 @@ pub const MAX_INPUT_SIDE: u32 = 8192;
 impl Manifest {
     /// Parse a manifest from JSON and validate it.
     pub fn from_json(json: &str) -> Result<Manifest> {
+        if !json.trim_start().starts_with('{') {
+            return Err(err!(InvalidManifest, "manifest: expected a JSON object"));
+        }
         let m: Manifest =
             serde_json::from_str(json).map_err(|e| err!(InvalidManifest, "manifest: {e}"))?;
         m.validate()?;
@@ -281,6 +288,14 @@ impl Manifest {
                     i.width.max(i.height)
                 ));
             }
+        }
+        if self.output.classes.len() > crate::engine::limits::MAX_CLASSES {
+            return Err(err!(
+                InvalidManifest,
+                "output.classes lists {} names, limit is {} (limits::MAX_CLASSES)",
+                self.output.classes.len(),
+                crate::engine::limits::MAX_CLASSES
+            ));
         }
         if self.output.classes.len() < 2 {
             return Err(err!(
@@ -480,7 +495,7 @@ mod tests {
     fn parses_sample() {
         let m = Manifest::from_json(sample()).unwrap();
         assert_eq!(m.num_classes(), 3);
-        assert_eq!(m.input.resize, Resize::Stretch);
+        assert_eq!(m.input.resize, Resize::Stretch {});
     }
 
     #[test]
@@ -625,7 +640,7 @@ mod tta_tests {
             channels: if rgb { Channels::Rgb } else { Channels::Gray },
             mean: vec![0.5; if rgb { 3 } else { 1 }],
             std: vec![0.25; if rgb { 3 } else { 1 }],
-            resize: Resize::Stretch,
+            resize: Resize::Stretch {},
             name: None,
         }
     }
@@ -696,7 +711,7 @@ mod tta_props {
             channels: if c3 { Channels::Bgr } else { Channels::Gray },
             mean: vec![0.25; if c3 { 3 } else { 1 }],
             std: vec![0.5; if c3 { 3 } else { 1 }],
-            resize: Resize::Stretch,
+            resize: Resize::Stretch {},
             name: None,
         }
     }

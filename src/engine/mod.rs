@@ -2,6 +2,7 @@
 
 pub mod consensus;
 pub mod image;
+pub mod limits;
 pub mod manifest;
 #[cfg(feature = "onnx")]
 pub mod model;

@@ -19,7 +19,7 @@ export interface LabeledProbs {
   predProbs: number[] | Float64Array;
   n: number;
   k: number;
-  labels: number[];
+  labels: number[] | Int32Array;
 }
 export interface FindLabelIssuesOptions {
   filterBy?: FilterBy;

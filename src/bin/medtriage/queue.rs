@@ -9,7 +9,9 @@ use medtriage::engine::queue::{export, policy, rounds};
 use medtriage::error::from_json;
 use medtriage::{Error, ErrorKind, Result};
 
-use crate::io::{read_labels, read_matrix, read_text, read_vector, write_json, write_text};
+use crate::io::{
+    read_labels, read_matrix, read_probs, read_text, read_vector, write_json, write_text,
+};
 
 #[derive(clap::Args)]
 pub struct Data {
@@ -171,8 +173,8 @@ fn load(d: &Data) -> Result<(usize, policy::VerifiedSet, policy::PoolSet)> {
         p.clone()
             .ok_or_else(|| Error::new(ErrorKind::InvalidOptions, format!("{what} is required")))
     };
-    let vp = read_matrix(&need(&d.verified_probs, "--verified-probs")?)?;
-    let pp = read_matrix(&need(&d.pool_probs, "--pool-probs")?)?;
+    let vp = read_probs(&need(&d.verified_probs, "--verified-probs")?)?;
+    let pp = read_probs(&need(&d.pool_probs, "--pool-probs")?)?;
     if vp.cols != pp.cols {
         return Err(Error::new(
             ErrorKind::InvalidInput,

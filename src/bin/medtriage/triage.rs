@@ -9,7 +9,7 @@ use medtriage::engine::triage::{analysis, label_issues as li, outliers};
 use medtriage::error::from_json;
 use medtriage::{Error, ErrorKind, Result};
 
-use crate::io::{read_labels, read_matrix, write_csv, write_json};
+use crate::io::{read_labels, read_matrix, read_probs, write_csv, write_json};
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
 pub enum Format {
@@ -94,7 +94,7 @@ struct Loaded {
 }
 
 fn load(a: &ProbsArgs) -> Result<Loaded> {
-    let m = read_matrix(&a.pred_probs)?;
+    let m = read_probs(&a.pred_probs)?;
     let labels = read_labels(&a.labels)?;
     Ok(Loaded {
         probs: m.data,
@@ -228,7 +228,7 @@ pub fn run(cmd: Cmd) -> Result<()> {
                     (res.scores.clone(), serde_json::to_value(&res))
                 }
                 (None, Some(p)) => {
-                    let m = read_matrix(&p)?;
+                    let m = read_probs(&p)?;
                     let labels = labels.as_deref().map(read_labels).transpose()?;
                     let r = outliers::OodProbsRequest {
                         pred_probs: m.data,
