@@ -299,6 +299,18 @@ fn resized_size(w: u64, h: u64, input: &InputSpec) -> (u64, u64) {
             let nh = ((h as f64 * scale).round() as u64).max(ih);
             (nw, nh)
         }
+        Resize::Pil {
+            shorter_side: None, ..
+        } => (iw, ih),
+        Resize::Pil {
+            shorter_side: Some(s),
+            ..
+        } => {
+            let s = s.max(input.width.max(input.height));
+            let clamp = |v: u64| v.min(u64::from(u32::MAX)) as u32;
+            let (nw, nh) = super::resample::shorter_side_size(clamp(w), clamp(h), s);
+            (u64::from(nw), u64::from(nh))
+        }
     }
 }
 
@@ -470,6 +482,11 @@ pub fn resize(p: Pixels, input: &InputSpec) -> Pixels {
             let nh = ((p.height as f64 * scale).round() as u32).max(h);
             crop_center(resize_exact(p, nw, nh), w, h)
         }
+        Resize::Pil {
+            filter,
+            shorter_side,
+            precision,
+        } => super::resample::pil_resize(p, w, h, filter, shorter_side, precision),
     }
 }
 

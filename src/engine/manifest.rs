@@ -44,6 +44,7 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use super::resample::{Filter, Precision};
 use crate::error::{err, Result};
 
 /// Memory layout of the model's input tensor.
@@ -93,6 +94,24 @@ pub enum Resize {
         /// Target length of the shorter side before cropping.
         #[serde(default)]
         shorter_side: Option<u32>,
+    },
+    /// The training pipeline's resize (`engine::resample`): PIL `Image.resize((width,
+    /// height), filter)`, or with `shorterSide` torchvision `Resize(shorterSide)` +
+    /// `CenterCrop((height, width))`; antialiased when shrinking, within one grey level of
+    /// PIL per pixel. `filter` defaults to bilinear (torchvision's default), `precision` to
+    /// `uint8` (PIL on 8-bit images; `float`: no rounding, as torchvision on tensors).
+    #[serde(rename_all = "camelCase")]
+    Pil {
+        /// `bilinear` (default) or `bicubic`.
+        #[serde(default)]
+        filter: Filter,
+        /// Shorter side before the centre crop; absent: resize to exactly width x height.
+        /// Must be at least max(width, height).
+        #[serde(default)]
+        shorter_side: Option<u32>,
+        /// `uint8` (default) or `float`.
+        #[serde(default)]
+        precision: Precision,
     },
 }
 
@@ -279,6 +298,10 @@ impl Manifest {
         }
         if let Resize::ShorterSideCrop {
             shorter_side: Some(s),
+        }
+        | Resize::Pil {
+            shorter_side: Some(s),
+            ..
         } = i.resize
         {
             if s < i.width.max(i.height) || s > MAX_INPUT_SIDE {

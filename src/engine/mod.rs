@@ -1,6 +1,7 @@
 //! The pure Rust engine: no wasm-bindgen, no file system.
 
 pub mod consensus;
+pub mod grouping;
 pub mod image;
 pub mod limits;
 pub mod manifest;
@@ -8,6 +9,7 @@ pub mod manifest;
 pub mod model;
 pub mod multilabel;
 pub mod queue;
+pub mod resample;
 pub mod score;
 pub mod triage;
 pub mod uncertainty;

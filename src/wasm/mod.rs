@@ -31,6 +31,7 @@ macro_rules! bind {
 mod calibrate;
 mod consensus;
 mod de;
+mod grouping;
 mod queue;
 mod select;
 mod triage;

@@ -11,7 +11,8 @@ export interface Manifest {
     mean: number[];
     /** Per-channel std after scaling pixels to [0, 1]. */
     std: number[];
-    resize: { mode: "stretch" } | { mode: "shorterSideCrop"; shorterSide?: number };
+    resize: { mode: "stretch" } | { mode: "shorterSideCrop"; shorterSide?: number }
+      | { mode: "pil"; filter?: "bilinear" | "bicubic"; shorterSide?: number; precision?: "uint8" | "float" };
     /** ONNX input name; defaults to the first input. */
     name?: string;
   };
