@@ -291,6 +291,7 @@ pub fn ml_consensus(r: &MlConsensusRequest) -> Result<MlConsensusResponse> {
                 min_overlap: o.min_overlap,
                 fleiss: FleissMode::Auto,
                 list_disagreements: false,
+                ..AgreementOptions::default()
             },
         )?;
         let (mut ties, mut ds_pos) = (0, 0);
