@@ -167,10 +167,16 @@ fn run_policy(sp: &Split, seed: u64) -> PolicyRun {
         reviewed: Vec::new(),
         audits: Vec::new(),
         policy,
-        options: PlanOptions {
-            seed,
-            batch_size: BATCH,
-            ..PlanOptions::default()
+        options: {
+            // this benchmark records fixed-size audits
+            let mut o = PlanOptions {
+                seed,
+                batch_size: BATCH,
+                ..PlanOptions::default()
+            };
+            o.stopping.sequential = false;
+            o.stopping.audit_at = 0.25;
+            o
         },
         embeddings: None,
         d: None,
@@ -274,6 +280,7 @@ fn run_policy(sp: &Split, seed: u64) -> PolicyRun {
                 sampled: todo.len(),
                 wrong: w,
                 estimated_rate,
+                indices: None,
             });
         }
         if (run.reach[1].is_some() && run.stop_at.is_some()) || req.reviewed.len() >= n {

@@ -297,3 +297,27 @@ fn class_counts_beyond_the_limit_are_refused() {
     );
     let _ = std::fs::remove_dir_all(&d);
 }
+
+#[test]
+fn nan_in_an_input_table_is_bad_input_with_its_row() {
+    let d = tmp("nan");
+    let logits = d.join("logits.csv");
+    let labels = d.join("labels.csv");
+    std::fs::write(&logits, "1,2,3\n0.5,NaN,1\n").unwrap();
+    std::fs::write(&labels, "0\n1\n").unwrap();
+    let a = [
+        "calibrate".to_string(),
+        "temperature".into(),
+        "--logits".into(),
+        logits.display().to_string(),
+        "--labels".into(),
+        labels.display().to_string(),
+    ];
+    let refs: Vec<&std::ffi::OsStr> = a.iter().map(|s| os(s)).collect();
+    let l = error_line(&run(&refs));
+    assert!(
+        l.contains("invalid_input") && l.contains("row 1, column 1"),
+        "{l}"
+    );
+    let _ = std::fs::remove_dir_all(&d);
+}

@@ -33,6 +33,7 @@ mod consensus;
 mod de;
 mod grouping;
 mod queue;
+mod reviewers;
 mod select;
 mod triage;
 

@@ -75,13 +75,18 @@ export interface TierResponse {
 }
 export interface TierRequest { k: number; verified: VerifiedSet; pool: PoolSet; policy?: PolicyConfig; }
 export interface ReviewOutcome { index: number; label: number; }
-export interface AuditRecord { remainderSize: number; sampled: number; wrong: number; estimatedRate: number; }
+/** A fixed-size audit: sampled + wrong. A sequential one: indices (audited so far, in draw order). */
+export interface AuditRecord { remainderSize: number; sampled?: number; wrong?: number; estimatedRate: number; indices?: number[]; }
 export interface PlanOptions {
   batchSize?: number;
   classBudget?: boolean;
   minPerClass?: number;
   seed?: number;
-  stopping?: { targetErrorRate?: number; delta?: number; auditAt?: number; maxAudit?: number; auditMargin?: number };
+  /** sequential (default true): anytime-valid audit in steps of auditStep (default 25). */
+  stopping?: { targetErrorRate?: number; delta?: number; auditAt?: number; maxAudit?: number; auditMargin?: number;
+               sequential?: boolean; auditStep?: number };
+  /** The label-noise model P(given | true, confidence bin) behind the review order (default on). */
+  noiseModel?: { enabled?: boolean; bins?: number; iterations?: number; priorStrength?: number };
   /** Diverse batches among the review candidates, scored by priority (needs `embeddings`). */
   selection?: { strategy: SelectStrategy; options?: SelectOptions };
 }
@@ -96,7 +101,10 @@ export interface RoundRequest {
 }
 export interface RoundPlan {
   batch: number[];
-  audit?: { indices: number[]; remainderSize: number; estimatedRate: number; delta: number };
+  /** number == audits.length: append indices to the last record's indices; else push a new record. */
+  audit?: { indices: number[]; remainderSize: number; estimatedRate: number; delta: number;
+            sequential: boolean; number: number;
+            status?: { sampled: number; wrong: number; upperWrong: number; upperWrongLeft: number; delta: number } };
   stop: boolean;
   stopReason: string;
   estimate: {
@@ -106,6 +114,8 @@ export interface RoundPlan {
   };
   perClass: { class: number; unreviewed: number; expectedErrors: number; reviewed: number; wrongFound: number; budget: number }[];
   tiers: TierResponse;
+  /** transition[(b * k + true) * k + given]; flipRates[b * k + class]. */
+  noiseModel?: { k: number; edges: number[]; transition: number[]; flipRates: number[]; known: number; latent: number; iterations: number };
 }
 export interface ExportRequest<O> { tiers: TierResponse; ids?: string[]; classes?: string[]; options?: O; }
 export interface PseudoLabelOptions { tiers?: Tier[]; minConfidence?: number; weight?: "confidence" | "labelProbability" | "one"; }

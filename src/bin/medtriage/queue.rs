@@ -5,12 +5,12 @@
 use std::path::{Path, PathBuf};
 
 use clap::ValueEnum;
-use medtriage::engine::queue::{export, policy, rounds};
+use medtriage::engine::queue::{calibration_session, export, policy, reviewers, rounds};
 use medtriage::error::from_json;
 use medtriage::{Error, ErrorKind, Result};
 
 use crate::io::{
-    read_labels, read_matrix, read_probs, read_text, read_vector, write_json, write_text,
+    read_labels, read_matrix, read_probs, read_text, read_vector, write_csv, write_json, write_text,
 };
 
 #[derive(clap::Args)]
@@ -101,6 +101,60 @@ pub enum Cmd {
         /// Verified items' embeddings, verified n x d.
         #[arg(long)]
         verified_embeddings: Option<PathBuf>,
+        /// Output file (default: standard output).
+        #[arg(long, short)]
+        out: Option<PathBuf>,
+    },
+    /// Reviewer accuracy with Clopper-Pearson and Wilson intervals, per-class accuracy and
+    /// confusion, and the drift alarm (Bernoulli CUSUM), from scored decisions (gold items or
+    /// adjudicated ones). CSV: one row per reviewer and class ("all" = overall).
+    Reviewers {
+        /// The JS ReviewerReportRequest as JSON: {"k", "decisions": [{"reviewer", "truth",
+        /// "label"}], "options"}.
+        #[arg(long)]
+        request: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "json")]
+        format: Format,
+        /// Output file (default: standard output).
+        #[arg(long, short)]
+        out: Option<PathBuf>,
+    },
+    /// Hide gold items in a reviewer's batch at seeded random positions, never repeating one
+    /// the reviewer has seen.
+    MixGold {
+        /// The JS MixGoldRequest as JSON: {"batch", "gold", "seen", "goldShare", "seed"}.
+        #[arg(long)]
+        request: PathBuf,
+        /// Output file (default: standard output).
+        #[arg(long, short)]
+        out: Option<PathBuf>,
+    },
+    /// Combine each item's reviews by the reviewers' measured accuracy (Dawid-Skene with the
+    /// gold confusion matrices, the model as prior) and say which items need another reviewer
+    /// and whom to ask.
+    Combine {
+        /// The JS CombineRequest as JSON: {"k", "decisions", "reviewers", "items", "options"}.
+        #[arg(long)]
+        request: PathBuf,
+        /// Output file (default: standard output).
+        #[arg(long, short)]
+        out: Option<PathBuf>,
+    },
+    /// Calibration session: with --pick, the most disputed items for every reviewer to label
+    /// (a PickRequest); without, the agreement report (a SessionRequest: Fleiss' kappa,
+    /// Krippendorff's alpha, each reviewer's deviations). CSV: one row per reviewer and class
+    /// with the deviations.
+    Session {
+        /// The JS PickRequest (--pick) or SessionRequest as JSON.
+        #[arg(long)]
+        request: PathBuf,
+        /// Pick the items instead of reporting.
+        #[arg(long)]
+        pick: bool,
+        /// Output format (the report only).
+        #[arg(long, value_enum, default_value = "json")]
+        format: Format,
         /// Output file (default: standard output).
         #[arg(long, short)]
         out: Option<PathBuf>,
@@ -296,6 +350,123 @@ pub fn run(cmd: Cmd) -> Result<()> {
                 req.verified_embeddings = Some(read_matrix(p)?.data);
             }
             write_json(&rounds::plan_round(&req)?, out.as_deref())
+        }
+        Cmd::Reviewers {
+            request,
+            format,
+            out,
+        } => {
+            let req: reviewers::ReviewerReportRequest =
+                from_json(&read_text(&request)?, &request.display().to_string())?;
+            let r = reviewers::reviewer_report(&req)?;
+            if format == Format::Json {
+                return write_json(&r, out.as_deref());
+            }
+            let f = |x: f64| format!("{x:.6}");
+            let mut rows = Vec::new();
+            for s in &r.reviewers {
+                let alarms = s
+                    .drift
+                    .alarms_at
+                    .iter()
+                    .map(|a| a.to_string())
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                let all = std::iter::once(("all".to_string(), &s.overall));
+                let per = s
+                    .per_class
+                    .iter()
+                    .enumerate()
+                    .map(|(c, a)| (c.to_string(), a));
+                for (class, a) in all.chain(per) {
+                    rows.push(vec![
+                        s.reviewer.clone(),
+                        class,
+                        a.n.to_string(),
+                        a.correct.to_string(),
+                        f(a.accuracy),
+                        f(a.clopper_pearson.0),
+                        f(a.clopper_pearson.1),
+                        f(a.wilson.0),
+                        f(a.wilson.1),
+                        alarms.clone(),
+                    ]);
+                }
+            }
+            write_csv(
+                &[
+                    "reviewer",
+                    "class",
+                    "n",
+                    "correct",
+                    "accuracy",
+                    "cp_low",
+                    "cp_high",
+                    "wilson_low",
+                    "wilson_high",
+                    "drift_alarms_at",
+                ],
+                rows.into_iter(),
+                out.as_deref(),
+            )
+        }
+        Cmd::MixGold { request, out } => {
+            let req: reviewers::MixGoldRequest =
+                from_json(&read_text(&request)?, &request.display().to_string())?;
+            write_json(&reviewers::mix_gold(&req)?, out.as_deref())
+        }
+        Cmd::Combine { request, out } => {
+            let req: reviewers::CombineRequest =
+                from_json(&read_text(&request)?, &request.display().to_string())?;
+            write_json(&reviewers::combine_reviews(&req)?, out.as_deref())
+        }
+        Cmd::Session {
+            request,
+            pick,
+            format,
+            out,
+        } => {
+            let text = read_text(&request)?;
+            let what = request.display().to_string();
+            if pick {
+                let req: calibration_session::PickRequest = from_json(&text, &what)?;
+                return write_json(&calibration_session::pick_session(&req)?, out.as_deref());
+            }
+            let req: calibration_session::SessionRequest = from_json(&text, &what)?;
+            let r = calibration_session::session_report(&req)?;
+            if format == Format::Json {
+                return write_json(&r, out.as_deref());
+            }
+            let mut rows = Vec::new();
+            for s in &r.reviewers {
+                for (c, &d) in s.deviations_by_class.iter().enumerate() {
+                    rows.push(vec![
+                        s.reviewer.clone(),
+                        c.to_string(),
+                        d.to_string(),
+                        s.labelled.to_string(),
+                        s.compared.to_string(),
+                        format!("{:.6}", s.agreement),
+                        r.fleiss_kappa.map_or(String::new(), |v| format!("{v:.6}")),
+                        r.krippendorff_alpha
+                            .map_or(String::new(), |v| format!("{v:.6}")),
+                    ]);
+                }
+            }
+            write_csv(
+                &[
+                    "reviewer",
+                    "consensus_class",
+                    "deviations",
+                    "labelled",
+                    "compared",
+                    "agreement",
+                    "fleiss_kappa",
+                    "krippendorff_alpha",
+                ],
+                rows.into_iter(),
+                out.as_deref(),
+            )
         }
         Cmd::Export {
             tiers,
