@@ -162,6 +162,11 @@ pub fn group_rows(pred_probs: &[f64], k: usize, group_of: &[usize], groups: usiz
         for (c, &p) in row.iter().enumerate() {
             out[start + group_of[c]] += p;
         }
+        // float32 model rows summed in f64 can land a hair above 1 (1 + 1e-7), which the
+        // queue's [0, 1] check would refuse
+        for v in &mut out[start..] {
+            *v = v.clamp(0.0, 1.0);
+        }
     }
     out
 }
@@ -245,6 +250,9 @@ mod tests {
             assert!((a - b).abs() < 1e-12);
         }
         assert_eq!(r.labels, Some(vec![0, 1]));
+        // a row of float32 values whose grouped sum exceeds 1 by rounding stays in [0, 1]
+        let q = group_rows(&[0.4000001, 0.3000001, 0.0, 0.3000001], 4, &[1, 1, 0, 1], 2);
+        assert!(q[1] <= 1.0 && q[0] == 0.0, "{q:?}");
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod limits;
 pub mod manifest;
 #[cfg(feature = "onnx")]
 pub mod model;
+pub mod multilabel;
 pub mod queue;
 pub mod resample;
 pub mod score;

@@ -527,12 +527,74 @@ fn exports_for_training_and_label_studio() {
     assert_eq!(res[0]["from_name"], "choice");
     assert_eq!(res[0]["to_name"], "image");
     assert_eq!(res[2]["type"], "textarea");
-    // scores are the review priority: non-increasing over the review part of the list
-    let scores: Vec<f64> = ls[..t.order.len()]
+    // score: how sure we are the current label is right, strictly increasing along the
+    // exported order (ascending sort = Label Studio's uncertainty sampling = our order), never
+    // above 1 - priority, auto-accepted items highest
+    let scores: Vec<f64> = ls
         .iter()
         .map(|x| x["predictions"][0]["score"].as_f64().unwrap())
         .collect();
-    assert!(scores.windows(2).all(|w| w[0] >= w[1]));
+    assert!(scores.windows(2).all(|w| w[0] < w[1]));
+    assert!(scores.iter().all(|s| (0.0..=1.0).contains(s)));
+    for (r, task) in ls.iter().enumerate() {
+        let d = &task["data"];
+        assert_eq!(d["medtriage_rank"].as_u64().unwrap() as usize, r + 1);
+        let it = &t.items[d["medtriage_index"].as_u64().unwrap() as usize];
+        assert_eq!(d["medtriage_id"].as_str().unwrap(), ids[it.index]);
+        if let Some(pr) = it.priority {
+            assert!(scores[r] <= 1.0 - pr + 1e-15);
+        }
+        // reasons name classes, never indices
+        let why = d["medtriage_reasons"].as_str().unwrap();
+        if let (Some(g), Some(pd)) = (it.given_label, it.predicted) {
+            if g != pd
+                && it.tier != Tier::Failed
+                && it
+                    .reasons
+                    .iter()
+                    .any(|x| x.signal == medtriage::engine::queue::policy::Signal::LabelAgreement)
+            {
+                assert!(
+                    why.contains(&classes[g]) && why.contains(&classes[pd]),
+                    "{why}"
+                );
+            }
+        }
+    }
+    let n_review = t.order.len();
+    assert!(ls[n_review..]
+        .iter()
+        .all(|x| x["data"]["medtriage_tier"] == "autoAccept"));
+    // the reviewer's annotations come back as decisions for the next round
+    use medtriage::engine::queue::labelstudio::{read_label_studio, ReadLabelStudioRequest};
+    let annotated: Vec<serde_json::Value> = ls
+        .iter()
+        .take(5)
+        .enumerate()
+        .map(|(j, task)| {
+            let mut task = task.clone();
+            let choice = classes[j % classes.len()].clone();
+            task["id"] = serde_json::json!(100 + j);
+            task["annotations"] = serde_json::json!([{ "id": j, "completed_by": 1,
+                "was_cancelled": j == 4,
+                "result": [{ "from_name": "choice", "to_name": "image", "type": "choices",
+                             "value": { "choices": [choice] } }] }]);
+            task
+        })
+        .collect();
+    let back = read_label_studio(&ReadLabelStudioRequest {
+        export: serde_json::Value::Array(annotated),
+        classes: classes.clone(),
+        ids: Some(ids.clone()),
+        n: None,
+        options: Default::default(),
+    })
+    .unwrap();
+    assert_eq!((back.tasks, back.decided, back.skipped), (5, 4, 1));
+    for (j, r) in back.reviewed.iter().enumerate() {
+        assert_eq!(r.index, t.order[j]);
+        assert_eq!(r.label, j % classes.len());
+    }
 
     let csv = tiers_csv(&ExportRequest {
         tiers: t.clone(),

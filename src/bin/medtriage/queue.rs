@@ -5,7 +5,10 @@
 use std::path::{Path, PathBuf};
 
 use clap::ValueEnum;
-use medtriage::engine::queue::{calibration_session, export, policy, reviewers, rounds};
+use medtriage::engine::manifest::Manifest;
+use medtriage::engine::queue::{
+    calibration_session, export, labelstudio, policy, reviewers, rounds,
+};
 use medtriage::error::from_json;
 use medtriage::{Error, ErrorKind, Result};
 
@@ -68,6 +71,35 @@ pub enum ExportFormat {
     Csv,
 }
 
+/// `queue plan`'s review outcomes from Label Studio.
+#[derive(clap::Args)]
+pub struct LabelStudioReviewed {
+    /// Review outcomes from Label Studio: its JSON or JSON-MIN export, or the API's
+    /// tasks, of tasks exported by `queue export --to label-studio` (needs the class
+    /// names: --classes or --manifest). Added to --reviewed.
+    #[arg(long)]
+    reviewed_label_studio: Option<PathBuf>,
+    #[command(flatten)]
+    names: Names,
+}
+
+/// Class names (and ids) for reading Label Studio's annotations back.
+#[derive(clap::Args)]
+pub struct Names {
+    /// Class names, one per line, in class-index order.
+    #[arg(long = "classes", conflicts_with = "manifest")]
+    class_names: Option<PathBuf>,
+    /// The model manifest: class names from `output.classes`.
+    #[arg(long)]
+    manifest: Option<PathBuf>,
+    /// The ids the tasks were exported with, one per line (checks each task's medtriage_id).
+    #[arg(long = "ids")]
+    task_ids: Option<PathBuf>,
+    /// Reading options as JSON (the JS ReadLabelStudioOptions), e.g. '{"consensus": "dawidSkene"}'.
+    #[arg(long = "read-options", default_value = "{}")]
+    read_options: String,
+}
+
 #[derive(clap::Subcommand)]
 pub enum Cmd {
     /// Fit the policy on the verified set and put every pool item in a tier with its reasons.
@@ -88,6 +120,8 @@ pub enum Cmd {
         /// Review outcomes so far: CSV `index,label` (header optional).
         #[arg(long)]
         reviewed: Option<PathBuf>,
+        #[command(flatten)]
+        label_studio: Box<LabelStudioReviewed>,
         /// Audits so far: JSON list of the JS AuditRecord.
         #[arg(long)]
         audits: Option<PathBuf>,
@@ -105,6 +139,22 @@ pub enum Cmd {
         #[arg(long, short)]
         out: Option<PathBuf>,
     },
+    /// Read Label Studio's annotations (JSON or JSON-MIN export, or the API's tasks) back into
+    /// review decisions: `reviewed` (one per task, consensus over annotators), counts of
+    /// skipped and superseded annotations, ties.
+    ReadLabelStudio {
+        /// The export file.
+        #[arg(long)]
+        export: PathBuf,
+        #[command(flatten)]
+        names: Names,
+        /// Pool size (checks the indices).
+        #[arg(long)]
+        n: Option<usize>,
+        /// Output file (default: standard output).
+        #[arg(long, short)]
+        out: Option<PathBuf>,
+    },
     /// Reviewer accuracy with Clopper-Pearson and Wilson intervals, per-class accuracy and
     /// confusion, and the drift alarm (Bernoulli CUSUM), from scored decisions (gold items or
     /// adjudicated ones). CSV: one row per reviewer and class ("all" = overall).
@@ -116,6 +166,26 @@ pub enum Cmd {
         /// Output format.
         #[arg(long, value_enum, default_value = "json")]
         format: Format,
+        /// Output file (default: standard output).
+        #[arg(long, short)]
+        out: Option<PathBuf>,
+    },
+    /// Write the Label Studio labeling config for the exported tasks (classes from the
+    /// manifest or a file).
+    LabelStudioConfig {
+        /// Class names, one per line.
+        #[arg(
+            long,
+            conflicts_with = "manifest",
+            required_unless_present = "manifest"
+        )]
+        classes: Option<PathBuf>,
+        /// The model manifest (`output.classes`).
+        #[arg(long)]
+        manifest: Option<PathBuf>,
+        /// Options as JSON (the JS LabelConfigOptions).
+        #[arg(long, default_value = "{}")]
+        options: String,
         /// Output file (default: standard output).
         #[arg(long, short)]
         out: Option<PathBuf>,
@@ -279,6 +349,32 @@ fn read_reviewed(p: &Path) -> Result<Vec<rounds::ReviewOutcome>> {
     Ok(out)
 }
 
+fn classes_from(classes: &Option<PathBuf>, manifest: &Option<PathBuf>) -> Result<Vec<String>> {
+    match (classes, manifest) {
+        (Some(c), _) => lines(c),
+        (None, Some(m)) => Ok(Manifest::from_json(&read_text(m)?)?.output.classes),
+        (None, None) => Err(Error::new(
+            ErrorKind::InvalidOptions,
+            "the class names are needed: --classes or --manifest",
+        )),
+    }
+}
+
+fn read_ls(
+    export: &Path,
+    names: &Names,
+    n: Option<usize>,
+) -> Result<labelstudio::LabelStudioReviews> {
+    let at = export.display().to_string();
+    labelstudio::read_label_studio(&labelstudio::ReadLabelStudioRequest {
+        export: from_json(&read_text(export)?, &at)?,
+        classes: classes_from(&names.class_names, &names.manifest)?,
+        ids: opt(&names.task_ids, lines)?,
+        n,
+        options: from_json(&names.read_options, "--read-options")?,
+    })
+}
+
 pub fn run(cmd: Cmd) -> Result<()> {
     match cmd {
         Cmd::Tiers { data, format, out } => {
@@ -311,6 +407,7 @@ pub fn run(cmd: Cmd) -> Result<()> {
         Cmd::Plan {
             data,
             reviewed,
+            label_studio,
             audits,
             options,
             pool_embeddings,
@@ -338,6 +435,20 @@ pub fn run(cmd: Cmd) -> Result<()> {
             if let Some(p) = &reviewed {
                 req.reviewed = read_reviewed(p)?;
             }
+            if let Some(p) = &label_studio.reviewed_label_studio {
+                let r = read_ls(p, &label_studio.names, Some(req.pool.n))?;
+                eprintln!(
+                    "{}: {} tasks, {} decisions ({} annotations, {} skipped, {} superseded, {} tied)",
+                    p.display(),
+                    r.tasks,
+                    r.decided,
+                    r.annotations.len(),
+                    r.skipped,
+                    r.superseded,
+                    r.ties.len()
+                );
+                req.reviewed.extend(r.reviewed);
+            }
             if let Some(p) = &audits {
                 req.audits = from_json(&read_text(p)?, &p.display().to_string())?;
             }
@@ -351,6 +462,24 @@ pub fn run(cmd: Cmd) -> Result<()> {
             }
             write_json(&rounds::plan_round(&req)?, out.as_deref())
         }
+        Cmd::ReadLabelStudio {
+            export,
+            names,
+            n,
+            out,
+        } => write_json(&read_ls(&export, &names, n)?, out.as_deref()),
+        Cmd::LabelStudioConfig {
+            classes,
+            manifest,
+            options,
+            out,
+        } => write_text(
+            &labelstudio::label_config(&labelstudio::LabelConfigRequest {
+                classes: classes_from(&classes, &manifest)?,
+                options: from_json(&options, "--options")?,
+            })?,
+            out.as_deref(),
+        ),
         Cmd::Reviewers {
             request,
             format,

@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod calibration_session;
 pub mod export;
+pub mod labelstudio;
 pub mod noise_model;
 pub mod policy;
 pub mod reviewers;
