@@ -1,4 +1,4 @@
-//! The human-effort benchmark (issue 5): how many reviews each ordering needs to bring a noisy
+//! The human-effort benchmark: how many reviews each ordering needs to bring a noisy
 //! pool to 99% and 99.5% label accuracy, on real model outputs.
 //!
 //! `cargo run --release --no-default-features --example bench_effort -- [label-errors dir] [seeds] [curve.csv]`
@@ -156,6 +156,12 @@ fn run_policy(sp: &Split, seed: u64) -> PolicyRun {
                 seed,
                 ..PlanOptions::default()
             };
+            // the figures in the README were measured with the fixed-size audit and the
+            // self-confidence order; `bench_review` measures the sequential audit and the
+            // noise model
+            o.stopping.sequential = false;
+            o.noise_model.enabled = false;
+            o.stopping.audit_at = 0.25;
             if let Some(a) = std::env::var("EFFORT_AUDIT_AT")
                 .ok()
                 .and_then(|v| v.parse().ok())
@@ -258,6 +264,7 @@ fn run_policy(sp: &Split, seed: u64) -> PolicyRun {
                 sampled: a.indices.len(),
                 wrong: w,
                 estimated_rate: a.estimated_rate,
+                indices: None,
             });
         } else if !plan.batch.is_empty() {
             todo = plan.batch.clone();

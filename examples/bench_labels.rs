@@ -28,7 +28,7 @@ fn main() {
     let synth = PathBuf::from(
         args.get(2)
             .cloned()
-            .unwrap_or_else(|| "/tmp/bench_labels".into()),
+            .unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/target/bench_labels").into()),
     );
 
     println!("== (a) detection quality (find_label_issues, defaults) ==");

@@ -7,10 +7,11 @@
 # Usage: scripts/bench_calib.sh   (env: PY=python with numpy/scipy/sklearn/mapie[/netcal],
 #        CARGO_TARGET_DIR, DATA=dir of the .npy files, SEEDS="0 1 2 3 4")
 set -euo pipefail
-cd "$(dirname "$0")/.."
-PY="${PY:-/work/main/.venv/bin/python}"
-DATA="${DATA:-$(pwd)/../shared/data/label-errors}"
-[ -f "$DATA/cifar10s_resnet18_pred_probs.npy" ] || DATA=/work/shared/data/label-errors
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+# the repository's venv (scripts/bootstrap.sh python); the data sit beside the repository
+PY="${PY:-$root/.venv/bin/python}"
+DATA="${DATA:-$root/../shared/data/label-errors}"
 SEEDS="${SEEDS:-0 1 2 3 4}"
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT

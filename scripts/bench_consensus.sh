@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Consensus benchmark (issue 4): Dawid-Skene (fixed iterations, equal work) and CROWDLAB,
+# Consensus benchmark: Dawid-Skene (fixed iterations, equal work) and CROWDLAB,
 # our engine (single-threaded, as in wasm) beside crowd-kit / cleanlab on the same inputs.
 #   scripts/bench_consensus.sh                 # 10,000 and 150,000 items x 5 annotators x 10 classes
 #   SIZES="10000" ITERS=100 scripts/bench_consensus.sh
@@ -8,8 +8,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
-PY="${PY:-/work/main/.venv/bin/python}"
-[ -x "$PY" ] || PY="$root/.venv/bin/python"
+PY="${PY:-$root/.venv/bin/python}"
 SIZES="${SIZES:-10000 150000}"
 ITERS="${ITERS:-100}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target}"

@@ -3,14 +3,14 @@
 # on the same inputs. Prints both and the ratios.
 #   scripts/bench_labels.sh [label-errors dir]
 set -euo pipefail
-cd "$(dirname "$0")/.."
-PY=${PYTHON:-/work/main/.venv/bin/python}
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+PY=${PYTHON:-$root/.venv/bin/python}
 [ -x "$PY" ] || PY=python3
-DATA=${1:-../shared/data/label-errors}
-[ -d "$DATA" ] || DATA=/work/shared/data/label-errors
-SYN=${BENCH_DIR:-/tmp/bench_labels}
+DATA=${1:-$root/../shared/data/label-errors}
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$root/target}
+SYN=${BENCH_DIR:-$CARGO_TARGET_DIR/bench_labels}
 mkdir -p "$SYN"
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/work/target-helpers}
 
 "$PY" - "$DATA" "$SYN" <<'EOF' | tee "$SYN/python.txt"
 import json, os, sys, time, warnings

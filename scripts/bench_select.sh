@@ -11,14 +11,15 @@
 # default 600 s, estimated from a 20,000-item run first); batch 1,000 at 5,000 items
 # (at 20,000 items modAL's batch 1,000 would take ~40x its batch-100 time).
 set -euo pipefail
-cd "$(dirname "$0")/.."
-PY=${PYTHON:-/work/main/.venv/bin/python}
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+PY=${PYTHON:-$root/.venv/bin/python}
 [ -x "$PY" ] || PY=python3
 N=${1:-150000}
 D=${2:-512}
-OUT=${BENCH_DIR:-/tmp/bench_select}
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$root/target}
+OUT=${BENCH_DIR:-$CARGO_TARGET_DIR/bench_select}
 mkdir -p "$OUT"
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/work/target-helpers}
 
 cargo build --release --quiet --no-default-features --example bench_select
 BIN="$CARGO_TARGET_DIR/release/examples/bench_select"

@@ -26,7 +26,7 @@ install_rust() {
   local want; want="$(lock_wbg_version)"
   if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$want" ]; then
     log "installing wasm-bindgen-cli $want (cargo, a few minutes)"
-    # not --locked: one of its locked dependencies is missing from the registry (TOOLCHAIN.md)
+    # not --locked: one of its locked dependencies is missing from the registry (docs/BUILD.md)
     cargo install wasm-bindgen-cli --version "$want" --force
   fi
   if ! command -v wasm-pack >/dev/null 2>&1; then

@@ -1,6 +1,6 @@
 """Check that `medtriage queue export --to label-studio` output is what Label Studio accepts:
 every prediction is validated against the labeling config documented in
-src/engine/queue/export.rs with label-studio-sdk's LabelInterface (the SDK Label Studio uses).
+src/engine/queue/export.rs and the one `queue label-studio-config` generates, with label-studio-sdk's LabelInterface (the SDK Label Studio uses).
 
 Run: .venv/bin/python scripts/check_label_studio.py [path/to/medtriage]
 (needs `pip install label-studio-sdk`, pinned in scripts/requirements-queue.txt; builds nothing:
@@ -61,11 +61,18 @@ for t in tasks:
     errs = li.validate_prediction(t["predictions"][0], return_errors=True)
     if errs:
         bad.append((t["data"]["medtriage_id"], errs))
+# score rises strictly along the exported (review) order: ascending sort = our order
 scores = [t["predictions"][0]["score"] for t in tasks]
-review = [t for t in tasks if t["data"]["medtriage_tier"] != "autoAccept"]
-ordered = all(a >= b for a, b in zip(scores[: len(review)], scores[1: len(review)]))
-print(f"label-studio-sdk LabelInterface: {len(tasks) - len(bad)} of {len(tasks)} predictions valid; "
-      f"review part ordered by score: {ordered}")
+ordered = all(a < b for a, b in zip(scores, scores[1:]))
+# the labeling config the CLI generates from the manifest accepts them too
+gen = subprocess.run([cli, "queue", "label-studio-config", "--manifest",
+                      str(root / "tests/fixtures/digits/manifest.json")],
+                     check=True, capture_output=True, text=True).stdout
+li2 = LabelInterface(gen)
+bad += [(t["data"]["medtriage_id"], e) for t in tasks
+        if (e := li2.validate_prediction(t["predictions"][0], return_errors=True))]
+print(f"label-studio-sdk LabelInterface: {len(tasks) - len(bad)} of {len(tasks)} predictions valid "
+      f"(documented and generated configs); scores strictly increasing along our order: {ordered}")
 for b in bad[:5]:
     print("  invalid:", b)
 sys.exit(1 if bad or not ordered else 0)

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes tests/common/fixtures.rs: every fixture file as include_bytes!, so the test suite
+"""Writes tests/suite/fixtures.rs: every fixture file as include_bytes!, so the test suite
 runs unchanged in the browser (no file system there). Run after scripts/make_fixtures.py."""
 import json, os
 root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
@@ -16,7 +16,7 @@ out = [
     'pub const PROBS_MANIFEST: &str = include_str!("../fixtures/digits/probs_manifest.json");',
     'pub const GOLDEN_SCORES: &str = include_str!("../golden/digits_scores.json");',
     'pub const GOLDEN_TENSORS: &str = include_str!("../golden/digits_tensors.json");',
-    *[f'#[allow(dead_code)] // ensemble members: tests/tta.rs\npub const MEMBER{m}: &[u8] = include_bytes!("../fixtures/digits/member{m}.onnx");' for m in (1, 2)],
+    *[f'pub const MEMBER{m}: &[u8] = include_bytes!("../fixtures/digits/member{m}.onnx");' for m in (1, 2)],
     "",
     "/// (path relative to tests/fixtures/digits, bytes) for each golden item, in golden order.",
     "pub const SAMPLES: &[(&str, &[u8])] = &[",
@@ -27,4 +27,4 @@ out += [f'    ("{f}", include_bytes!("../fixtures/bad/{f}")),' for f in bad if f
 out += ["];", "", "/// (file, text) of each manifest in tests/fixtures/bad.", "pub const BAD_MANIFESTS: &[(&str, &str)] = &["]
 out += [f'    ("{f}", include_str!("../fixtures/bad/{f}")),' for f in bad if f.endswith(".json")]
 out += ["];"]
-open("tests/common/fixtures.rs", "w").write("\n".join(out) + "\n")
+open("tests/suite/fixtures.rs", "w").write("\n".join(out) + "\n")

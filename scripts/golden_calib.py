@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""Golden files for the `calib` area (issue 3 parts 1-4): multi-row uncertainty, temperature
+"""Golden files for the `calib` area: multi-row uncertainty, temperature
 scaling and calibration metrics, split conformal prediction, risk-controlled auto-accept.
 
-Regenerate:  /work/main/.venv/bin/python scripts/golden_calib.py
+Regenerate:  .venv/bin/python scripts/golden_calib.py
 Writes tests/golden/calib/{multi,temperature,report,conformal,risk}.json.
 
 References (pinned in scripts/requirements-calib.txt):

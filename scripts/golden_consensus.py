@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Golden files for the consensus engine (issue 4), from the real reference packages.
+"""Golden files for the consensus engine, from the real reference packages.
 
-    /work/main/.venv/bin/python scripts/golden_consensus.py      # rewrites tests/golden/consensus/*.json
+    .venv/bin/python scripts/golden_consensus.py      # rewrites tests/golden/consensus/*.json
 
 Seeded synthetic annotations (several n, K, annotator counts, missingness and accuracies)
 are run through crowd-kit (MajorityVote, DawidSkene), cleanlab.multiannotator

@@ -2,7 +2,7 @@
 """Golden files for the `labels` area (confident learning, outliers, near-duplicates,
 per-class analysis), computed by the reference packages (cleanlab 2.9, scikit-learn).
 
-Regenerate:  /work/main/.venv/bin/python scripts/golden_labels.py
+Regenerate:  .venv/bin/python scripts/golden_labels.py
 Writes tests/golden/labels/*.json. Probabilities and features are stored as 16-hex-digit
 IEEE-754 bit patterns so the Rust test reads exactly the arrays cleanlab saw.
 Synthetic probabilities are continuous (softmax of Gaussian logits) so no exact ties occur.
@@ -62,8 +62,6 @@ def stable(on):
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "tests", "golden", "labels")
 DATA = os.path.join(ROOT, "..", "shared", "data", "label-errors")
-if not os.path.isdir(DATA):
-    DATA = "/work/shared/data/label-errors"
 
 MODES = ["prune_by_noise_rate", "prune_by_class", "both", "confident_learning",
          "predicted_neq_given", "low_normalized_margin", "low_self_confidence"]

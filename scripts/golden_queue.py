@@ -1,4 +1,4 @@
-"""Golden values for the review-queue maths (tests/queue.rs), from scipy and scikit-learn.
+"""Golden values for the review-queue maths (tests/suite/queue.rs), from scipy and scikit-learn.
 
 Regenerate: .venv/bin/python scripts/golden_queue.py
 - Clopper-Pearson one-sided upper bounds: scipy.stats.beta.ppf(1 - delta, x + 1, m - x).

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Golden files for the `select` area (batch selection for the review queue).
 
-Regenerate:  /work/main/.venv/bin/python scripts/golden_select.py
+Regenerate:  .venv/bin/python scripts/golden_select.py
 Writes tests/golden/select/{synthetic,real}.json. Pins: scripts/requirements-select.txt.
 
 References:
@@ -37,8 +37,6 @@ warnings.filterwarnings("ignore")
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 OUT = os.path.join(ROOT, "tests", "golden", "select")
 DATA = os.path.join(ROOT, "..", "shared", "data", "label-errors")
-if not os.path.isdir(DATA):
-    DATA = "/work/shared/data/label-errors"
 M64 = (1 << 64) - 1
 
 

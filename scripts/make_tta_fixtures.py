@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Ensemble members and test-time-augmentation goldens for medtriage.
 
-    /work/main/.venv/bin/python scripts/make_tta_fixtures.py            # members + goldens
-    /work/main/.venv/bin/python scripts/make_tta_fixtures.py --golden   # goldens only
+    .venv/bin/python scripts/make_tta_fixtures.py            # members + goldens
+    .venv/bin/python scripts/make_tta_fixtures.py --golden   # goldens only
 
 Run after scripts/make_fixtures.py (it reuses its data, CNN, training loop and preprocessing
 by import). Deterministic: every random choice is seeded and BLAS uses one thread.

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test, from a fresh machine: installs what is missing, then
 #   1. cargo fmt --check, clippy (-D warnings), native unit + integration + doc tests;
-#   2. the engine's test suite again, compiled to wasm, in headless Chromium (wasm-pack test);
+#   2. every wasm build the project ships compiled: the no-SIMD fallback and the maths-only
+#      (no tract) library with `cargo check`, then the integration suite compiled to wasm
+#      (SIMD) and run in headless Chromium (wasm-pack test);
 #   3. the npm package build (wasm-pack, pkg/ from js/ + the wasm, `npm pack` -> target/*.tgz);
 #   4. end to end in headless Chromium (node --test + playwright-core), everything from the
 #      tarball: the demo (bundled model and samples scored in workers, queue order checked
@@ -32,7 +34,14 @@ step "native tests (cargo test)"
 cargo test
 
 if [[ "$skip" != *" wasm "* ]]; then
-  step "engine tests in headless Chromium (wasm-pack test --chrome --headless)"
+  # The loader's no-SIMD fallback (no RUSTFLAGS, the package's features) and the build
+  # without tract. A check, not a build: a full no-SIMD release build takes ~6 min here;
+  # `MEDTRIAGE_VARIANTS="simd nosimd" scripts/test.sh` builds and packages both variants.
+  step "wasm no-SIMD build (cargo check)"
+  cargo check --target wasm32-unknown-unknown --lib --no-default-features --features onnx
+  step "wasm maths-only build, no tract (cargo check)"
+  cargo check --target wasm32-unknown-unknown --lib --no-default-features
+  step "integration suite in headless Chromium (wasm-pack test --chrome --headless)"
   # Same target dir and flags as the SIMD package build, so dependencies are built once.
   CARGO_TARGET_DIR="$root/target/wasm-simd" RUSTFLAGS="-C target-feature=+simd128" \
     WASM_BINDGEN_TEST_TIMEOUT=600 \

@@ -25,6 +25,9 @@ pub enum ErrorKind {
     InvalidPixels,
     /// Inference failed at run time.
     Inference,
+    /// The model (tract) panicked while running on this item: natively the panic is caught
+    /// and the item fails alone.
+    InferencePanicked,
     /// The model produced NaN or infinity.
     NonFiniteOutput,
     /// Probabilities given as input are not a valid distribution.
@@ -54,6 +57,7 @@ impl ErrorKind {
             ErrorKind::ImageTooLarge => "image_too_large",
             ErrorKind::InvalidPixels => "invalid_pixels",
             ErrorKind::Inference => "inference",
+            ErrorKind::InferencePanicked => "inference_panicked",
             ErrorKind::NonFiniteOutput => "non_finite_output",
             ErrorKind::InvalidProbabilities => "invalid_probabilities",
             ErrorKind::InvalidInput => "invalid_input",
@@ -110,6 +114,77 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
+/// Run `f`, turning a panic into `Err(message)` without printing it.
+///
+/// Natively the panic is caught with `catch_unwind`, and the process-wide panic hook (which
+/// would print the message and, with `RUST_BACKTRACE`, a backtrace) is told to stay quiet on
+/// this thread while `f` runs: a hostile model or file fails its item with a typed error and
+/// the batch goes on. The message comes back cut to one line of at most 200 characters.
+///
+/// **In wasm this cannot work**: `wasm32-unknown-unknown` has no unwinding, a panic is a trap
+/// that leaves the instance unusable, and `f` is just called. There the JS side treats a trap
+/// as the loss of that instance (the worker pool starts a fresh worker and retries the item
+/// alone), and the engine's budget checks (`engine::limits`) keep known hostile inputs from
+/// reaching a panic at all.
+pub fn catch_panic<R>(f: impl FnOnce() -> R) -> std::result::Result<R, String> {
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        quiet::run(f)
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        Ok(f())
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+mod quiet {
+    use std::cell::Cell;
+    use std::panic::{self, AssertUnwindSafe};
+    use std::sync::Once;
+
+    thread_local! {
+        static QUIET: Cell<u32> = const { Cell::new(0) };
+    }
+    static HOOK: Once = Once::new();
+
+    pub(super) fn run<R>(f: impl FnOnce() -> R) -> std::result::Result<R, String> {
+        HOOK.call_once(|| {
+            let previous = panic::take_hook();
+            panic::set_hook(Box::new(move |info| {
+                if QUIET.with(Cell::get) == 0 {
+                    previous(info);
+                }
+            }));
+        });
+        QUIET.with(|q| q.set(q.get() + 1));
+        let r = panic::catch_unwind(AssertUnwindSafe(f));
+        QUIET.with(|q| q.set(q.get().saturating_sub(1)));
+        r.map_err(|payload| {
+            let text = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            // an unwrapped anyhow error carries its backtrace in the text
+            let text = match text.find("Stack backtrace") {
+                Some(i) => &text[..i],
+                None => &text[..],
+            };
+            super::one_line(text, 200)
+        })
+    }
+}
+
+/// `text` on one line (whitespace runs become one space), cut to `max` characters.
+pub fn one_line(text: &str, max: usize) -> String {
+    let mut s: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if s.chars().count() > max {
+        s = s.chars().take(max).collect::<String>() + "…";
+    }
+    s
+}
+
 /// Shorthand constructors used across the engine.
 macro_rules! err {
     ($kind:ident, $($arg:tt)*) => {
@@ -118,10 +193,46 @@ macro_rules! err {
 }
 pub(crate) use err;
 
-/// Parse a JSON options/request object, rejecting unknown fields with a typed error.
+/// Parse a JSON options/request value, rejecting unknown fields with a typed error.
 pub fn from_json<T: serde::de::DeserializeOwned>(json: &str, what: &str) -> Result<T> {
     serde_json::from_str(json)
         .map_err(|e| Error::new(ErrorKind::InvalidOptions, format!("{what}: {e}")))
+}
+
+/// [`from_json`] for an options struct: the text must be a JSON object (serde would also
+/// fill a struct from an array, by position).
+pub fn object_from_json<T: serde::de::DeserializeOwned>(json: &str, what: &str) -> Result<T> {
+    if !json.trim_start().starts_with('{') {
+        return Err(Error::new(
+            ErrorKind::InvalidOptions,
+            format!("{what}: expected a JSON object"),
+        ));
+    }
+    from_json(json, what)
+}
+
+/// `#[serde(deserialize_with = "object")]`: a struct field that must be given as an object
+/// (serde's derive also accepts an array of the fields by position, which turned
+/// `"limits": [1, 2, 3]` into limits of 1, 2 and 3 pixels / bytes).
+pub fn object<'de, D, T>(d: D) -> std::result::Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    struct V<T>(std::marker::PhantomData<T>);
+    impl<'de, T: serde::Deserialize<'de>> serde::de::Visitor<'de> for V<T> {
+        type Value = T;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("an object")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            map: A,
+        ) -> std::result::Result<T, A::Error> {
+            T::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+        }
+    }
+    d.deserialize_map(V(std::marker::PhantomData))
 }
 
 #[cfg(test)]
@@ -140,6 +251,7 @@ mod tests {
             ErrorKind::ImageTooLarge,
             ErrorKind::InvalidPixels,
             ErrorKind::Inference,
+            ErrorKind::InferencePanicked,
             ErrorKind::NonFiniteOutput,
             ErrorKind::InvalidProbabilities,
             ErrorKind::InvalidInput,
@@ -152,6 +264,14 @@ mod tests {
         codes.sort();
         codes.dedup();
         assert_eq!(codes.len(), kinds.len());
+    }
+
+    #[test]
+    fn panics_are_caught_quietly() {
+        let r: std::result::Result<(), String> = catch_panic(|| panic!("boom\n  at line 2"));
+        assert_eq!(r.unwrap_err(), "boom at line 2");
+        assert_eq!(catch_panic(|| 7).unwrap(), 7);
+        assert_eq!(one_line(&"x".repeat(300), 5), "xxxxx…");
     }
 
     #[test]

@@ -18,6 +18,9 @@
 //! assert!((u.least_confidence - (1.0 - p[0] as f64)).abs() < 1e-12);
 //! ```
 #![deny(missing_docs)]
+// No unwrap()/expect() outside tests: bad input must give a typed error, never a panic
+// (clippy --all-targets -D warnings in scripts/test.sh keeps it so).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod engine;
 pub mod error;

@@ -212,3 +212,66 @@ fn queue_tiers_plan_and_export() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("alpah"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn group_classes_sums_probabilities_and_refuses_a_missing_class() {
+    let dir = std::env::temp_dir().join(format!("medtriage-cli-group-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let probs = dir.join("p.csv");
+    std::fs::write(&probs, "0.1,0.2,0.6,0.1\n0.7,0.1,0.1,0.1\n").unwrap();
+    let labels = dir.join("y.csv");
+    std::fs::write(&labels, "2\n0\n").unwrap();
+    let grouping = r#"{"classes":["glioma","meningioma","notumor","pituitary"],
+        "groups":[{"name":"no","classes":["notumor"]},{"name":"yes","classes":["glioma","meningioma","pituitary"]}]}"#;
+    let out = Command::new(BIN)
+        .args(["triage", "group-classes", "--pred-probs"])
+        .arg(&probs)
+        .args(["--labels"])
+        .arg(&labels)
+        .args(["--grouping", grouping])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["classes"], serde_json::json!(["no", "yes"]));
+    assert_eq!(v["labels"], serde_json::json!([0, 1]));
+    let p: Vec<f64> = v["predProbs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect();
+    for (a, b) in p.iter().zip([0.6, 0.4, 0.1, 0.9]) {
+        assert!((a - b).abs() < 1e-9, "{p:?}");
+    }
+    // the grouped CSV reads back as a 2-column matrix (header = group names)
+    let csv = dir.join("g.csv");
+    let out = Command::new(BIN)
+        .args(["triage", "group-classes", "--pred-probs"])
+        .arg(&probs)
+        .args(["--grouping", grouping, "--format", "csv", "--out"])
+        .arg(&csv)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = std::fs::read_to_string(&csv).unwrap();
+    assert!(text.starts_with("no,yes\n"), "{text}");
+    let missing = grouping.replace(r#","pituitary"]}]"#, r#"]}]"#);
+    let out = Command::new(BIN)
+        .args(["triage", "group-classes", "--pred-probs"])
+        .arg(&probs)
+        .args(["--grouping", &missing])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("invalid_options") && err.contains("pituitary"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -2,7 +2,7 @@
 //! files from the pydicom and pydicom-data wheels. Runs natively and, unchanged, in headless
 //! Chromium (`wasm-pack test`): the fixtures are compiled in.
 
-#[path = "common/dicom_fixtures.rs"]
+#[path = "suite/dicom_fixtures.rs"]
 mod dicom_fixtures;
 
 #[cfg(target_arch = "wasm32")]

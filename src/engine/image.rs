@@ -8,7 +8,10 @@
 use std::io::Cursor;
 
 use image::imageops::{self, FilterType};
-use image::{DynamicImage, ImageBuffer, ImageError, ImageReader, Luma, Rgb};
+use image::metadata::Orientation;
+use image::{
+    DynamicImage, ImageBuffer, ImageDecoder, ImageError, ImageFormat, ImageReader, Luma, Rgb,
+};
 use serde::{Deserialize, Serialize};
 
 use super::manifest::{Channels, InputSpec, Layout, Resize};
@@ -23,7 +26,9 @@ pub struct ImageLimits {
     pub max_width: u32,
     /// Largest accepted height in pixels (default 16384).
     pub max_height: u32,
-    /// Largest allocation the decoder may make, in bytes (default 512 MiB).
+    /// Largest number of bytes one image may take to decode and preprocess: the decoder's
+    /// allocations, the float copy of the pixels and the resize buffers together (default
+    /// 512 MiB). Checked from the header, before the pixels are decoded.
     pub max_alloc: u64,
 }
 
@@ -65,29 +70,293 @@ fn check_size(w: u32, h: u32, limits: &ImageLimits) -> Result<()> {
     Ok(())
 }
 
-/// Decode PNG or JPEG bytes under `limits`.
+/// Decode PNG or JPEG bytes under `limits`, strictly: the file's structure is walked first
+/// and a truncated or malformed one is an error (`image_decode`) even where the decoder
+/// would fill the missing part with zeros (a truncated JPEG scan decodes to a grey image
+/// that still gets a confident score). The EXIF orientation (JPEG APP1 or PNG `eXIf`) is
+/// applied, as browsers do when they display the file.
+///
+/// `limits.max_alloc` bounds the decoder's own allocations; [`preprocess_encoded`] also
+/// counts the float copy and the resize buffers.
 pub fn decode(bytes: &[u8], limits: &ImageLimits) -> Result<DynamicImage> {
+    decode_checked(bytes, limits, |_, _, _| Ok(()))
+}
+
+/// [`decode`], with `budget(width, height, decoded_bytes)` called once the header is read
+/// and before the pixels are decoded.
+fn decode_checked(
+    bytes: &[u8],
+    limits: &ImageLimits,
+    budget: impl FnOnce(u32, u32, u64) -> Result<()>,
+) -> Result<DynamicImage> {
     let mut reader = ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
         .map_err(|e| err!(ImageDecode, "cannot read image: {e}"))?;
-    if reader.format().is_none() {
-        return Err(err!(
-            ImageDecode,
-            "unrecognized image format (PNG and JPEG are supported)"
-        ));
+    match reader.format() {
+        Some(ImageFormat::Png) => check_png_structure(bytes)?,
+        Some(ImageFormat::Jpeg) => check_jpeg_structure(bytes)?,
+        _ => {
+            return Err(err!(
+                ImageDecode,
+                "unrecognized image format (PNG and JPEG are supported)"
+            ))
+        }
     }
     let mut l = image::Limits::default();
     l.max_image_width = Some(limits.max_width);
     l.max_image_height = Some(limits.max_height);
     l.max_alloc = Some(limits.max_alloc);
     reader.limits(l);
-    let img = reader.decode().map_err(|e| match e {
+    let mut decoder = reader.into_decoder().map_err(decode_error)?;
+    let (w, h) = decoder.dimensions();
+    check_size(w, h, limits)?;
+    budget(w, h, decoder.total_bytes())?;
+    // a missing or unreadable orientation tag means "as stored"
+    let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
+    let mut img = DynamicImage::from_decoder(decoder).map_err(decode_error)?;
+    img.apply_orientation(orientation);
+    check_size(img.width(), img.height(), limits)?;
+    Ok(img)
+}
+
+fn decode_error(e: ImageError) -> crate::error::Error {
+    match e {
         ImageError::Limits(l) => err!(ImageTooLarge, "image exceeds limits: {l}"),
         ImageError::Unsupported(u) => err!(ImageDecode, "unsupported image: {u}"),
         other => err!(ImageDecode, "corrupt image: {other}"),
+    }
+}
+
+/// Walk a PNG's chunks: the signature, `IHDR` first, every chunk inside the file, at least
+/// one `IDAT`, and an `IEND` (bytes after `IEND` are ignored, as decoders do).
+pub fn check_png_structure(b: &[u8]) -> Result<()> {
+    const SIG: &[u8] = b"\x89PNG\r\n\x1a\n";
+    if !b.starts_with(SIG) {
+        return Err(err!(ImageDecode, "corrupt PNG: bad signature"));
+    }
+    let mut i = SIG.len();
+    let mut idat = false;
+    let mut first = true;
+    loop {
+        if i + 8 > b.len() {
+            return Err(err!(
+                ImageDecode,
+                "truncated PNG: file ends at byte {} without an IEND chunk",
+                b.len()
+            ));
+        }
+        let len = u32::from_be_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]) as usize;
+        let kind = &b[i + 4..i + 8];
+        let end = (i + 12).checked_add(len).filter(|&e| e <= b.len());
+        let Some(end) = end else {
+            return Err(err!(
+                ImageDecode,
+                "truncated PNG: chunk {} at byte {i} needs {len} bytes, the file ends at {}",
+                String::from_utf8_lossy(kind),
+                b.len()
+            ));
+        };
+        if first && kind != b"IHDR" {
+            return Err(err!(
+                ImageDecode,
+                "corrupt PNG: the first chunk is not IHDR"
+            ));
+        }
+        first = false;
+        match kind {
+            b"IDAT" => idat = true,
+            b"IEND" if !idat => return Err(err!(ImageDecode, "corrupt PNG: no image data (IDAT)")),
+            b"IEND" => return Ok(()),
+            _ => {}
+        }
+        i = end;
+    }
+}
+
+/// Walk a JPEG's markers: `SOI`, segments whose lengths stay inside the file, a frame header,
+/// every scan's entropy-coded data up to the next marker, and `EOI` after the last scan. A
+/// file cut inside a scan (baseline or progressive) has no `EOI` and is refused.
+pub fn check_jpeg_structure(b: &[u8]) -> Result<()> {
+    let truncated = |at: usize, what: &str| {
+        err!(
+            ImageDecode,
+            "truncated JPEG: the file ends at byte {at} {what}, before the end-of-image marker"
+        )
+    };
+    if !b.starts_with(&[0xFF, 0xD8]) {
+        return Err(err!(ImageDecode, "corrupt JPEG: no start-of-image marker"));
+    }
+    let (mut i, mut frame, mut scans) = (2usize, false, 0usize);
+    loop {
+        if i >= b.len() {
+            return Err(truncated(b.len(), "between segments"));
+        }
+        if b[i] != 0xFF {
+            return Err(err!(
+                ImageDecode,
+                "corrupt JPEG: expected a marker at byte {i}, found 0x{:02X}",
+                b[i]
+            ));
+        }
+        while i < b.len() && b[i] == 0xFF {
+            i += 1;
+        }
+        let Some(&m) = b.get(i) else {
+            return Err(truncated(b.len(), "in a marker"));
+        };
+        i += 1;
+        match m {
+            0xD9 if scans == 0 => {
+                return Err(err!(ImageDecode, "corrupt JPEG: no image data (no scan)"))
+            }
+            0xD9 => return Ok(()),
+            0x01 | 0xD0..=0xD7 => continue,
+            0xD8 => return Err(err!(ImageDecode, "corrupt JPEG: a second start-of-image")),
+            _ => {}
+        }
+        if i + 2 > b.len() {
+            return Err(truncated(b.len(), "in a segment length"));
+        }
+        let len = u16::from_be_bytes([b[i], b[i + 1]]) as usize;
+        if len < 2 {
+            return Err(err!(
+                ImageDecode,
+                "corrupt JPEG: segment length {len} at byte {i}"
+            ));
+        }
+        let end = i + len;
+        if end > b.len() {
+            return Err(truncated(b.len(), &format!("inside segment 0x{m:02X}")));
+        }
+        // SOF0-SOF15 except DHT (C4), JPG (C8) and DAC (CC)
+        if (0xC0..=0xCF).contains(&m) && !matches!(m, 0xC4 | 0xC8 | 0xCC) {
+            frame = true;
+        }
+        i = end;
+        if m != 0xDA {
+            continue;
+        }
+        if !frame {
+            return Err(err!(
+                ImageDecode,
+                "corrupt JPEG: a scan before the frame header"
+            ));
+        }
+        scans += 1;
+        // entropy-coded data: 0xFF is followed by 0x00 (a stuffed byte), RSTn or fill 0xFF;
+        // anything else is the next marker
+        loop {
+            let Some(j) = b[i..].iter().position(|&v| v == 0xFF).map(|j| i + j) else {
+                return Err(truncated(b.len(), &format!("inside scan {scans}")));
+            };
+            match b.get(j + 1) {
+                None => return Err(truncated(b.len(), &format!("inside scan {scans}"))),
+                Some(0x00) | Some(0xD0..=0xD7) => i = j + 2,
+                Some(0xFF) => i = j + 1,
+                Some(_) => {
+                    i = j;
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// Bytes the preprocessing of a `w x h` image to `input` needs at its peak besides the
+/// decoded pixels: the float copy (`w x h x channels x 4`; a colour image going to gray is
+/// converted to RGB floats first), the resize's intermediate and output buffers, the tensor.
+pub fn preprocess_bytes(w: u32, h: u32, colour: bool, input: &InputSpec) -> u64 {
+    let (w, h) = (u64::from(w), u64::from(h));
+    let c = input.channels.count() as u64;
+    let src_c = if input.channels == Channels::Gray && colour {
+        3 + 1
+    } else {
+        c
+    };
+    let floats = w * h * src_c * 4;
+    let (nw, nh) = resized_size(w, h, input);
+    let resize = if (nw, nh) == (w, h) {
+        0
+    } else {
+        // the resampler goes through a (new width x old height) buffer, then the output
+        (nw.saturating_mul(h) + nw.saturating_mul(nh)).saturating_mul(c * 4)
+    };
+    let tensor = u64::from(input.width) * u64::from(input.height) * c * 4;
+    floats.saturating_add(resize).saturating_add(tensor)
+}
+
+/// The size [`resize`] brings a `w x h` image to before any crop.
+fn resized_size(w: u64, h: u64, input: &InputSpec) -> (u64, u64) {
+    let (iw, ih) = (u64::from(input.width), u64::from(input.height));
+    match input.resize {
+        Resize::Stretch {} => (iw, ih),
+        Resize::ShorterSideCrop { shorter_side } => {
+            let s = u64::from(shorter_side.unwrap_or(input.width.max(input.height))).max(iw.max(ih))
+                as f64;
+            let short = w.min(h).max(1) as f64;
+            let scale = s / short;
+            let nw = ((w as f64 * scale).round() as u64).max(iw);
+            let nh = ((h as f64 * scale).round() as u64).max(ih);
+            (nw, nh)
+        }
+        Resize::Pil {
+            shorter_side: None, ..
+        } => (iw, ih),
+        Resize::Pil {
+            shorter_side: Some(s),
+            ..
+        } => {
+            let s = s.max(input.width.max(input.height));
+            let clamp = |v: u64| v.min(u64::from(u32::MAX)) as u32;
+            let (nw, nh) = super::resample::shorter_side_size(clamp(w), clamp(h), s);
+            (u64::from(nw), u64::from(nh))
+        }
+    }
+}
+
+fn check_alloc(need: u64, w: u32, h: u32, limits: &ImageLimits) -> Result<()> {
+    if need > limits.max_alloc {
+        return Err(err!(
+            ImageTooLarge,
+            "a {w}x{h} image needs {need} bytes to decode and preprocess, limit is {} (maxAlloc)",
+            limits.max_alloc
+        ));
+    }
+    Ok(())
+}
+
+/// Decode PNG/JPEG bytes and preprocess them to `input`'s tensor, refusing (before the
+/// pixels are decoded) an image whose decoded pixels plus [`preprocess_bytes`] exceed
+/// `limits.max_alloc`.
+pub fn preprocess_encoded(
+    bytes: &[u8],
+    input: &InputSpec,
+    limits: &ImageLimits,
+) -> Result<Vec<f32>> {
+    let img = decode_checked(bytes, limits, |w, h, decoded| {
+        // the colour type is not known here: count the larger (colour) conversion
+        let need = decoded.saturating_add(preprocess_bytes(w, h, true, input));
+        check_alloc(need, w, h, limits)
     })?;
-    check_size(img.width(), img.height(), limits)?;
-    Ok(img)
+    let px = pixels_from_image(&img, input.channels);
+    drop(img);
+    Ok(to_tensor(px, input))
+}
+
+/// Raw RGBA pixels preprocessed to `input`'s tensor, under the same budget as
+/// [`preprocess_encoded`].
+pub fn preprocess_rgba(
+    rgba: &[u8],
+    width: u32,
+    height: u32,
+    input: &InputSpec,
+    limits: &ImageLimits,
+) -> Result<Vec<f32>> {
+    check_size(width, height, limits)?;
+    let need = preprocess_bytes(width, height, false, input);
+    check_alloc(need, width, height, limits)?;
+    let px = pixels_from_rgba(rgba, width, height, input.channels, limits)?;
+    Ok(to_tensor(px, input))
 }
 
 fn bt601(r: f32, g: f32, b: f32) -> f32 {
@@ -203,7 +472,7 @@ fn crop_center(p: Pixels, w: u32, h: u32) -> Pixels {
 pub fn resize(p: Pixels, input: &InputSpec) -> Pixels {
     let (w, h) = (input.width, input.height);
     match input.resize {
-        Resize::Stretch => resize_exact(p, w, h),
+        Resize::Stretch {} => resize_exact(p, w, h),
         Resize::ShorterSideCrop { shorter_side } => {
             let s = shorter_side.unwrap_or(w.max(h)).max(w.max(h)) as f64;
             let short = p.width.min(p.height) as f64;
@@ -213,6 +482,11 @@ pub fn resize(p: Pixels, input: &InputSpec) -> Pixels {
             let nh = ((p.height as f64 * scale).round() as u32).max(h);
             crop_center(resize_exact(p, nw, nh), w, h)
         }
+        Resize::Pil {
+            filter,
+            shorter_side,
+            precision,
+        } => super::resample::pil_resize(p, w, h, filter, shorter_side, precision),
     }
 }
 

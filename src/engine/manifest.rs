@@ -45,6 +45,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::dicom::DicomOptions;
+pub use super::resample::{Filter, Precision};
 use crate::error::{err, Result};
 
 /// Memory layout of the model's input tensor.
@@ -83,8 +84,10 @@ impl Channels {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "mode", rename_all = "camelCase", deny_unknown_fields)]
 pub enum Resize {
-    /// Resize both sides to exactly width x height (aspect ratio not kept).
-    Stretch,
+    /// Resize both sides to exactly width x height (aspect ratio not kept). A struct variant
+    /// so that `deny_unknown_fields` applies to it: serde ignores every field of an
+    /// internally tagged *unit* variant, so `{"mode":"stretch","antialias":true}` was accepted.
+    Stretch {},
     /// Resize so the shorter side is `shorterSide` pixels (aspect kept), then crop the centre
     /// width x height. `shorterSide` defaults to, and must be at least, max(width, height).
     #[serde(rename_all = "camelCase")]
@@ -92,6 +95,24 @@ pub enum Resize {
         /// Target length of the shorter side before cropping.
         #[serde(default)]
         shorter_side: Option<u32>,
+    },
+    /// The training pipeline's resize (`engine::resample`): PIL `Image.resize((width,
+    /// height), filter)`, or with `shorterSide` torchvision `Resize(shorterSide)` +
+    /// `CenterCrop((height, width))`; antialiased when shrinking, within one grey level of
+    /// PIL per pixel. `filter` defaults to bilinear (torchvision's default), `precision` to
+    /// `uint8` (PIL on 8-bit images; `float`: no rounding, as torchvision on tensors).
+    #[serde(rename_all = "camelCase")]
+    Pil {
+        /// `bilinear` (default) or `bicubic`.
+        #[serde(default)]
+        filter: Filter,
+        /// Shorter side before the centre crop; absent: resize to exactly width x height.
+        /// Must be at least max(width, height).
+        #[serde(default)]
+        shorter_side: Option<u32>,
+        /// `uint8` (default) or `float`.
+        #[serde(default)]
+        precision: Precision,
     },
 }
 
@@ -222,8 +243,10 @@ pub struct Manifest {
     #[serde(default)]
     pub description: Option<String>,
     /// Input description.
+    #[serde(deserialize_with = "crate::error::object")]
     pub input: InputSpec,
     /// Output description.
+    #[serde(deserialize_with = "crate::error::object")]
     pub output: OutputSpec,
     /// Lower-case hex SHA-256 the model bytes must match, if given.
     #[serde(default)]
@@ -242,6 +265,9 @@ pub const MAX_INPUT_SIDE: u32 = 8192;
 impl Manifest {
     /// Parse a manifest from JSON and validate it.
     pub fn from_json(json: &str) -> Result<Manifest> {
+        if !json.trim_start().starts_with('{') {
+            return Err(err!(InvalidManifest, "manifest: expected a JSON object"));
+        }
         let m: Manifest =
             serde_json::from_str(json).map_err(|e| err!(InvalidManifest, "manifest: {e}"))?;
         m.validate()?;
@@ -277,6 +303,10 @@ impl Manifest {
         }
         if let Resize::ShorterSideCrop {
             shorter_side: Some(s),
+        }
+        | Resize::Pil {
+            shorter_side: Some(s),
+            ..
         } = i.resize
         {
             if s < i.width.max(i.height) || s > MAX_INPUT_SIDE {
@@ -289,6 +319,14 @@ impl Manifest {
         }
         if let Some(d) = &i.dicom {
             d.validate()?;
+        }
+        if self.output.classes.len() > crate::engine::limits::MAX_CLASSES {
+            return Err(err!(
+                InvalidManifest,
+                "output.classes lists {} names, limit is {} (limits::MAX_CLASSES)",
+                self.output.classes.len(),
+                crate::engine::limits::MAX_CLASSES
+            ));
         }
         if self.output.classes.len() < 2 {
             return Err(err!(
@@ -488,7 +526,7 @@ mod tests {
     fn parses_sample() {
         let m = Manifest::from_json(sample()).unwrap();
         assert_eq!(m.num_classes(), 3);
-        assert_eq!(m.input.resize, Resize::Stretch);
+        assert_eq!(m.input.resize, Resize::Stretch {});
     }
 
     #[test]
@@ -633,7 +671,7 @@ mod tta_tests {
             channels: if rgb { Channels::Rgb } else { Channels::Gray },
             mean: vec![0.5; if rgb { 3 } else { 1 }],
             std: vec![0.25; if rgb { 3 } else { 1 }],
-            resize: Resize::Stretch,
+            resize: Resize::Stretch {},
             name: None,
             dicom: None,
         }
@@ -705,7 +743,7 @@ mod tta_props {
             channels: if c3 { Channels::Bgr } else { Channels::Gray },
             mean: vec![0.25; if c3 { 3 } else { 1 }],
             std: vec![0.5; if c3 { 3 } else { 1 }],
-            resize: Resize::Stretch,
+            resize: Resize::Stretch {},
             name: None,
             dicom: None,
         }

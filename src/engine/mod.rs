@@ -2,11 +2,15 @@
 
 pub mod consensus;
 pub mod dicom;
+pub mod grouping;
 pub mod image;
+pub mod limits;
 pub mod manifest;
 #[cfg(feature = "onnx")]
 pub mod model;
+pub mod multilabel;
 pub mod queue;
+pub mod resample;
 pub mod score;
 pub mod triage;
 pub mod uncertainty;

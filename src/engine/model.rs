@@ -12,8 +12,9 @@ use sha2::{Digest, Sha256};
 use tract_onnx::prelude::*;
 use tract_onnx::tract_hir::infer::Factoid;
 
+use super::limits::{self, MAX_BATCH, MAX_GRAPH_DEPTH};
 use super::manifest::{Layout, Manifest};
-use crate::error::{err, Error, Result};
+use crate::error::{catch_panic, err, one_line, Error, ErrorKind, Result};
 
 /// Options for loading a model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -22,8 +23,14 @@ pub struct LoadOptions {
     /// Refuse models larger than this many bytes (default 512 MiB).
     pub max_model_bytes: u64,
     /// Largest number of images run through the model in one call when its batch dimension
-    /// is free (default 8). Models with a fixed batch size use theirs.
+    /// is free (default 8, at most 4096). Models with a fixed batch size use theirs (at most
+    /// 4096).
     pub max_batch: usize,
+    /// Refuse a model in which one tensor (an operator's output at the batch size used, or a
+    /// constant) would exceed this many bytes, checked after shape inference and before the
+    /// model runs (default 1 GiB). The model's initializers and constants together are
+    /// bounded by `max_model_bytes`, as declared, before tract reads them.
+    pub max_tensor_bytes: u64,
 }
 
 impl Default for LoadOptions {
@@ -31,6 +38,7 @@ impl Default for LoadOptions {
         LoadOptions {
             max_model_bytes: 512 * 1024 * 1024,
             max_batch: 8,
+            max_tensor_bytes: 1024 * 1024 * 1024,
         }
     }
 }
@@ -77,7 +85,36 @@ impl std::fmt::Debug for Model {
 }
 
 fn tract_err(kind: fn(String) -> Error, what: &str) -> impl Fn(TractError) -> Error + '_ {
-    move |e| kind(format!("{what}: {e:#}"))
+    move |e| kind(format!("{what}: {}", tract_message(&e)))
+}
+
+/// tract's error chain on one line, readable: repeated links dropped (a nested `If` gives
+/// the same context once per level), at most the first two links and the root cause, each
+/// on one line, the whole at most 500 characters.
+pub fn tract_message(e: &TractError) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for link in e.chain() {
+        let s = one_line(&link.to_string(), 200).replace("TDim", "int64");
+        if !parts.contains(&s) {
+            parts.push(s);
+        }
+    }
+    if parts.len() > 3 {
+        let root = parts.pop().unwrap_or_default();
+        parts.truncate(2);
+        parts.push("…".into());
+        parts.push(root);
+    }
+    one_line(&parts.join(": "), 500)
+}
+
+/// A datum type as a user knows it: tract's `TDim` (how it carries int64 shapes) is int64.
+fn type_name(dt: DatumType) -> String {
+    if dt == DatumType::TDim {
+        "int64".into()
+    } else {
+        format!("{dt:?}").to_lowercase()
+    }
 }
 
 fn invalid_model(m: String) -> Error {
@@ -102,9 +139,12 @@ impl Model {
     /// Load a model from ONNX bytes, check it against the manifest and optimize it.
     pub fn load(bytes: &[u8], manifest: Manifest, opts: &LoadOptions) -> Result<Model> {
         manifest.validate()?;
-        if opts.max_batch == 0 {
-            return Err(err!(InvalidOptions, "maxBatch must be at least 1"));
-        }
+        limits::batch(
+            "maxBatch",
+            opts.max_batch as u64,
+            MAX_BATCH,
+            "limits::MAX_BATCH",
+        )?;
         if bytes.len() as u64 > opts.max_model_bytes {
             return Err(err!(
                 InvalidModel,
@@ -122,12 +162,12 @@ impl Model {
                 ));
             }
         }
-        // tract may panic on some malformed graphs; natively we turn that into an error.
-        // (In wasm a panic aborts the instance; the worker pool replaces it.)
-        let built = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            build_plan(bytes, &manifest, opts.max_batch)
-        }))
-        .unwrap_or_else(|_| Err(err!(InvalidModel, "the model crashed the ONNX loader")))?;
+        // tract may panic on some malformed graphs; natively that is caught, quietly, and
+        // becomes an error (in wasm a panic is a trap: the budget checks in build_plan keep
+        // the known causes out, and the worker pool replaces a trapped instance).
+        let built = catch_panic(|| build_plan(bytes, &manifest, opts)).unwrap_or_else(|m| {
+            Err(err!(InvalidModel, "the model crashed the ONNX loader: {m}"))
+        })?;
         let (plan, batch) = built;
         Ok(Model {
             manifest,
@@ -189,7 +229,9 @@ impl Model {
                 Batch::Fixed(b) => b,
                 _ => chunk.len(),
             };
-            let mut data = Vec::with_capacity(run_n * n_img);
+            let len = run_n.saturating_mul(n_img);
+            let mut data: Vec<f32> =
+                limits::vec_with_capacity(ErrorKind::Inference, "input tensor", len)?;
             for im in chunk {
                 data.extend_from_slice(im);
             }
@@ -200,9 +242,13 @@ impl Model {
                 _ => Tensor::from_shape(&[run_n, s[0], s[1], s[2]], &data),
             }
             .map_err(tract_err(|m| err!(Inference, "{m}"), "input tensor"))?;
-            let result = self
-                .plan
-                .run(tvec!(tensor.into()))
+            let result = catch_panic(|| self.plan.run(tvec!(tensor.into())))
+                .map_err(|m| {
+                    err!(
+                        InferencePanicked,
+                        "the model panicked during inference ({m}); this item fails alone"
+                    )
+                })?
                 .map_err(tract_err(|m| err!(Inference, "{m}"), "inference"))?;
             let k = self.manifest.num_classes();
             let scores = result[0]
@@ -249,10 +295,22 @@ impl Model {
     }
 }
 
-fn build_plan(bytes: &[u8], manifest: &Manifest, max_batch: usize) -> Result<(Plan, Batch)> {
-    let mut model = tract_onnx::onnx()
-        .model_for_read(&mut std::io::Cursor::new(bytes))
+fn build_plan(bytes: &[u8], manifest: &Manifest, opts: &LoadOptions) -> Result<(Plan, Batch)> {
+    let max_batch = opts.max_batch;
+    let onnx = tract_onnx::onnx();
+    let proto = onnx
+        .proto_model_for_read(&mut std::io::Cursor::new(bytes))
         .map_err(tract_err(invalid_model, "cannot parse ONNX model"))?;
+    let graph = proto
+        .graph
+        .as_ref()
+        .ok_or_else(|| err!(InvalidModel, "cannot parse ONNX model: it has no graph"))?;
+    let mut declared = 0u128;
+    prescan_graph(graph, 0, opts, &mut declared)?;
+    let mut model = onnx
+        .model_for_proto_model(&proto)
+        .map_err(tract_err(invalid_model, "cannot parse ONNX model"))?;
+    drop(proto);
 
     // --- input
     let input_ix = match &manifest.input.name {
@@ -298,6 +356,12 @@ fn build_plan(bytes: &[u8], manifest: &Manifest, max_batch: usize) -> Result<(Pl
         0 if fact.shape.is_open() => (Batch::Free, vec![None, None, None]),
         3 => (Batch::None, declared.clone()),
         4 => match declared[0] {
+            Some(b) if b as u64 > MAX_BATCH => {
+                return Err(err!(
+                    InvalidModel,
+                    "model batch dimension is {b}, limit is {MAX_BATCH} (limits::MAX_BATCH)"
+                ))
+            }
             Some(b) if b >= 1 => (Batch::Fixed(b as usize), declared[1..].to_vec()),
             Some(b) => return Err(err!(ShapeMismatch, "model batch dimension is {b}")),
             None => (Batch::Free, declared[1..].to_vec()),
@@ -331,7 +395,8 @@ fn build_plan(bytes: &[u8], manifest: &Manifest, max_batch: usize) -> Result<(Pl
         if dt != f32::datum_type() {
             return Err(err!(
                 ShapeMismatch,
-                "model input type is {dt:?}; only float32 inputs are supported"
+                "model input type is {}; only float32 inputs are supported",
+                type_name(dt)
             ));
         }
     }
@@ -386,11 +451,13 @@ fn build_plan(bytes: &[u8], manifest: &Manifest, max_batch: usize) -> Result<(Pl
     let typed = |mut m: InferenceModel, b: Option<TDim>| -> Result<TypedModel> {
         m.set_input_fact(input_ix, make_fact(b))
             .map_err(tract_err(invalid_model, "input fact"))?;
-        let t = m.into_optimized().map_err(tract_err(
-            invalid_model,
-            "cannot analyse or optimize the model",
-        ))?;
-        Ok(t)
+        let t = m
+            .into_typed()
+            .map_err(tract_err(invalid_model, "cannot analyse the model"))?;
+        // every tensor's size is known now: refuse before anything is run or folded
+        check_tensor_sizes(&t, max_batch, opts.max_tensor_bytes)?;
+        t.into_optimized()
+            .map_err(tract_err(invalid_model, "cannot optimize the model"))
     };
     let (typed_model, batch) = match batch {
         Batch::None => (typed(model, None)?, Batch::None),
@@ -421,8 +488,8 @@ fn check_output(model: &TypedModel, manifest: &Manifest, batch: Batch) -> Result
     if fact.datum_type != f32::datum_type() {
         return Err(err!(
             ShapeMismatch,
-            "model output type is {:?}; float32 expected",
-            fact.datum_type
+            "model output type is {}; float32 expected",
+            type_name(fact.datum_type)
         ));
     }
     let dims: Vec<Option<i64>> = fact.shape.iter().map(|d| d.to_i64().ok()).collect();
@@ -443,6 +510,215 @@ fn check_output(model: &TypedModel, manifest: &Manifest, batch: Batch) -> Result
             "model output shape {} does not hold {k} class scores (the manifest lists {k} classes)",
             dims_to_string(&dims)
         ));
+    }
+    Ok(())
+}
+
+/// Bytes of one element of an ONNX `TensorProto.data_type` (strings count 8, unknown 8).
+fn onnx_elem_bytes(dt: i32) -> u128 {
+    match dt {
+        2 | 3 | 9 | 17..=20 => 1,
+        4 | 5 | 10 | 16 => 2,
+        1 | 6 | 12 => 4,
+        15 => 16,
+        _ => 8,
+    }
+}
+
+fn dims_volume(dims: &[i64]) -> Result<u128> {
+    dims.iter().try_fold(1u128, |acc, &d| {
+        if d < 0 {
+            return Err(err!(
+                InvalidModel,
+                "a tensor declares a negative dimension {d}"
+            ));
+        }
+        Ok(acc.saturating_mul(d as u128))
+    })
+}
+
+fn tensor_proto_bytes(t: &tract_onnx::pb::TensorProto) -> Result<u128> {
+    Ok(dims_volume(&t.dims)?.saturating_mul(onnx_elem_bytes(t.data_type)))
+}
+
+/// The int64 values of a small constant tensor (a shape or repeat count), if readable.
+fn const_i64s(t: &tract_onnx::pb::TensorProto) -> Option<Vec<i64>> {
+    if t.data_type != 7 || t.dims.len() > 1 {
+        return None;
+    }
+    if !t.int64_data.is_empty() {
+        return Some(t.int64_data.clone());
+    }
+    let raw = &t.raw_data;
+    if !raw.len().is_multiple_of(8) || raw.len() > 8 * 64 {
+        return None;
+    }
+    Some(
+        raw.chunks_exact(8)
+            .map(|c| i64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
+            .collect(),
+    )
+}
+
+/// Checks on the ONNX proto before tract builds anything from it: sub-graph nesting depth,
+/// the declared bytes of every initializer and constant (together at most `maxModelBytes`:
+/// tract allocates a tensor from its declared dimensions), and the outputs of the operators
+/// tract evaluates eagerly while analysing when their inputs are constants
+/// (`ConstantOfShape`, `Expand`, `Tile` with constant shapes: at most `maxTensorBytes`).
+fn prescan_graph(
+    g: &tract_onnx::pb::GraphProto,
+    depth: usize,
+    opts: &LoadOptions,
+    declared: &mut u128,
+) -> Result<()> {
+    use std::collections::HashMap;
+    if depth > MAX_GRAPH_DEPTH {
+        return Err(err!(
+            InvalidModel,
+            "sub-graphs (If/Loop/Scan) are nested more than {MAX_GRAPH_DEPTH} deep (limits::MAX_GRAPH_DEPTH)"
+        ));
+    }
+    let over = |what: &str, bytes: u128, limit: u64, name: &str| {
+        err!(
+            InvalidModel,
+            "{what} needs {bytes} bytes, limit is {limit} ({name})"
+        )
+    };
+    let mut consts: HashMap<&str, &tract_onnx::pb::TensorProto> = HashMap::new();
+    for t in &g.initializer {
+        *declared = declared.saturating_add(tensor_proto_bytes(t)?);
+        consts.insert(t.name.as_str(), t);
+    }
+    for t in &g.sparse_initializer {
+        if let Some(v) = &t.values {
+            *declared = declared.saturating_add(tensor_proto_bytes(v)?);
+        }
+        *declared = declared.saturating_add(dims_volume(&t.dims)?.saturating_mul(8));
+    }
+    let tensor_limit = u128::from(opts.max_tensor_bytes);
+    for n in &g.node {
+        for a in &n.attribute {
+            if let Some(t) = &a.t {
+                *declared = declared.saturating_add(tensor_proto_bytes(t)?);
+                if n.op_type == "Constant" {
+                    if let Some(out) = n.output.first() {
+                        consts.insert(out.as_str(), t);
+                    }
+                }
+            }
+            for t in &a.tensors {
+                *declared = declared.saturating_add(tensor_proto_bytes(t)?);
+            }
+            if let Some(sub) = &a.g {
+                prescan_graph(sub, depth + 1, opts, declared)?;
+            }
+            for sub in &a.graphs {
+                prescan_graph(sub, depth + 1, opts, declared)?;
+            }
+        }
+        if *declared > u128::from(opts.max_model_bytes) {
+            return Err(over(
+                "the model's initializers and constants",
+                *declared,
+                opts.max_model_bytes,
+                "maxModelBytes",
+            ));
+        }
+        // attributes tract trusts: LRN's size is subtracted from (a panic at inference)
+        if n.op_type == "LRN" {
+            let size = n
+                .attribute
+                .iter()
+                .find(|a| a.name == "size")
+                .map_or(0, |a| a.i);
+            if size < 1 {
+                return Err(err!(
+                    InvalidModel,
+                    "operator {:?} (LRN) has size {size}; at least 1 is needed",
+                    n.name
+                ));
+            }
+        }
+        let konst = |ix: usize| {
+            n.input
+                .get(ix)
+                .and_then(|i| consts.get(i.as_str()).copied())
+        };
+        let shape_volume = |ix: usize| -> Result<Option<u128>> {
+            match konst(ix).and_then(const_i64s) {
+                Some(v) => Ok(Some(dims_volume(&v)?)),
+                None => Ok(None),
+            }
+        };
+        let out_bytes = match n.op_type.as_str() {
+            "ConstantOfShape" => {
+                let elem = n
+                    .attribute
+                    .iter()
+                    .find(|a| a.name == "value")
+                    .and_then(|a| a.t.as_ref())
+                    .map_or(4, |t| onnx_elem_bytes(t.data_type));
+                shape_volume(0)?.map(|v| v.saturating_mul(elem))
+            }
+            "Expand" => shape_volume(1)?.map(|v| v.saturating_mul(8)),
+            "Tile" => match (konst(0), shape_volume(1)?) {
+                (Some(x), Some(r)) => Some(tensor_proto_bytes(x)?.saturating_mul(r)),
+                _ => None,
+            },
+            _ => None,
+        };
+        if let Some(b) = out_bytes {
+            if b > tensor_limit {
+                return Err(over(
+                    &format!("operator {:?} ({})", n.name, n.op_type),
+                    b,
+                    opts.max_tensor_bytes,
+                    "maxTensorBytes",
+                ));
+            }
+        }
+    }
+    if *declared > u128::from(opts.max_model_bytes) {
+        return Err(over(
+            "the model's initializers and constants",
+            *declared,
+            opts.max_model_bytes,
+            "maxModelBytes",
+        ));
+    }
+    Ok(())
+}
+
+/// Every tensor of the analysed model (each operator's outputs, constants included) at the
+/// batch size that will be run must fit in `limit` bytes. A dimension tract cannot compute
+/// before running (data-dependent) is not checked here.
+fn check_tensor_sizes(model: &TypedModel, batch: usize, limit: u64) -> Result<()> {
+    let mut values = SymbolValues::default();
+    for s in model.symbols.all_symbols() {
+        values.set(&s, batch as i64);
+    }
+    for node in model.nodes() {
+        for (ix, o) in node.outputs.iter().enumerate() {
+            let f = &o.fact;
+            let mut vol = 1u128;
+            let mut known = true;
+            for d in f.shape.iter() {
+                match d.eval(&values).to_i64() {
+                    Ok(v) if v >= 0 => vol = vol.saturating_mul(v as u128),
+                    _ => known = false,
+                }
+            }
+            let bytes = vol.saturating_mul(f.datum_type.size_of() as u128);
+            if known && bytes > u128::from(limit) {
+                return Err(err!(
+                    InvalidModel,
+                    "operator {:?} output {ix} ({} {}) needs {bytes} bytes at batch {batch}, limit is {limit} (maxTensorBytes)",
+                    node.name,
+                    type_name(f.datum_type),
+                    format!("{:?}", f.shape).replace("TDim", "int64")
+                ));
+            }
+        }
     }
     Ok(())
 }

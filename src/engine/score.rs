@@ -28,6 +28,7 @@ pub struct ScoreOptions {
     /// Return the embedding when the manifest names one (default false).
     pub embedding: bool,
     /// Decoding limits.
+    #[serde(deserialize_with = "crate::error::object")]
     pub limits: ImageLimits,
     /// Return the `T` probability rows of each image as `samples` (default false).
     pub include_samples: bool,
@@ -316,9 +317,10 @@ mod scorer {
 
     use super::*;
     use crate::engine::dicom;
-    use crate::engine::image::{decode, pixels_from_image, pixels_from_rgba, to_tensor};
+    use crate::engine::image::{preprocess_encoded, preprocess_rgba, to_tensor};
     use crate::engine::manifest::{Transform, MAX_MEMBERS, MAX_SAMPLES};
-    use crate::engine::model::{LoadOptions, Model};
+    use crate::engine::model::{LoadOptions, Model, RawOutput};
+    use crate::error::catch_panic;
 
     /// One model, or an ensemble of models sharing one manifest, ready to score images
     /// (with the manifest's test-time augmentations, if any).
@@ -420,8 +422,9 @@ mod scorer {
             &self.manifest
         }
 
-        /// Decode and preprocess one image into the model's input tensor (DICOM scored
-        /// frame by frame is refused here: see [`Scorer::preprocess_frames`]).
+        /// Decode and preprocess one image into the model's input tensor, under
+        /// `opts.limits` (the decoded pixels, their float copy and the resize buffers all
+        /// count in `maxAlloc`). A panic in a decoder fails this image (`image_decode`).
         pub fn preprocess(&self, input: ImageInput<'_>, opts: &ScoreOptions) -> Result<Vec<f32>> {
             let mut frames = self.preprocess_frames(input, opts)?;
             if frames.len() != 1 {
@@ -443,36 +446,67 @@ mod scorer {
         ) -> Result<Vec<(Option<DicomIdentity>, Vec<f32>)>> {
             let spec = &self.manifest().input;
             let dopts = spec.dicom.clone().unwrap_or_default();
-            let px = match input {
-                ImageInput::Encoded(b) if dicom::is_dicom(b) => {
-                    return Ok(dicom::frames(b, &dopts, &opts.limits, spec.channels)?
-                        .into_iter()
-                        .map(|f| (Some(f.identity), to_tensor(f.pixels, spec)))
-                        .collect());
-                }
+            let frames = match input {
+                ImageInput::Encoded(b) if dicom::is_dicom(b) => Some(catch_panic(|| {
+                    dicom::frames(b, &dopts, &opts.limits, spec.channels)
+                })),
                 ImageInput::DicomFrame {
                     samples,
                     attributes,
-                } => {
-                    let f = dicom::frame_from_decoded(
+                } => Some(catch_panic(|| {
+                    dicom::frame_from_decoded(
                         attributes,
                         samples,
                         &dopts,
                         &opts.limits,
                         spec.channels,
-                    )?;
-                    return Ok(vec![(Some(f.identity), to_tensor(f.pixels, spec))]);
-                }
-                ImageInput::Encoded(b) => {
-                    pixels_from_image(&decode(b, &opts.limits)?, spec.channels)
-                }
+                    )
+                    .map(|f| vec![f])
+                })),
+                _ => None,
+            };
+            if let Some(f) = frames {
+                let f = f.unwrap_or_else(|m| {
+                    Err(err!(ImageDecode, "the DICOM decoder failed ({m})"))
+                })?;
+                return Ok(f
+                    .into_iter()
+                    .map(|f| (Some(f.identity), to_tensor(f.pixels, spec)))
+                    .collect());
+            }
+            let t = catch_panic(|| match input {
+                ImageInput::Encoded(b) => preprocess_encoded(b, spec, &opts.limits),
+                ImageInput::DicomFrame { .. } => Err(err!(InvalidInput, "unreachable DICOM frame")),
                 ImageInput::Rgba {
                     pixels,
                     width,
                     height,
-                } => pixels_from_rgba(pixels, width, height, spec.channels, &opts.limits)?,
-            };
-            Ok(vec![(None, to_tensor(px, spec))])
+                } => preprocess_rgba(pixels, width, height, spec, &opts.limits),
+            })
+            .unwrap_or_else(|m| Err(err!(ImageDecode, "the image decoder failed ({m})")))?;
+            Ok(vec![(None, t)])
+        }
+
+        /// Run `model` over `inputs`, one result per input: a batch that fails (an error or
+        /// a caught panic) is run again one input at a time, so only the inputs that fail
+        /// alone fail.
+        fn run_isolated(model: &Model, inputs: &[&[f32]]) -> Vec<Result<RawOutput>> {
+            match model.run(inputs) {
+                Ok(o) if o.len() == inputs.len() => o.into_iter().map(Ok).collect(),
+                Ok(_) => inputs
+                    .iter()
+                    .map(|_| Err(err!(Inference, "missing output")))
+                    .collect(),
+                Err(e) if inputs.len() <= 1 => vec![Err(e)],
+                Err(_) => inputs
+                    .iter()
+                    .map(|t| match model.run(&[t]) {
+                        Ok(mut o) if o.len() == 1 => Ok(o.remove(0)),
+                        Ok(_) => Err(err!(Inference, "missing output")),
+                        Err(e) => Err(e),
+                    })
+                    .collect(),
+            }
         }
 
         /// Score preprocessed tensors; one result per tensor. Each member runs once over
@@ -512,29 +546,36 @@ mod scorer {
                 }
             }
             let refs: Vec<&[f32]> = inputs.iter().map(|c| c.as_ref()).collect();
-            let mut outs = Vec::with_capacity(self.models.len());
-            for m in &self.models {
-                match m.run(&refs) {
-                    Ok(o) => outs.push(o),
-                    Err(e) => return tensors.iter().map(|_| Err(e.clone())).collect(),
-                }
-            }
+            let outs: Vec<Vec<Result<RawOutput>>> = self
+                .models
+                .iter()
+                .map(|m| Self::run_isolated(m, &refs))
+                .collect();
             status
                 .into_iter()
                 .map(|st| {
                     let start = st?;
                     let mut rows: Vec<&[f32]> = Vec::with_capacity(self.samples_per_image());
-                    for o in &outs {
+                    for (mi, o) in outs.iter().enumerate() {
                         let block = o
                             .get(start..start + nt)
                             .ok_or_else(|| err!(Inference, "missing output"))?;
-                        rows.extend(block.iter().map(|r| r.scores.as_slice()));
+                        for r in block {
+                            match r {
+                                Ok(r) => rows.push(r.scores.as_slice()),
+                                Err(e) if self.models.len() > 1 => {
+                                    return Err(e.clone().context(format!("member {mi}")))
+                                }
+                                Err(e) => return Err(e.clone()),
+                            }
+                        }
                     }
                     let emb = opts
                         .embedding
                         .then(|| outs.first())
                         .flatten()
                         .and_then(|o| o.get(start))
+                        .and_then(|r| r.as_ref().ok())
                         .and_then(|r| r.embedding.clone());
                     finish_rows(&rows, emb, &self.manifest, opts)
                 })

@@ -1,6 +1,6 @@
-//! JS bindings for multi-row uncertainty, calibration, conformal sets and auto-accept
-//! (issue 3). Each function takes one request object (the engine's serde struct, unknown
-//! fields rejected) and returns the engine's response; engine errors become JS errors with a
+//! JS bindings for multi-row uncertainty, calibration, conformal sets and auto-accept.
+//! Each function takes one request object (the engine's serde struct, unknown fields
+//! rejected) and returns the engine's response; engine errors become JS errors with a
 //! `code`. Big arrays are flat, row-major `number[]` / `Float64Array` with `n` and `k` fields.
 
 use wasm_bindgen::prelude::*;
@@ -47,7 +47,7 @@ export interface TemperatureRequest {
   scores: number[] | Float64Array;
   n: number;
   k: number;
-  labels: number[];
+  labels: number[] | Int32Array;
   kind?: ScoreKind;
   options?: { minTemperature?: number; maxTemperature?: number };
 }
@@ -69,7 +69,7 @@ export interface CalibrationReportRequest {
   probs: number[] | Float64Array;
   n: number;
   k: number;
-  labels: number[];
+  labels: number[] | Int32Array;
   /** Equal-width bins (default 15). */
   bins?: number;
 }
@@ -105,7 +105,7 @@ export interface ConformalCalibrateRequest {
   probs: number[] | Float64Array;
   n: number;
   k: number;
-  labels: number[];
+  labels: number[] | Int32Array;
   alpha: number;
   options?: ConformalOptions;
 }
@@ -140,7 +140,7 @@ export interface AutoAcceptRequest {
   probs: number[] | Float64Array;
   n: number;
   k: number;
-  labels: number[];
+  labels: number[] | Int32Array;
   alpha: number;
   delta: number;
   options?: AutoAcceptOptions;

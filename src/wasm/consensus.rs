@@ -1,4 +1,4 @@
-//! JS bindings for annotation consensus (issue 4): one request object in, one response
+//! JS bindings for annotation consensus: one request object in, one response
 //! object out, the same shapes as the CLI's JSON (see `engine::consensus`).
 
 use wasm_bindgen::prelude::*;
@@ -59,6 +59,9 @@ export interface AgreementOptions {
   fleiss?: "auto" | "require" | "skip";
   /** List items with disagreement (default true). */
   listDisagreements?: boolean;
+  /** Each class's number for the interval alpha (default: the class names when all are
+   *  numbers, else the class index). */
+  classValues?: number[];
 }
 
 export interface ConsensusBase {
@@ -143,6 +146,11 @@ export interface AgreementResponse extends ConsensusBase {
   fleissKappa: number | null;
   fleissNote?: string;
   krippendorffAlpha: number | null;
+  /** Ordinal metric, classes in request order (lowest first). */
+  krippendorffAlphaOrdinal: number | null;
+  /** Interval metric over classValues. */
+  krippendorffAlphaInterval: number | null;
+  classValues: number[];
   observedAgreement: number | null;
   itemsWithMultipleRatings: number;
   disagreements: { index: number; item: string; labels: { annotator: string; label: number; class: string }[] }[];

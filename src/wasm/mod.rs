@@ -31,7 +31,9 @@ macro_rules! bind {
 mod calibrate;
 mod consensus;
 mod de;
+mod grouping;
 mod queue;
+mod reviewers;
 mod select;
 mod triage;
 

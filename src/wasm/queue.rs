@@ -1,9 +1,9 @@
-//! JS bindings for the review queue (issue 5): tiered verification, round planning, exports.
+//! JS bindings for the review queue: tiered verification, round planning, exports.
 
 use wasm_bindgen::prelude::*;
 
 use super::{from_js, js_error, to_js};
-use crate::engine::queue::{export, policy, rounds};
+use crate::engine::queue::{export, labelstudio, policy, rounds};
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_QUEUE: &'static str = r#"
@@ -75,13 +75,18 @@ export interface TierResponse {
 }
 export interface TierRequest { k: number; verified: VerifiedSet; pool: PoolSet; policy?: PolicyConfig; }
 export interface ReviewOutcome { index: number; label: number; }
-export interface AuditRecord { remainderSize: number; sampled: number; wrong: number; estimatedRate: number; }
+/** A fixed-size audit: sampled + wrong. A sequential one: indices (audited so far, in draw order). */
+export interface AuditRecord { remainderSize: number; sampled?: number; wrong?: number; estimatedRate: number; indices?: number[]; }
 export interface PlanOptions {
   batchSize?: number;
   classBudget?: boolean;
   minPerClass?: number;
   seed?: number;
-  stopping?: { targetErrorRate?: number; delta?: number; auditAt?: number; maxAudit?: number; auditMargin?: number };
+  /** sequential (default true): anytime-valid audit in steps of auditStep (default 25). */
+  stopping?: { targetErrorRate?: number; delta?: number; auditAt?: number; maxAudit?: number; auditMargin?: number;
+               sequential?: boolean; auditStep?: number };
+  /** The label-noise model P(given | true, confidence bin) behind the review order (default on). */
+  noiseModel?: { enabled?: boolean; bins?: number; iterations?: number; priorStrength?: number };
   /** Diverse batches among the review candidates, scored by priority (needs `embeddings`). */
   selection?: { strategy: SelectStrategy; options?: SelectOptions };
 }
@@ -96,7 +101,10 @@ export interface RoundRequest {
 }
 export interface RoundPlan {
   batch: number[];
-  audit?: { indices: number[]; remainderSize: number; estimatedRate: number; delta: number };
+  /** number == audits.length: append indices to the last record's indices; else push a new record. */
+  audit?: { indices: number[]; remainderSize: number; estimatedRate: number; delta: number;
+            sequential: boolean; number: number;
+            status?: { sampled: number; wrong: number; upperWrong: number; upperWrongLeft: number; delta: number } };
   stop: boolean;
   stopReason: string;
   estimate: {
@@ -106,6 +114,8 @@ export interface RoundPlan {
   };
   perClass: { class: number; unreviewed: number; expectedErrors: number; reviewed: number; wrongFound: number; budget: number }[];
   tiers: TierResponse;
+  /** transition[(b * k + true) * k + given]; flipRates[b * k + class]. */
+  noiseModel?: { k: number; edges: number[]; transition: number[]; flipRates: number[]; known: number; latent: number; iterations: number };
 }
 export interface ExportRequest<O> { tiers: TierResponse; ids?: string[]; classes?: string[]; options?: O; }
 export interface PseudoLabelOptions { tiers?: Tier[]; minConfidence?: number; weight?: "confidence" | "labelProbability" | "one"; }
@@ -118,10 +128,59 @@ export interface LabelStudioOptions {
   fromName?: string; toName?: string; dataKey?: string; urlPrefix?: string; modelVersion?: string;
   tierFromName?: string; reasonsFromName?: string; skipAutoAccepted?: boolean;
 }
-/** Label Studio tasks (import as JSON); sort by prediction score, descending, to review in order. */
+/**
+ * Label Studio tasks (import as JSON). Prediction `score` = how sure medtriage is that the current
+ * label is right, strictly increasing along the review order: sort by prediction score ascending, or
+ * use "Uncertainty sampling", to review in our order. `data` carries medtriage_tier / _priority /
+ * _rank / _index / _id / _reasons (class names in the reasons).
+ */
 export type LabelStudioTasks = { data: Record<string, unknown>; predictions: { model_version: string; score: number; result: unknown[] }[] }[];
+export interface LabelConfigOptions {
+  fromName?: string; toName?: string; dataKey?: string;
+  tierFromName?: string | null; reasonsFromName?: string | null; hotkeys?: boolean; header?: boolean;
+}
+export interface LabelConfigRequest { classes: string[]; options?: LabelConfigOptions; }
+export interface ReadLabelStudioOptions { fromName?: string; consensus?: "majority" | "dawidSkene"; }
+export interface ReadLabelStudioRequest {
+  /** Label Studio's JSON or JSON-MIN export, or the API's tasks ({tasks: [...]}, a list, or one task). */
+  export: unknown;
+  /** Class names in class-index order (the manifest's). */
+  classes: string[];
+  /** The ids the tasks were exported with (checks each task's medtriage_id). */
+  ids?: string[];
+  /** Pool size (checks the indices). */
+  n?: number;
+  options?: ReadLabelStudioOptions;
+}
+export interface LabelStudioReviews {
+  /** One decision per decided task (consensus over annotators): planRound's `reviewed`. */
+  reviewed: ReviewOutcome[];
+  annotations: { index: number; task?: number; annotator: string; label: number }[];
+  tasks: number; decided: number; annotationsRead: number; skipped: number; withoutChoice: number;
+  superseded: number; multiAnnotatorTasks: number; disagreements: number;
+  ties: { index: number; candidates: number[] }[];
+  annotators: string[];
+}
 "#;
 
+bind!(
+    "labelStudioConfig",
+    label_studio_config,
+    "LabelConfigRequest",
+    "string",
+    labelstudio::LabelConfigRequest,
+    labelstudio::label_config,
+    "The Label Studio labeling config (XML) for the exported tasks, from the class names."
+);
+bind!(
+    "readLabelStudio",
+    read_label_studio,
+    "ReadLabelStudioRequest",
+    "LabelStudioReviews",
+    labelstudio::ReadLabelStudioRequest,
+    labelstudio::read_label_studio,
+    "Label Studio annotations (JSON / JSON-MIN export or API tasks) back into review decisions."
+);
 bind!(
     "tierItems",
     tier_items,
@@ -156,7 +215,7 @@ bind!(
     "LabelStudioTasks",
     export::ExportRequest<export::LabelStudioOptions>,
     export::label_studio,
-    "Label Studio tasks with predictions: score = review priority, tier and reasons in the result."
+    "Label Studio tasks with predictions: score rises along the review order (low = review first)."
 );
 bind!(
     "exportTiersCsv",

@@ -1,4 +1,4 @@
-//! JS bindings for batch selection (issue 5): `selectBatch(request)` takes the engine's
+//! JS bindings for batch selection: `selectBatch(request)` takes the engine's
 //! [`SelectRequest`](crate::engine::queue::select::SelectRequest) and returns its
 //! [`SelectResponse`](crate::engine::queue::select::SelectResponse).
 

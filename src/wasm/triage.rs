@@ -1,4 +1,4 @@
-//! JS bindings for the triage maths (issue 3): label issues (confident learning), label
+//! JS bindings for the triage maths: label issues (confident learning), label
 //! quality scores, outliers, near-duplicates, per-class analysis. Each function takes one
 //! request object (the engine's request struct) and returns the engine's response.
 
@@ -19,7 +19,7 @@ export interface LabeledProbs {
   predProbs: number[] | Float64Array;
   n: number;
   k: number;
-  labels: number[];
+  labels: number[] | Int32Array;
 }
 export interface FindLabelIssuesOptions {
   filterBy?: FilterBy;

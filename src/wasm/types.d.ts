@@ -11,7 +11,8 @@ export interface Manifest {
     mean: number[];
     /** Per-channel std after scaling pixels to [0, 1]. */
     std: number[];
-    resize: { mode: "stretch" } | { mode: "shorterSideCrop"; shorterSide?: number };
+    resize: { mode: "stretch" } | { mode: "shorterSideCrop"; shorterSide?: number }
+      | { mode: "pil"; filter?: "bilinear" | "bicubic"; shorterSide?: number; precision?: "uint8" | "float" };
     /** ONNX input name; defaults to the first input. */
     name?: string;
     /** DICOM inputs: window, frame(s), output range (see README "DICOM"). */
@@ -55,15 +56,21 @@ export type Transform =
   | { op: "rot90"; k?: 1 | 2 | 3 };
 
 export interface LoadOptions {
-  /** Refuse larger models (default 512 MiB). */
+  /** Refuse larger models, and models whose initializers and constants declare more
+   *  (default 512 MiB). */
   maxModelBytes?: number;
-  /** Images per run when the model's batch dimension is free (default 8). */
+  /** Images per run when the model's batch dimension is free (default 8, at most 4096). */
   maxBatch?: number;
+  /** Refuse a model in which one tensor (an operator's output at the batch size used) would
+   *  exceed this many bytes, checked after shape inference, before running (default 1 GiB). */
+  maxTensorBytes?: number;
 }
 
 export interface ImageLimits {
   maxWidth?: number;
   maxHeight?: number;
+  /** Bytes one image may take to decode and preprocess: the decoded pixels, their float
+   *  copy and the resize buffers (default 512 MiB); larger images fail with image_too_large. */
   maxAlloc?: number;
 }
 

@@ -173,3 +173,15 @@ test("Vite app built offline from the tarball: bundled samples and picked files 
     server.close();
   }
 });
+
+test("typed host: tsc --noEmit against the tarball's declarations (engine API, init, pool, store)", async () => {
+  const dir = await freshDir("typed");
+  await cp(join(repo, "tests/hosts/typed"), dir, { recursive: true });
+  await mkdir(join(dir, "node_modules/medtriage"), { recursive: true });
+  execFileSync("tar", ["-xzf", tarball(), "-C", join(dir, "node_modules/medtriage"), "--strip-components=1"]);
+  try {
+    execFileSync(process.execPath, [join(repo, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.json"], { cwd: dir, stdio: "pipe" });
+  } catch (e) {
+    assert.fail(`tsc --noEmit failed:\n${e.stdout}${e.stderr}`);
+  }
+});

@@ -227,14 +227,20 @@ test("a reload mid-batch resumes: no stored image scored again, no decision lost
     window.__hashes = [];
     // decisions and a round, saved as they happen
     st.putRound(pool.modelKey, { round: 1, batch: [0, 1, 2] });
-    window.__run = pool.score(rgba(300), {
+    window.__run = pool.score(rgba(2000), {
       store: st,
       onResult: (r) => {
         if (r.index < 5) st.putDecision(pool.modelKey, r.hash, { label: r.index, reviewer: "dr-a" });
       },
     });
   });
-  await g.page.waitForFunction(async () => (await (await window.__lab.store.openStore({ name: "resume" })).count()) >= 80, null, { timeout: 120_000, polling: 200 });
+  // reload once at least 80 results are in IndexedDB (read by a second connection)
+  for (let t0 = Date.now(); ; ) {
+    const n = await g.page.evaluate(async () => (await window.__lab.store.openStore({ name: "resume" })).count());
+    if (n >= 80) break;
+    assert.ok(Date.now() - t0 < 120_000, "results reach IndexedDB");
+    await new Promise((ok) => setTimeout(ok, 100));
+  }
   await g.page.reload();
   await g.page.evaluate(PRELUDE);
   const out = await g.page.evaluate(async () => {
@@ -245,7 +251,7 @@ test("a reload mid-batch resumes: no stored image scored again, no decision lost
     const before = await st.load(pool.modelKey);
     const stored = new Set(before.scores.keys());
     const scoredAgain = [];
-    const sum = await pool.score(rgba(300), { store: st, onResult: (r) => !r.cached && stored.has(r.hash) && scoredAgain.push(r.id) }).finished;
+    const sum = await pool.score(rgba(2000), { store: st, onResult: (r) => !r.cached && stored.has(r.hash) && scoredAgain.push(r.id) }).finished;
     const afterLoad = await st.load(pool.modelKey);
     pool.terminate();
     return {
@@ -259,11 +265,11 @@ test("a reload mid-batch resumes: no stored image scored again, no decision lost
       rounds: before.rounds.map((r) => r.round),
     };
   });
-  assert.ok(out.storedBefore >= 80 && out.storedBefore < 300, `stored before the reload: ${out.storedBefore}`);
+  assert.ok(out.storedBefore >= 80 && out.storedBefore < 2000, `stored before the reload: ${out.storedBefore}`);
   assert.deepEqual(out.scoredAgain, [], "stored images scored again");
   assert.equal(out.cached, out.storedBefore);
-  assert.equal(out.scored, 300 - out.storedBefore);
-  assert.equal(out.storedAfter, 300);
+  assert.equal(out.scored, 2000 - out.storedBefore);
+  assert.equal(out.storedAfter, 2000);
   assert.deepEqual(out.decisions, [0, 1, 2, 3, 4]);
   assert.deepEqual(out.rounds, [1]);
   console.log(`# reload: ${out.storedBefore} stored before, ${out.scored} scored after, none twice`);

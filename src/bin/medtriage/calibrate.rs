@@ -19,7 +19,7 @@ use medtriage::engine::triage::risk::{
 };
 use medtriage::{Error, ErrorKind, Result};
 
-use crate::io::{io_err, read_labels, read_matrix, write_json, Matrix};
+use crate::io::{io_err, read_labels, read_probs, write_json, Matrix};
 
 #[derive(Clone, Copy, ValueEnum)]
 pub enum MethodArg {
@@ -188,8 +188,8 @@ fn bad(msg: String) -> Error {
 
 fn scores_of(logits: &Option<PathBuf>, probs: &Option<PathBuf>) -> Result<(Matrix, ScoreKind)> {
     match (logits, probs) {
-        (Some(l), _) => Ok((read_matrix(l)?, ScoreKind::Logits)),
-        (None, Some(p)) => Ok((read_matrix(p)?, ScoreKind::Probabilities)),
+        (Some(l), _) => Ok((read_probs(l)?, ScoreKind::Logits)),
+        (None, Some(p)) => Ok((read_probs(p)?, ScoreKind::Probabilities)),
         (None, None) => Err(Error::new(
             ErrorKind::InvalidOptions,
             "give --logits or --probs",
@@ -227,7 +227,7 @@ pub fn run(cmd: Cmd) -> Result<()> {
                         }
                     }
                 } else {
-                    let m = read_matrix(&probs)?;
+                    let m = read_probs(&probs)?;
                     let t = t.ok_or_else(|| bad("a 2-D input needs --t (rows per item)".into()))?;
                     if t == 0 || m.rows % t != 0 {
                         return Err(bad(format!(
@@ -345,7 +345,7 @@ pub fn run(cmd: Cmd) -> Result<()> {
             out,
             bins_csv,
         } => {
-            let m = read_matrix(&pred_probs)?;
+            let m = read_probs(&pred_probs)?;
             let req = CalibrationReportRequest {
                 probs: m.data,
                 n: m.rows,
@@ -412,7 +412,7 @@ pub fn run(cmd: Cmd) -> Result<()> {
             if no_empty {
                 o.allow_empty = false;
             }
-            let cm = read_matrix(&cal_probs)?;
+            let cm = read_probs(&cal_probs)?;
             let cal = conformal::conformal_calibrate(&ConformalCalibrateRequest {
                 probs: cm.data,
                 n: cm.rows,
@@ -421,7 +421,7 @@ pub fn run(cmd: Cmd) -> Result<()> {
                 alpha,
                 options: o,
             })?;
-            let tm = read_matrix(&test_probs)?;
+            let tm = read_probs(&test_probs)?;
             let labels = match &test_labels {
                 Some(p) => Some(read_labels(p)?),
                 None => None,
@@ -479,7 +479,7 @@ pub fn run(cmd: Cmd) -> Result<()> {
                 };
             }
             o.include_table |= table;
-            let m = read_matrix(&pred_probs)?;
+            let m = read_probs(&pred_probs)?;
             let req = AutoAcceptRequest {
                 probs: m.data,
                 n: m.rows,

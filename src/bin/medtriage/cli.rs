@@ -134,7 +134,24 @@ enum Cmd {
     },
 }
 
+/// A panic that escapes every guard is a bug: one line on stderr, no backtrace, exit 101.
+fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        eprintln!(
+            "error[internal]: medtriage crashed ({}); please report it",
+            medtriage::error::one_line(&msg, 200)
+        );
+    }));
+}
+
 pub fn main() -> i32 {
+    install_panic_hook();
     let cli = Cli::parse();
     let r = match cli.cmd {
         Cmd::Score {
@@ -170,7 +187,11 @@ pub fn main() -> i32 {
     match r {
         Ok(()) => 0,
         Err(e) => {
-            eprintln!("error[{}]: {}", e.code(), e.message());
+            eprintln!(
+                "error[{}]: {}",
+                e.code(),
+                medtriage::error::one_line(e.message(), 2000)
+            );
             match e.kind() {
                 ErrorKind::Io => 3,
                 ErrorKind::InvalidOptions => 2,
@@ -185,16 +206,31 @@ fn read(path: &Path) -> Result<Vec<u8>> {
 }
 
 fn load_scorer(models: &[PathBuf], manifest: &Path, load_options: &str) -> Result<Scorer> {
-    let text = String::from_utf8(read(manifest)?)
-        .map_err(|_| Error::new(ErrorKind::InvalidManifest, "manifest is not UTF-8"))?;
-    let m = Manifest::from_json(&text).map_err(|e| e.context(manifest.display()))?;
-    let lo: LoadOptions = medtriage::error::from_json(load_options, "--load-options")?;
+    let text = String::from_utf8(read(manifest)?).map_err(|_| {
+        Error::new(
+            ErrorKind::InvalidManifest,
+            format!("--manifest {}: not UTF-8", manifest.display()),
+        )
+    })?;
+    let m = Manifest::from_json(&text)
+        .map_err(|e| e.context(format!("--manifest {}", manifest.display())))?;
+    let lo: LoadOptions = medtriage::error::object_from_json(load_options, "--load-options")?;
     if let [model] = models {
-        return Scorer::new(&read(model)?, m, &lo).map_err(|e| e.context(model.display()));
+        return Scorer::new(&read(model)?, m, &lo)
+            .map_err(|e| e.context(format!("--model {}", model.display())));
     }
     let bytes = models.iter().map(|p| read(p)).collect::<Result<Vec<_>>>()?;
     let refs: Vec<&[u8]> = bytes.iter().map(Vec::as_slice).collect();
-    Scorer::new_ensemble(&refs, m, &lo)
+    Scorer::new_ensemble(&refs, m, &lo).map_err(|e| {
+        e.context(format!(
+            "--model {}",
+            models
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(" --model ")
+        ))
+    })
 }
 
 fn check_cmd(models: &[PathBuf], manifest: &Path) -> Result<()> {
@@ -250,16 +286,33 @@ fn is_image(p: &Path) -> bool {
     }
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+/// Walk `dir` recursively, sorted: regular image files only (FIFOs, sockets and devices
+/// are skipped: reading a FIFO blocks forever), symbolic links followed, and every directory
+/// entered at most once (by device and inode), so a link to a parent cannot loop or score a
+/// file many times.
+fn walk(
+    dir: &Path,
+    seen: &mut std::collections::HashSet<(u64, u64)>,
+    out: &mut Vec<PathBuf>,
+) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(dir).map_err(|e| io_err(dir, e))?;
+    if !seen.insert((meta.dev(), meta.ino())) {
+        return Ok(());
+    }
     let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(|e| io_err(dir, e))?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .collect();
     entries.sort();
     for p in entries {
-        if p.is_dir() {
-            walk(&p, out)?;
-        } else if is_image(&p) {
+        // metadata() follows links; a dangling link is skipped
+        let Ok(m) = std::fs::metadata(&p) else {
+            continue;
+        };
+        if m.is_dir() {
+            walk(&p, seen, out)?;
+        } else if m.is_file() && is_image(&p) {
             out.push(p);
         }
     }
@@ -269,6 +322,7 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
 /// Expand the command line into image paths (folders recursively, sorted; @lists read).
 fn collect_inputs(inputs: &[String]) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for s in inputs {
         if let Some(list) = s.strip_prefix('@') {
             let text = String::from_utf8_lossy(&read(Path::new(list))?).into_owned();
@@ -282,12 +336,46 @@ fn collect_inputs(inputs: &[String]) -> Result<Vec<PathBuf>> {
         }
         let p = PathBuf::from(s);
         if p.is_dir() {
-            walk(&p, &mut out)?;
+            walk(&p, &mut seen, &mut out)?;
         } else {
             out.push(p);
         }
     }
     Ok(out)
+}
+
+/// The id of a file: its path when it is UTF-8; otherwise each byte that is not part of
+/// valid UTF-8, and each `%`, written as `%XX`, so two different names never share an id
+/// (a lossy conversion turned every invalid byte into U+FFFD).
+pub fn path_id(p: &Path) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    let bytes = p.as_os_str().as_bytes();
+    if let Ok(s) = std::str::from_utf8(bytes) {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(bytes.len() + 16);
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            if c == '%' {
+                out.push_str("%25");
+            } else {
+                out.push(c);
+            }
+        }
+        for b in chunk.invalid() {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Read an image file named on the command line or found in a folder: regular files only.
+fn read_image(path: &Path) -> Result<Vec<u8>> {
+    let m = std::fs::metadata(path).map_err(|e| io_err(path, e))?;
+    if !m.is_file() {
+        return Err(io_err(path, "not a regular file (FIFO, socket or device)"));
+    }
+    read(path)
 }
 
 struct ScoreArgs {
@@ -304,9 +392,12 @@ struct ScoreArgs {
 }
 
 fn score_cmd(a: ScoreArgs) -> Result<()> {
-    let opts: ScoreOptions = medtriage::error::from_json(&a.options, "--options")?;
+    let opts: ScoreOptions = medtriage::error::object_from_json(&a.options, "--options")?;
     let scorer = load_scorer(&a.model, &a.manifest, &a.load_options)?;
     let paths = collect_inputs(&a.inputs)?;
+    if let Some(t) = a.threads {
+        medtriage::engine::limits::threads("--threads", t as u64)?;
+    }
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(a.threads.unwrap_or(0))
         .build()
@@ -327,8 +418,8 @@ fn score_cmd(a: ScoreArgs) -> Result<()> {
         paths
             .par_chunks(chunk)
             .flat_map_iter(|ps| {
-                let ids: Vec<String> = ps.iter().map(|p| p.display().to_string()).collect();
-                let bytes: Vec<Result<Vec<u8>>> = ps.iter().map(|p| read(p)).collect();
+                let ids: Vec<String> = ps.iter().map(|p| path_id(p)).collect();
+                let bytes: Vec<Result<Vec<u8>>> = ps.iter().map(|p| read_image(p)).collect();
                 // runs of readable files go to the scorer together; a DICOM object scored
                 // frame by frame comes back as several items, in place
                 let mut out: Vec<ItemResult> = Vec::with_capacity(ps.len());

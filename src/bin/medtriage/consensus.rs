@@ -333,6 +333,9 @@ fn request<O: DeserializeOwned + Default + Serialize>(a: &Args) -> Result<Consen
     };
     set_once(&mut req.classes, a.classes.clone(), "classes")?;
     set_once(&mut req.num_classes, a.num_classes, "numClasses")?;
+    if let Some(k) = req.num_classes {
+        medtriage::engine::limits::classes(k as u64).map_err(|e| e.context("--num-classes"))?;
+    }
     if let Some(p) = &a.items {
         let text = read_text(p)?;
         let ids: Vec<String> = text

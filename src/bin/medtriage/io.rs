@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use medtriage::engine::limits;
 use medtriage::{Error, ErrorKind, Result};
 
 /// A dense row-major matrix of f64.
@@ -56,9 +57,49 @@ fn fortran_to_c(shape: &[u64], data: Vec<f64>) -> Vec<f64> {
     out
 }
 
+/// A table file's bytes, refused above [`limits::MAX_TABLE_BYTES`] before reading.
+fn read_table_bytes(path: &Path) -> Result<Vec<u8>> {
+    let m = std::fs::metadata(path).map_err(|e| io_err(path, e))?;
+    if !m.is_file() {
+        return Err(io_err(path, "not a regular file"));
+    }
+    limits::at_most(
+        ErrorKind::InvalidInput,
+        &format!("{}: file size", path.display()),
+        m.len(),
+        limits::MAX_TABLE_BYTES,
+        "limits::MAX_TABLE_BYTES",
+    )?;
+    std::fs::read(path).map_err(|e| io_err(path, e))
+}
+
+/// The `.npy` header's own length field must fit in the file (a 20-byte file claiming a
+/// 4 GB header made the parser allocate 4 GB).
+fn check_npy_header(path: &Path, b: &[u8]) -> Result<()> {
+    if b.len() < 10 || !b.starts_with(b"\x93NUMPY") {
+        return Err(bad(path, "not a .npy file (no \\x93NUMPY magic)"));
+    }
+    let (start, len) = match b[6] {
+        1 => (10usize, u16::from_le_bytes([b[8], b[9]]) as usize),
+        2 | 3 if b.len() >= 12 => (12, u32::from_le_bytes([b[8], b[9], b[10], b[11]]) as usize),
+        v => return Err(bad(path, format!(".npy version {v} is not supported"))),
+    };
+    if start.saturating_add(len) > b.len() {
+        return Err(bad(
+            path,
+            format!(
+                ".npy header claims {len} bytes, the file has {}",
+                b.len() - start
+            ),
+        ));
+    }
+    Ok(())
+}
+
 fn npy_f64(path: &Path) -> Result<(Vec<u64>, Vec<f64>)> {
     use npyz::{DType, TypeChar};
-    let bytes = std::fs::read(path).map_err(|e| io_err(path, e))?;
+    let bytes = read_table_bytes(path)?;
+    check_npy_header(path, &bytes)?;
     let npy = npyz::NpyFile::new(&bytes[..]).map_err(|e| bad(path, e))?;
     let fortran = npy.order() == npyz::Order::Fortran;
     let shape = npy.shape().to_vec();
@@ -66,6 +107,25 @@ fn npy_f64(path: &Path) -> Result<(Vec<u64>, Vec<f64>)> {
         DType::Plain(t) => (t.type_char(), t.num_bytes().unwrap_or(0)),
         other => return Err(bad(path, format!("unsupported dtype {other:?}"))),
     };
+    // the shape's claim against the bytes that are there, and the table budget
+    let count = shape.iter().try_fold(1u64, |a, &d| a.checked_mul(d));
+    let need = count.and_then(|c| c.checked_mul(size as u64));
+    if need.is_none_or(|n| n > bytes.len() as u64) {
+        return Err(bad(
+            path,
+            format!(
+                "shape {shape:?} of {size}-byte values needs more than the file's {} bytes",
+                bytes.len()
+            ),
+        ));
+    }
+    let cols = if shape.len() >= 2 {
+        shape[1..].iter().product()
+    } else {
+        1
+    };
+    limits::table(shape.first().copied().unwrap_or(1), cols)
+        .map_err(|e| e.context(path.display()))?;
     macro_rules! conv {
         ($t:ty) => {
             npy.into_vec::<$t>()
@@ -103,11 +163,11 @@ fn npy_f64(path: &Path) -> Result<(Vec<u64>, Vec<f64>)> {
 }
 
 fn csv_f64(path: &Path) -> Result<(Vec<u64>, Vec<f64>)> {
+    let bytes = read_table_bytes(path)?;
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(false)
-        .from_path(path)
-        .map_err(|e| io_err(path, e))?;
+        .from_reader(&bytes[..]);
     let mut data = Vec::new();
     let mut rows = 0u64;
     let mut cols = 0u64;
@@ -120,6 +180,7 @@ fn csv_f64(path: &Path) -> Result<(Vec<u64>, Vec<f64>)> {
                 cols = v.len() as u64;
                 data.extend(v);
                 rows += 1;
+                limits::table(rows, cols).map_err(|e| e.context(path.display()))?;
             }
             // a non-numeric first row is a header
             Err(_) if i == 0 => continue,
@@ -140,6 +201,14 @@ pub fn read_matrix(path: &Path) -> Result<Matrix> {
         }),
         s => Err(bad(path, format!("expected a 2-D array, got shape {s:?}"))),
     }
+}
+
+/// Read a matrix of probabilities or logits: a [`read_matrix`] whose column count is a
+/// number of classes, at most [`limits::MAX_CLASSES`] (several analyses keep K x K arrays).
+pub fn read_probs(path: &Path) -> Result<Matrix> {
+    let m = read_matrix(path)?;
+    limits::classes(m.cols as u64).map_err(|e| e.context(path.display()))?;
+    Ok(m)
 }
 
 /// Read a 1-D vector (`.npy` of shape (n,) or (n, 1); `.csv` with one column).

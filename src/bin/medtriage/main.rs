@@ -1,4 +1,5 @@
 //! The medtriage command-line tool (native only): the only code that touches file paths.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 #[cfg(not(target_arch = "wasm32"))]
 mod calibrate;
 #[cfg(not(target_arch = "wasm32"))]

@@ -5,11 +5,16 @@
 use std::path::{Path, PathBuf};
 
 use clap::ValueEnum;
-use medtriage::engine::queue::{export, policy, rounds};
+use medtriage::engine::manifest::Manifest;
+use medtriage::engine::queue::{
+    calibration_session, export, labelstudio, policy, reviewers, rounds,
+};
 use medtriage::error::from_json;
 use medtriage::{Error, ErrorKind, Result};
 
-use crate::io::{read_labels, read_matrix, read_text, read_vector, write_json, write_text};
+use crate::io::{
+    read_labels, read_matrix, read_probs, read_text, read_vector, write_csv, write_json, write_text,
+};
 
 #[derive(clap::Args)]
 pub struct Data {
@@ -66,6 +71,35 @@ pub enum ExportFormat {
     Csv,
 }
 
+/// `queue plan`'s review outcomes from Label Studio.
+#[derive(clap::Args)]
+pub struct LabelStudioReviewed {
+    /// Review outcomes from Label Studio: its JSON or JSON-MIN export, or the API's
+    /// tasks, of tasks exported by `queue export --to label-studio` (needs the class
+    /// names: --classes or --manifest). Added to --reviewed.
+    #[arg(long)]
+    reviewed_label_studio: Option<PathBuf>,
+    #[command(flatten)]
+    names: Names,
+}
+
+/// Class names (and ids) for reading Label Studio's annotations back.
+#[derive(clap::Args)]
+pub struct Names {
+    /// Class names, one per line, in class-index order.
+    #[arg(long = "classes", conflicts_with = "manifest")]
+    class_names: Option<PathBuf>,
+    /// The model manifest: class names from `output.classes`.
+    #[arg(long)]
+    manifest: Option<PathBuf>,
+    /// The ids the tasks were exported with, one per line (checks each task's medtriage_id).
+    #[arg(long = "ids")]
+    task_ids: Option<PathBuf>,
+    /// Reading options as JSON (the JS ReadLabelStudioOptions), e.g. '{"consensus": "dawidSkene"}'.
+    #[arg(long = "read-options", default_value = "{}")]
+    read_options: String,
+}
+
 #[derive(clap::Subcommand)]
 pub enum Cmd {
     /// Fit the policy on the verified set and put every pool item in a tier with its reasons.
@@ -86,6 +120,8 @@ pub enum Cmd {
         /// Review outcomes so far: CSV `index,label` (header optional).
         #[arg(long)]
         reviewed: Option<PathBuf>,
+        #[command(flatten)]
+        label_studio: Box<LabelStudioReviewed>,
         /// Audits so far: JSON list of the JS AuditRecord.
         #[arg(long)]
         audits: Option<PathBuf>,
@@ -99,6 +135,96 @@ pub enum Cmd {
         /// Verified items' embeddings, verified n x d.
         #[arg(long)]
         verified_embeddings: Option<PathBuf>,
+        /// Output file (default: standard output).
+        #[arg(long, short)]
+        out: Option<PathBuf>,
+    },
+    /// Read Label Studio's annotations (JSON or JSON-MIN export, or the API's tasks) back into
+    /// review decisions: `reviewed` (one per task, consensus over annotators), counts of
+    /// skipped and superseded annotations, ties.
+    ReadLabelStudio {
+        /// The export file.
+        #[arg(long)]
+        export: PathBuf,
+        #[command(flatten)]
+        names: Names,
+        /// Pool size (checks the indices).
+        #[arg(long)]
+        n: Option<usize>,
+        /// Output file (default: standard output).
+        #[arg(long, short)]
+        out: Option<PathBuf>,
+    },
+    /// Reviewer accuracy with Clopper-Pearson and Wilson intervals, per-class accuracy and
+    /// confusion, and the drift alarm (Bernoulli CUSUM), from scored decisions (gold items or
+    /// adjudicated ones). CSV: one row per reviewer and class ("all" = overall).
+    Reviewers {
+        /// The JS ReviewerReportRequest as JSON: {"k", "decisions": [{"reviewer", "truth",
+        /// "label"}], "options"}.
+        #[arg(long)]
+        request: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "json")]
+        format: Format,
+        /// Output file (default: standard output).
+        #[arg(long, short)]
+        out: Option<PathBuf>,
+    },
+    /// Write the Label Studio labeling config for the exported tasks (classes from the
+    /// manifest or a file).
+    LabelStudioConfig {
+        /// Class names, one per line.
+        #[arg(
+            long,
+            conflicts_with = "manifest",
+            required_unless_present = "manifest"
+        )]
+        classes: Option<PathBuf>,
+        /// The model manifest (`output.classes`).
+        #[arg(long)]
+        manifest: Option<PathBuf>,
+        /// Options as JSON (the JS LabelConfigOptions).
+        #[arg(long, default_value = "{}")]
+        options: String,
+        /// Output file (default: standard output).
+        #[arg(long, short)]
+        out: Option<PathBuf>,
+    },
+    /// Hide gold items in a reviewer's batch at seeded random positions, never repeating one
+    /// the reviewer has seen.
+    MixGold {
+        /// The JS MixGoldRequest as JSON: {"batch", "gold", "seen", "goldShare", "seed"}.
+        #[arg(long)]
+        request: PathBuf,
+        /// Output file (default: standard output).
+        #[arg(long, short)]
+        out: Option<PathBuf>,
+    },
+    /// Combine each item's reviews by the reviewers' measured accuracy (Dawid-Skene with the
+    /// gold confusion matrices, the model as prior) and say which items need another reviewer
+    /// and whom to ask.
+    Combine {
+        /// The JS CombineRequest as JSON: {"k", "decisions", "reviewers", "items", "options"}.
+        #[arg(long)]
+        request: PathBuf,
+        /// Output file (default: standard output).
+        #[arg(long, short)]
+        out: Option<PathBuf>,
+    },
+    /// Calibration session: with --pick, the most disputed items for every reviewer to label
+    /// (a PickRequest); without, the agreement report (a SessionRequest: Fleiss' kappa,
+    /// Krippendorff's alpha, each reviewer's deviations). CSV: one row per reviewer and class
+    /// with the deviations.
+    Session {
+        /// The JS PickRequest (--pick) or SessionRequest as JSON.
+        #[arg(long)]
+        request: PathBuf,
+        /// Pick the items instead of reporting.
+        #[arg(long)]
+        pick: bool,
+        /// Output format (the report only).
+        #[arg(long, value_enum, default_value = "json")]
+        format: Format,
         /// Output file (default: standard output).
         #[arg(long, short)]
         out: Option<PathBuf>,
@@ -171,8 +297,8 @@ fn load(d: &Data) -> Result<(usize, policy::VerifiedSet, policy::PoolSet)> {
         p.clone()
             .ok_or_else(|| Error::new(ErrorKind::InvalidOptions, format!("{what} is required")))
     };
-    let vp = read_matrix(&need(&d.verified_probs, "--verified-probs")?)?;
-    let pp = read_matrix(&need(&d.pool_probs, "--pool-probs")?)?;
+    let vp = read_probs(&need(&d.verified_probs, "--verified-probs")?)?;
+    let pp = read_probs(&need(&d.pool_probs, "--pool-probs")?)?;
     if vp.cols != pp.cols {
         return Err(Error::new(
             ErrorKind::InvalidInput,
@@ -223,6 +349,32 @@ fn read_reviewed(p: &Path) -> Result<Vec<rounds::ReviewOutcome>> {
     Ok(out)
 }
 
+fn classes_from(classes: &Option<PathBuf>, manifest: &Option<PathBuf>) -> Result<Vec<String>> {
+    match (classes, manifest) {
+        (Some(c), _) => lines(c),
+        (None, Some(m)) => Ok(Manifest::from_json(&read_text(m)?)?.output.classes),
+        (None, None) => Err(Error::new(
+            ErrorKind::InvalidOptions,
+            "the class names are needed: --classes or --manifest",
+        )),
+    }
+}
+
+fn read_ls(
+    export: &Path,
+    names: &Names,
+    n: Option<usize>,
+) -> Result<labelstudio::LabelStudioReviews> {
+    let at = export.display().to_string();
+    labelstudio::read_label_studio(&labelstudio::ReadLabelStudioRequest {
+        export: from_json(&read_text(export)?, &at)?,
+        classes: classes_from(&names.class_names, &names.manifest)?,
+        ids: opt(&names.task_ids, lines)?,
+        n,
+        options: from_json(&names.read_options, "--read-options")?,
+    })
+}
+
 pub fn run(cmd: Cmd) -> Result<()> {
     match cmd {
         Cmd::Tiers { data, format, out } => {
@@ -255,6 +407,7 @@ pub fn run(cmd: Cmd) -> Result<()> {
         Cmd::Plan {
             data,
             reviewed,
+            label_studio,
             audits,
             options,
             pool_embeddings,
@@ -282,6 +435,20 @@ pub fn run(cmd: Cmd) -> Result<()> {
             if let Some(p) = &reviewed {
                 req.reviewed = read_reviewed(p)?;
             }
+            if let Some(p) = &label_studio.reviewed_label_studio {
+                let r = read_ls(p, &label_studio.names, Some(req.pool.n))?;
+                eprintln!(
+                    "{}: {} tasks, {} decisions ({} annotations, {} skipped, {} superseded, {} tied)",
+                    p.display(),
+                    r.tasks,
+                    r.decided,
+                    r.annotations.len(),
+                    r.skipped,
+                    r.superseded,
+                    r.ties.len()
+                );
+                req.reviewed.extend(r.reviewed);
+            }
             if let Some(p) = &audits {
                 req.audits = from_json(&read_text(p)?, &p.display().to_string())?;
             }
@@ -294,6 +461,141 @@ pub fn run(cmd: Cmd) -> Result<()> {
                 req.verified_embeddings = Some(read_matrix(p)?.data);
             }
             write_json(&rounds::plan_round(&req)?, out.as_deref())
+        }
+        Cmd::ReadLabelStudio {
+            export,
+            names,
+            n,
+            out,
+        } => write_json(&read_ls(&export, &names, n)?, out.as_deref()),
+        Cmd::LabelStudioConfig {
+            classes,
+            manifest,
+            options,
+            out,
+        } => write_text(
+            &labelstudio::label_config(&labelstudio::LabelConfigRequest {
+                classes: classes_from(&classes, &manifest)?,
+                options: from_json(&options, "--options")?,
+            })?,
+            out.as_deref(),
+        ),
+        Cmd::Reviewers {
+            request,
+            format,
+            out,
+        } => {
+            let req: reviewers::ReviewerReportRequest =
+                from_json(&read_text(&request)?, &request.display().to_string())?;
+            let r = reviewers::reviewer_report(&req)?;
+            if format == Format::Json {
+                return write_json(&r, out.as_deref());
+            }
+            let f = |x: f64| format!("{x:.6}");
+            let mut rows = Vec::new();
+            for s in &r.reviewers {
+                let alarms = s
+                    .drift
+                    .alarms_at
+                    .iter()
+                    .map(|a| a.to_string())
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                let all = std::iter::once(("all".to_string(), &s.overall));
+                let per = s
+                    .per_class
+                    .iter()
+                    .enumerate()
+                    .map(|(c, a)| (c.to_string(), a));
+                for (class, a) in all.chain(per) {
+                    rows.push(vec![
+                        s.reviewer.clone(),
+                        class,
+                        a.n.to_string(),
+                        a.correct.to_string(),
+                        f(a.accuracy),
+                        f(a.clopper_pearson.0),
+                        f(a.clopper_pearson.1),
+                        f(a.wilson.0),
+                        f(a.wilson.1),
+                        alarms.clone(),
+                    ]);
+                }
+            }
+            write_csv(
+                &[
+                    "reviewer",
+                    "class",
+                    "n",
+                    "correct",
+                    "accuracy",
+                    "cp_low",
+                    "cp_high",
+                    "wilson_low",
+                    "wilson_high",
+                    "drift_alarms_at",
+                ],
+                rows.into_iter(),
+                out.as_deref(),
+            )
+        }
+        Cmd::MixGold { request, out } => {
+            let req: reviewers::MixGoldRequest =
+                from_json(&read_text(&request)?, &request.display().to_string())?;
+            write_json(&reviewers::mix_gold(&req)?, out.as_deref())
+        }
+        Cmd::Combine { request, out } => {
+            let req: reviewers::CombineRequest =
+                from_json(&read_text(&request)?, &request.display().to_string())?;
+            write_json(&reviewers::combine_reviews(&req)?, out.as_deref())
+        }
+        Cmd::Session {
+            request,
+            pick,
+            format,
+            out,
+        } => {
+            let text = read_text(&request)?;
+            let what = request.display().to_string();
+            if pick {
+                let req: calibration_session::PickRequest = from_json(&text, &what)?;
+                return write_json(&calibration_session::pick_session(&req)?, out.as_deref());
+            }
+            let req: calibration_session::SessionRequest = from_json(&text, &what)?;
+            let r = calibration_session::session_report(&req)?;
+            if format == Format::Json {
+                return write_json(&r, out.as_deref());
+            }
+            let mut rows = Vec::new();
+            for s in &r.reviewers {
+                for (c, &d) in s.deviations_by_class.iter().enumerate() {
+                    rows.push(vec![
+                        s.reviewer.clone(),
+                        c.to_string(),
+                        d.to_string(),
+                        s.labelled.to_string(),
+                        s.compared.to_string(),
+                        format!("{:.6}", s.agreement),
+                        r.fleiss_kappa.map_or(String::new(), |v| format!("{v:.6}")),
+                        r.krippendorff_alpha
+                            .map_or(String::new(), |v| format!("{v:.6}")),
+                    ]);
+                }
+            }
+            write_csv(
+                &[
+                    "reviewer",
+                    "consensus_class",
+                    "deviations",
+                    "labelled",
+                    "compared",
+                    "agreement",
+                    "fleiss_kappa",
+                    "krippendorff_alpha",
+                ],
+                rows.into_iter(),
+                out.as_deref(),
+            )
         }
         Cmd::Export {
             tiers,

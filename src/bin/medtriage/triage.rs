@@ -5,11 +5,12 @@
 use std::path::PathBuf;
 
 use clap::ValueEnum;
+use medtriage::engine::grouping::{group_classes, GroupClassesRequest, Grouping};
 use medtriage::engine::triage::{analysis, label_issues as li, outliers};
 use medtriage::error::from_json;
 use medtriage::{Error, ErrorKind, Result};
 
-use crate::io::{read_labels, read_matrix, write_csv, write_json};
+use crate::io::{read_labels, read_matrix, read_probs, read_text, write_csv, write_json};
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
 pub enum Format {
@@ -84,6 +85,26 @@ pub enum Cmd {
     },
     /// Per-class precision, recall, F1, support, confusion matrix and calibration error.
     ClassReport(ProbsArgs),
+    /// Sum model-class probabilities into groups (e.g. tumour = glioma + meningioma +
+    /// pituitary); CSV output is the grouped n x groups matrix with the group names as header.
+    GroupClasses {
+        /// Predicted probabilities over the model's classes, n x k.
+        #[arg(long)]
+        pred_probs: PathBuf,
+        /// The grouping: a JSON file, or inline JSON, `{"classes":[model classes],
+        /// "groups":[{"name":..,"classes":[..]},..]}`.
+        #[arg(long)]
+        grouping: String,
+        /// Model-class labels (n integers in 0..k) to map to group indices.
+        #[arg(long)]
+        labels: Option<PathBuf>,
+        /// Output format (json: the JS API's response; csv: the grouped matrix).
+        #[arg(long, value_enum, default_value = "json")]
+        format: Format,
+        /// Output file.
+        #[arg(long, short)]
+        out: Option<PathBuf>,
+    },
 }
 
 struct Loaded {
@@ -94,7 +115,7 @@ struct Loaded {
 }
 
 fn load(a: &ProbsArgs) -> Result<Loaded> {
-    let m = read_matrix(&a.pred_probs)?;
+    let m = read_probs(&a.pred_probs)?;
     let labels = read_labels(&a.labels)?;
     Ok(Loaded {
         probs: m.data,
@@ -228,7 +249,7 @@ pub fn run(cmd: Cmd) -> Result<()> {
                     (res.scores.clone(), serde_json::to_value(&res))
                 }
                 (None, Some(p)) => {
-                    let m = read_matrix(&p)?;
+                    let m = read_probs(&p)?;
                     let labels = labels.as_deref().map(read_labels).transpose()?;
                     let r = outliers::OodProbsRequest {
                         pred_probs: m.data,
@@ -286,6 +307,51 @@ pub fn run(cmd: Cmd) -> Result<()> {
                         .map(|p| vec![p.i.to_string(), p.j.to_string(), p.distance.to_string()]),
                     out.as_deref(),
                 ),
+            }
+        }
+        Cmd::GroupClasses {
+            pred_probs,
+            grouping,
+            labels,
+            format,
+            out,
+        } => {
+            let text = if grouping.trim_start().starts_with('{') {
+                grouping
+            } else {
+                read_text(std::path::Path::new(&grouping))?
+            };
+            let g: Grouping = from_json(&text, "--grouping")?;
+            let m = read_probs(&pred_probs)?;
+            if m.cols != g.classes.len() {
+                return Err(Error::new(
+                    ErrorKind::InvalidInput,
+                    format!(
+                        "--pred-probs has {} columns, the grouping lists {} model classes",
+                        m.cols,
+                        g.classes.len()
+                    ),
+                ));
+            }
+            let req = GroupClassesRequest {
+                classes: g.classes,
+                groups: g.groups,
+                pred_probs: m.data,
+                n: m.rows,
+                labels: labels.as_deref().map(read_labels).transpose()?,
+            };
+            let res = group_classes(&req)?;
+            match format {
+                Format::Json => write_json(&res, out.as_deref()),
+                Format::Csv => {
+                    let h: Vec<&str> = res.classes.iter().map(String::as_str).collect();
+                    let g = res.classes.len();
+                    let rows = res
+                        .pred_probs
+                        .chunks_exact(g)
+                        .map(|r| r.iter().map(|v| v.to_string()).collect());
+                    write_csv(&h, rows, out.as_deref())
+                }
             }
         }
         Cmd::ClassReport(a) => {

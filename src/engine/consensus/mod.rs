@@ -1,4 +1,4 @@
-//! Annotation consensus (issue 4): majority vote, Dawid-Skene, CROWDLAB, ActiveLab,
+//! Annotation consensus: majority vote, Dawid-Skene, CROWDLAB, ActiveLab,
 //! agreement statistics.
 //!
 //! Every method takes one [`ConsensusRequest`] (long-format annotations `(item, annotator,

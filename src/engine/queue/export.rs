@@ -6,21 +6,36 @@
 //! class index.
 //!
 //! **Label Studio.** One task per item, in review order (then the auto-accepted items), with
-//! one prediction whose `score` is the review priority (the probability that the item's
-//! current label is wrong; auto-accepted items keep theirs, which is small). Label Studio's
-//! open-source edition orders the data manager by a column such as "Prediction score":
-//! sort it descending to review in our order. The prediction's `result` holds the predicted
-//! class as a `choices` region (`fromName`/`toName` of the labeling config), the tier as a
-//! second `choices` result (`tierFromName`, default `tier`) and the reasons as a `textarea`
-//! result (`reasonsFromName`, default `reasons`); set either name to `null` when the labeling
-//! config lacks that control. `data` also carries `medtriage_tier`, `medtriage_priority`,
-//! `medtriage_rank` and `medtriage_reasons`, so a config can show them (`$medtriage_reasons`).
-//! A matching labeling config (classes filled in):
+//! one prediction. **The prediction's `score` is how sure medtriage is that the task's current
+//! label is right**: `1 - priority` (the probability that the label is right), lowered where
+//! needed so that it is strictly increasing along the exported order. Low = review first,
+//! auto-accepted items highest. Label Studio reads `score` as model confidence, so both of its
+//! own orderings follow ours: the data manager sorted by "Prediction score" ascending, and the
+//! labeling stream under "Uncertainty sampling" (lowest score first; the project's
+//! `model_version` must be the prediction's, default `medtriage`). The lowering only touches
+//! review items whose label the model is sure of but that are reviewed for another reason (an
+//! outlier, an annotator conflict) and failed items (no probability): each gets the next
+//! representable number below the task after it, so a score never overstates the confidence
+//! and never ties. `data` keeps the policy's own numbers for sorting and filtering columns:
+//! `medtriage_tier`, `medtriage_priority` (probability the label is wrong), `medtriage_rank`
+//! (1 = first), `medtriage_index` (pool index: how annotations are read back, see
+//! [`super::labelstudio`]), `medtriage_id`, `medtriage_predicted`, `medtriage_given_label`
+//! and `medtriage_reasons`.
+//!
+//! Reasons name classes by their names ("the model predicts horse, the given label is bird"),
+//! both in `data.medtriage_reasons` and in the prediction. The prediction's `result` holds the
+//! predicted class as a `choices` region (`fromName`/`toName` of the labeling config), the
+//! tier as a second `choices` result (`tierFromName`, default `tier`) and the reasons as a
+//! `textarea` result (`reasonsFromName`, default `reasons`); set either name to `null` when
+//! the labeling config lacks that control. [`super::labelstudio::label_config`] writes the
+//! matching labeling config from the class names; for ten digit classes it is, in short:
 //!
 //! ```xml
 //! <View>
 //!   <Image name="image" value="$image"/>
-//!   <Choices name="choice" toName="image" choice="single"> <Choice value="normal"/> … </Choices>
+//!   <Header value="$medtriage_tier, rank $medtriage_rank"/>
+//!   <Choices name="choice" toName="image" choice="single" showInline="true">
+//!     <Choice value="0" hotkey="1"/> … </Choices>
 //!   <Choices name="tier" toName="image" choice="single" readonly="true">
 //!     <Choice value="autoAccept"/> <Choice value="lightReview"/> <Choice value="expertReview"/>
 //!     <Choice value="suspectedLabelError"/> <Choice value="outlier"/> <Choice value="failed"/>
@@ -32,7 +47,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use super::policy::{Tier, TierResponse, TieredItem};
+use super::policy::{Signal, Tier, TierResponse, TieredItem};
 use crate::error::{err, Result};
 
 /// Common inputs of the exports.
@@ -164,7 +179,8 @@ pub fn csv_field(s: &str) -> String {
     }
 }
 
-fn tier_name(t: Tier) -> &'static str {
+/// The tier as written in exports (the JSON name).
+pub(crate) fn tier_name(t: Tier) -> &'static str {
     match t {
         Tier::Failed => "failed",
         Tier::Outlier => "outlier",
@@ -263,12 +279,92 @@ impl Default for LabelStudioOptions {
     }
 }
 
-fn reasons_text(it: &TieredItem) -> String {
+/// A reason's sentence with class names in place of class indices. The policy writes its
+/// sentences with indices (it knows no names); the ones that mention a class are written again
+/// here from the reason's numbers and the item's prediction and given label. A sentence whose
+/// shape is not the expected one is kept as it is.
+pub fn reason_message(it: &TieredItem, r: &super::policy::Reason, classes: &[String]) -> String {
+    let name = |c: usize| classes.get(c).cloned().unwrap_or_else(|| c.to_string());
+    let (pred, given) = (it.predicted.map(name), it.given_label.map(name));
+    match (r.signal, r.comparison.as_deref(), pred, given) {
+        (Signal::LabelAgreement, Some("!="), Some(p), Some(g)) => {
+            format!("The model predicts {p}, the given label is {g}.")
+        }
+        (Signal::LabelAgreement, Some("=="), _, Some(g)) => {
+            format!("The model's prediction agrees with the given label {g}.")
+        }
+        (Signal::LabelAgreement, Some(">="), Some(p), Some(g)) => match (r.value, r.threshold) {
+            (Some(conf), Some(th)) => format!(
+                "The model predicts {p} with confidence {conf:.4} (at least the auto-accept threshold {th:.4}), but the given label is {g}."
+            ),
+            _ => r.message.clone(),
+        },
+        (Signal::LabelIssue, _, Some(p), Some(g)) => match (r.value, it.confidence) {
+            (Some(v), Some(conf)) => format!(
+                "Confident learning flags the given label {g}: the model gives it {v:.3} and predicts {p} ({conf:.3})."
+            ),
+            _ => r.message.clone(),
+        },
+        (Signal::DuplicateConflict, _, _, Some(g)) => {
+            // "Near-duplicate of verified item {j}, whose label is {vl}, not {g}."
+            let m = &r.message;
+            let vl = m
+                .find("whose label is ")
+                .map(|a| &m[a + "whose label is ".len()..])
+                .and_then(|rest| rest.split(',').next())
+                .and_then(|v| v.trim().parse::<usize>().ok());
+            match (vl, r.value) {
+                (Some(vl), Some(j)) => format!(
+                    "Near-duplicate of verified item {}, whose label is {}, not {g}.",
+                    j as usize,
+                    name(vl)
+                ),
+                _ => r.message.clone(),
+            }
+        }
+        (Signal::ConformalSetSize, _, _, _) => match &it.conformal_set {
+            Some(set) if !set.is_empty() => {
+                let named: Vec<String> = set.iter().map(|&c| name(c)).collect();
+                r.message
+                    .replace(&format!("{set:?}"), &format!("[{}]", named.join(", ")))
+            }
+            _ => r.message.clone(),
+        },
+        _ => r.message.clone(),
+    }
+}
+
+/// Every reason's sentence (class names in), joined by spaces.
+pub fn reasons_text(it: &TieredItem, classes: &[String]) -> String {
     it.reasons
         .iter()
-        .map(|r| r.message.as_str())
+        .map(|r| reason_message(it, r, classes))
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// The Label Studio scores of tasks in export order (see the module docs): `base[j]` is
+/// `1 - priority` (`None` for a failed item), the result is strictly increasing, in `[0, 1]`,
+/// and never above `base[j]`, except where it must rise from 0 to stay strictly increasing.
+pub fn label_studio_scores(base: &[Option<f64>]) -> Vec<f64> {
+    let mut s: Vec<f64> = base
+        .iter()
+        .map(|b| b.filter(|v| v.is_finite()).unwrap_or(1.0).clamp(0.0, 1.0))
+        .collect();
+    for j in (0..s.len().saturating_sub(1)).rev() {
+        let cap = s[j + 1].next_down();
+        if s[j] > cap {
+            s[j] = cap;
+        }
+    }
+    // only when many ties sit at 0: lift them back into [0, 1], still strictly increasing
+    for j in 0..s.len() {
+        let floor = if j == 0 { 0.0 } else { s[j - 1].next_up() };
+        if s[j] < floor {
+            s[j] = floor;
+        }
+    }
+    s
 }
 
 /// Label Studio tasks with predictions (JS `exportLabelStudio`), to import as JSON.
@@ -297,6 +393,11 @@ pub fn label_studio(req: &ExportRequest<LabelStudioOptions>) -> Result<Vec<Value
         });
         order.extend(acc);
     }
+    let base: Vec<Option<f64>> = order
+        .iter()
+        .map(|&p| items[p].priority.map(|v| 1.0 - v))
+        .collect();
+    let scores = label_studio_scores(&base);
     let mut tasks = Vec::with_capacity(order.len());
     for (rank, &p) in order.iter().enumerate() {
         let it = &items[p];
@@ -321,7 +422,7 @@ pub fn label_studio(req: &ExportRequest<LabelStudioOptions>) -> Result<Vec<Value
                 "value": { "choices": [tier_name(it.tier)] },
             }));
         }
-        let reasons = reasons_text(it);
+        let reasons = reasons_text(it, &classes);
         if let Some(f) = &o.reasons_from_name {
             result.push(json!({
                 "id": format!("mt-{}-reasons", it.index),
@@ -334,10 +435,14 @@ pub fn label_studio(req: &ExportRequest<LabelStudioOptions>) -> Result<Vec<Value
         let mut data = serde_json::Map::new();
         data.insert(o.data_key.clone(), json!(format!("{}{}", o.url_prefix, id)));
         data.insert("medtriage_id".into(), json!(id));
+        data.insert("medtriage_index".into(), json!(it.index));
         data.insert("medtriage_tier".into(), json!(tier_name(it.tier)));
         data.insert("medtriage_priority".into(), json!(it.priority));
         data.insert("medtriage_rank".into(), json!(rank + 1));
         data.insert("medtriage_reasons".into(), json!(reasons));
+        if let Some(c) = it.predicted {
+            data.insert("medtriage_predicted".into(), json!(classes[c]));
+        }
         if let Some(g) = it.given_label {
             data.insert("medtriage_given_label".into(), json!(classes[g]));
         }
@@ -345,7 +450,7 @@ pub fn label_studio(req: &ExportRequest<LabelStudioOptions>) -> Result<Vec<Value
             "data": data,
             "predictions": [{
                 "model_version": o.model_version,
-                "score": it.priority.unwrap_or(1.0),
+                "score": scores[rank],
                 "result": result,
             }],
         }));
@@ -405,7 +510,7 @@ pub fn tiers_csv(req: &ExportRequest<TableOptions>) -> Result<String> {
             csv_field(
                 &it.reasons
                     .iter()
-                    .map(|r| r.message.as_str())
+                    .map(|r| reason_message(it, r, &classes))
                     .collect::<Vec<_>>()
                     .join(" | ")
             ),

@@ -6,7 +6,14 @@
 //! 1. moves the reviewed items into the verified set (they refit the temperature, the
 //!    auto-accept threshold, the conformal sets: more verified data, tighter thresholds);
 //! 2. triages the unreviewed rest with the policy ([`super::policy`]);
-//! 3. re-estimates how often a label is wrong at a given priority: an isotonic (monotone)
+//! 3. fits the label-noise model `P(given | true, confidence)` by EM on the verified items,
+//!    every reviewed item and the unreviewed ones ([`super::noise_model`]) and ranks the items
+//!    to review by its posterior probability that the current label is wrong; the expected
+//!    wrong labels per class (the budgets, the audit trigger) are the sums of that posterior
+//!    (`options.noiseModel.enabled = false`: the order is the policy's priority and the
+//!    estimate the isotonic model below). Where the noise model has no say (items without a
+//!    given label) the planner
+//!    re-estimates how often a label is wrong at a given priority: an isotonic (monotone)
 //!    regression of "given label wrong" on the priority, fitted on every verified item that
 //!    came with a label and every reviewed item ([`super::policy::ErrorModel`]); the expected
 //!    number of wrong labels left in class `c` is the sum of that estimate over the unreviewed
@@ -17,7 +24,19 @@
 //!    class;
 //! 5. applies the **stopping rule**.
 //!
-//! # Stopping rule and its bound
+//! # Sequential audit (default)
+//! With `stopping.sequential` the audit is drawn `auditStep` items at a time, uniformly without
+//! replacement from the unreviewed, unfailed items at its start, and read after every step by
+//! the anytime-valid betting confidence sequence of [`super::audit`]: with probability
+//! `>= 1 - delta_j` the number of wrong labels `D` in that remainder is at most `U` at every
+//! step at once, so the audit stops as soon as `(U - wrong found + failed) / N` is at most the
+//! target (the audited wrong labels are fixed), or gives up when it finds 3 or more wrong at
+//! more than twice the rate it must certify (the rounds then go on; the next audit is tested
+//! at `delta_{j+1}`). Audited items count as reviews. The caller appends each step's indices
+//! to the audit's record (`AuditPlan.number` says which); nothing else may be reviewed while
+//! an audit is open (the planner then closes it).
+//!
+//! # Stopping rule and its bound (fixed-size audit, `sequential: false`)
 //! The model's estimate of the errors left (step 3) is not a guarantee. When it falls to
 //! `auditAt x targetErrorRate` of the pool, the planner asks for an **audit** instead of a
 //! batch: a uniform random sample (seeded) of the unreviewed, unfailed items, of the size at
@@ -34,6 +53,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::audit::{self, AuditStatus};
+use super::noise_model::{round_p_wrong, NoiseModel, NoiseModelConfig};
 use super::policy::{
     apply_policy, fit_policy, in_unit, require, PolicyConfig, PoolSet, Tier, TierResponse,
     VerifiedSet,
@@ -55,17 +76,23 @@ pub struct ReviewOutcome {
 }
 
 /// An audit done: echo of the planner's [`AuditPlan`] with the count of wrong labels found.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AuditRecord {
     /// Unreviewed, unfailed items when the audit was drawn.
     pub remainder_size: usize,
-    /// Items audited.
+    /// Items audited (a fixed-size audit; derived from `indices` in a sequential one).
+    #[serde(default)]
     pub sampled: usize,
-    /// Audited items whose label (given, or predicted when none) was wrong.
+    /// Audited items whose label (given, or predicted when none) was wrong (fixed-size audit).
+    #[serde(default)]
     pub wrong: usize,
     /// The planner's estimated error rate of the pool when it asked for the audit.
     pub estimated_rate: f64,
+    /// A sequential audit: the pool indices audited so far, in the order drawn (each one's
+    /// outcome is read from `reviewed`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub indices: Option<Vec<usize>>,
 }
 
 /// Stopping rule settings.
@@ -76,13 +103,21 @@ pub struct StoppingRule {
     pub target_error_rate: f64,
     /// Total failure probability of the certificate (default 0.05).
     pub delta: f64,
-    /// Ask for an audit once the estimated rate is below `auditAt x target` (default 0.25).
+    /// Ask for an audit once the estimated rate is below `auditAt x target` (default 0.5: a
+    /// sequential audit that finds the rate too high gives up after 3 wrong labels, so an early
+    /// one costs little).
     pub audit_at: f64,
     /// Largest audit (default 3000).
     pub max_audit: usize,
     /// The audit is sized to certify the target if the observed error rate is up to this
-    /// multiple of the estimate (default 2).
+    /// multiple of the estimate (default 2; fixed-size audits).
     pub audit_margin: f64,
+    /// Audit sequentially (default true): `auditStep` items at a time, read by an
+    /// anytime-valid betting confidence sequence ([`super::audit`]), stopping as soon as the
+    /// target is certified; false draws one audit sized in advance (Clopper-Pearson).
+    pub sequential: bool,
+    /// Items per step of a sequential audit (default 25).
+    pub audit_step: usize,
 }
 
 impl Default for StoppingRule {
@@ -90,9 +125,11 @@ impl Default for StoppingRule {
         StoppingRule {
             target_error_rate: 0.01,
             delta: 0.05,
-            audit_at: 0.25,
+            audit_at: 0.5,
             max_audit: 3000,
             audit_margin: 2.0,
+            sequential: true,
+            audit_step: 25,
         }
     }
 }
@@ -126,6 +163,9 @@ pub struct PlanOptions {
     /// Pick the batch with a diversity strategy over the review candidates, scored by their
     /// priority (default: none, the highest priorities).
     pub selection: Option<Selection>,
+    /// The label-noise model behind the review order and the per-class budgets
+    /// ([`super::noise_model`]; default on).
+    pub noise_model: NoiseModelConfig,
 }
 
 impl Default for PlanOptions {
@@ -137,6 +177,7 @@ impl Default for PlanOptions {
             seed: 0,
             stopping: StoppingRule::default(),
             selection: None,
+            noise_model: NoiseModelConfig::default(),
         }
     }
 }
@@ -187,6 +228,14 @@ pub struct AuditPlan {
     pub estimated_rate: f64,
     /// Failure probability this audit is tested at.
     pub delta: f64,
+    /// Sequential audit: review `indices` and append them to the record's `indices`.
+    pub sequential: bool,
+    /// 1-based audit number: when it equals the number of audit records, the step continues
+    /// the last record (append to it); otherwise push a new record.
+    pub number: usize,
+    /// Where the sequential audit stands before this step.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<AuditStatus>,
 }
 
 /// Expected errors left in one class.
@@ -253,6 +302,9 @@ pub struct RoundPlan {
     pub per_class: Vec<ClassEstimate>,
     /// The triage of the unreviewed items (indices are pool indices).
     pub tiers: TierResponse,
+    /// The fitted label-noise model (when enabled and the pool came with labels).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub noise_model: Option<NoiseModel>,
 }
 
 /// One-sided Clopper-Pearson upper bound on a binomial proportion: the largest `p` with
@@ -272,6 +324,55 @@ pub fn clopper_pearson_upper(x: usize, m: usize, delta: f64) -> f64 {
         }
     }
     hi
+}
+
+/// The remainder's error rate a sequential audit bets towards: the target as a share of the
+/// audited population (from the record alone, so the bets stay fixed across steps).
+fn seq_target(s: &StoppingRule, n: usize, remainder: usize) -> f64 {
+    (s.target_error_rate * n as f64 / remainder.max(1) as f64).min(1.0)
+}
+
+/// Seed of step `sampled` of audit `j`.
+fn audit_seed(seed: u64, j: usize, sampled: usize) -> u64 {
+    seed ^ 0x9E37_79B9_7F4A_7C15u64.wrapping_mul(j as u64)
+        ^ 0xD1B5_4A32_D192_ED03u64.wrapping_mul(sampled as u64 + 1)
+}
+
+/// The outcomes (label wrong?) of a sequential audit's items, in draw order: the reviewed
+/// label against the label the item came with (its prediction when none).
+fn audit_outcomes(req: &RoundRequest, ix: &[usize], remainder: usize) -> Result<Vec<bool>> {
+    let k = req.k;
+    if ix.is_empty() || ix.len() > remainder {
+        return Err(err!(
+            InvalidInput,
+            "audit record: {} indices for a remainder of {remainder} items",
+            ix.len()
+        ));
+    }
+    let by_index: std::collections::HashMap<usize, usize> =
+        req.reviewed.iter().map(|r| (r.index, r.label)).collect();
+    let mut seen = std::collections::HashSet::new();
+    ix.iter()
+        .map(|&i| {
+            if !seen.insert(i) {
+                return Err(err!(InvalidInput, "audit record: item {i} is listed twice"));
+            }
+            let Some(&label) = by_index.get(&i) else {
+                return Err(err!(
+                    InvalidInput,
+                    "audit record: item {i} has no review in `reviewed`"
+                ));
+            };
+            let g = req
+                .pool
+                .given_labels
+                .as_ref()
+                .and_then(|g| usize::try_from(g[i]).ok())
+                .filter(|&g| g < k);
+            let cur = g.unwrap_or_else(|| argmax(&req.pool.pred_probs[i * k..(i + 1) * k]));
+            Ok(label != cur)
+        })
+        .collect()
 }
 
 /// Smallest audit size at which an observed rate `rate` would certify `target` (capped).
@@ -306,7 +407,14 @@ fn check_options(o: &PlanOptions) -> Result<()> {
     let m = s.audit_margin;
     require(m.is_finite() && m >= 1.0, "stopping.auditMargin", ">= 1", m)?;
     let a = s.audit_at;
-    require(a > 0.0 && a <= 1.0, "stopping.auditAt", "in (0, 1]", a)
+    require(a > 0.0 && a <= 1.0, "stopping.auditAt", "in (0, 1]", a)?;
+    require(
+        s.audit_step >= 1,
+        "stopping.auditStep",
+        ">= 1",
+        s.audit_step,
+    )?;
+    o.noise_model.check()
 }
 
 /// Largest-remainder allocation of `total` proportional to `weights`, capped by `avail`,
@@ -414,6 +522,36 @@ pub fn plan_round(req: &RoundRequest) -> Result<RoundPlan> {
     for i in tiers.order.iter_mut() {
         *i = rest[*i];
     }
+    // the noise model's posterior P(label wrong) where it has a say (items with a given
+    // label): the review order, highest first (stable: ties keep the policy's order), failed
+    // items still last
+    let noise = round_p_wrong(
+        k,
+        &verified,
+        &req.pool,
+        &tiers,
+        fp.fitted.temperature,
+        &o.noise_model,
+    )?;
+    let p_wrong = |i: usize| noise.as_ref().map(|m| m.1[i]).filter(|v| v.is_finite());
+    let nm: Option<NoiseModel> = noise.as_ref().map(|m| m.0.clone());
+    if noise.is_some() {
+        let key: Vec<f64> = tiers
+            .order
+            .iter()
+            .map(|&i| {
+                let it = &tiers.items[pos[i]];
+                match (it.tier, p_wrong(i)) {
+                    (Tier::Failed, _) => f64::NEG_INFINITY,
+                    (_, Some(p)) => p,
+                    (_, None) => it.priority.unwrap_or(0.0),
+                }
+            })
+            .collect();
+        let mut perm: Vec<usize> = (0..key.len()).collect();
+        perm.sort_by(|&a, &b| key[b].total_cmp(&key[a]).then(a.cmp(&b)));
+        tiers.order = perm.iter().map(|&r| tiers.order[r]).collect();
+    }
     let item_of = |i: usize| &tiers.items[pos[i]];
 
     // what reviews found, per class of the label the item came with (or its prediction)
@@ -453,7 +591,8 @@ pub fn plan_round(req: &RoundRequest) -> Result<RoundPlan> {
         }
         if let (Some(c), Some(p)) = (it.label, it.priority) {
             unrev[c] += 1;
-            exp_left[c] += model.as_ref().map_or(p, |m| m.predict(p));
+            exp_left[c] +=
+                p_wrong(it.index).unwrap_or_else(|| model.as_ref().map_or(p, |m| m.predict(p)));
         }
     }
     let expected = exp_left;
@@ -463,7 +602,28 @@ pub fn plan_round(req: &RoundRequest) -> Result<RoundPlan> {
     // certificate from the latest audit
     let s = &o.stopping;
     let (mut cert_rate, mut cert_delta) = (None, None);
-    if let Some(a) = req.audits.last() {
+    let mut seq: Option<(AuditStatus, bool)> = None;
+    if let Some(a) = req.audits.last().filter(|a| a.indices.is_some()) {
+        let j = req.audits.len() as i32;
+        let dj = s.delta / 2f64.powi(j);
+        let ix = a.indices.as_deref().unwrap_or_default();
+        let outcomes = audit_outcomes(req, ix, a.remainder_size)?;
+        let st = audit::status(
+            &outcomes,
+            a.remainder_size,
+            dj,
+            seq_target(s, n, a.remainder_size),
+            a.estimated_rate * n as f64 / a.remainder_size.max(1) as f64,
+        )?;
+        cert_rate = Some((st.upper_wrong_left + failed_left) as f64 / n.max(1) as f64);
+        cert_delta = Some(s.delta * (1.0 - 0.5f64.powi(j)));
+        // the audit goes on while nothing else was reviewed since it began, it may still
+        // certify, and it has not reached its cap
+        let open = remainder.len() + ix.len() == a.remainder_size
+            && !audit::futile(&outcomes, seq_target(s, n, a.remainder_size))
+            && st.sampled < s.max_audit.min(a.remainder_size);
+        seq = Some((st, open));
+    } else if let Some(a) = req.audits.last() {
         if a.sampled == 0 || a.wrong > a.sampled || a.sampled > a.remainder_size {
             return Err(err!(
                 InvalidInput,
@@ -509,6 +669,7 @@ pub fn plan_round(req: &RoundRequest) -> Result<RoundPlan> {
         estimate,
         per_class,
         tiers,
+        noise_model: nm.clone(),
     };
     if let Some(c) = cert_rate {
         if c <= s.target_error_rate {
@@ -517,8 +678,10 @@ pub fn plan_round(req: &RoundRequest) -> Result<RoundPlan> {
                 1.0 - cert_delta.unwrap_or(s.delta),
                 c * 100.0,
                 s.target_error_rate * 100.0,
-                req.audits.last().map_or(0, |a| a.sampled),
-                req.audits.last().map_or(0, |a| a.wrong)
+                seq.as_ref()
+                    .map_or(req.audits.last().map_or(0, |a| a.sampled), |q| q.0.sampled),
+                seq.as_ref()
+                    .map_or(req.audits.last().map_or(0, |a| a.wrong), |q| q.0.wrong)
             );
             return Ok(done(msg, per_class, tiers, estimate));
         }
@@ -537,6 +700,40 @@ pub fn plan_round(req: &RoundRequest) -> Result<RoundPlan> {
         .copied()
         .filter(|&i| item_of(i).tier != Tier::Failed)
         .collect();
+    if let (Some((st, true)), Some(a)) = (&seq, req.audits.last()) {
+        if cert_rate.is_some_and(|c| c > s.target_error_rate) {
+            let j = req.audits.len();
+            let step = s.audit_step.min(s.max_audit - st.sampled);
+            let indices = audit::draw_step(&remainder, step, audit_seed(o.seed, j, st.sampled));
+            let reason = format!(
+                "Sequential audit {j}: {} items checked, {} wrong; the bound allows at most {} wrong labels left ({:.3}% of the pool, target {:.3}%): audit {} more.",
+                st.sampled,
+                st.wrong,
+                st.upper_wrong_left,
+                cert_rate.unwrap_or(1.0) * 100.0,
+                s.target_error_rate * 100.0,
+                indices.len()
+            );
+            return Ok(RoundPlan {
+                batch: Vec::new(),
+                audit: Some(AuditPlan {
+                    indices,
+                    remainder_size: a.remainder_size,
+                    estimated_rate: a.estimated_rate,
+                    delta: st.delta,
+                    sequential: true,
+                    number: j,
+                    status: Some(st.clone()),
+                }),
+                stop: false,
+                stop_reason: reason,
+                estimate,
+                per_class,
+                tiers,
+                noise_model: nm.clone(),
+            });
+        }
+    }
     let last_est = req.audits.last().map(|a| a.estimated_rate);
     let trigger = expected_rate <= s.audit_at * s.target_error_rate
         && last_est.is_none_or(|e| expected_rate <= 0.5 * e);
@@ -549,7 +746,38 @@ pub fn plan_round(req: &RoundRequest) -> Result<RoundPlan> {
         let est_r = (expected_errors - failed_left as f64).max(0.0) / r_len as f64;
         // plan for twice the estimated rate, so that an audit is not failed by the luck of
         // the draw or a slightly optimistic estimate
-        let m = audit_size(s.audit_margin * est_r, allowed, dj, s.max_audit.min(r_len));
+        let m = if s.sequential {
+            s.audit_step.min(s.max_audit).min(r_len)
+        } else {
+            audit_size(s.audit_margin * est_r, allowed, dj, s.max_audit.min(r_len))
+        };
+        if m > 0 && allowed > 0.0 && s.sequential {
+            let indices = audit::draw_step(&remainder, m, audit_seed(o.seed, j as usize, 0));
+            let reason = format!(
+                "The estimated error rate {:.3}% is within {:.0}% of the target {:.3}%: a sequential audit of the {r_len} unreviewed items starts with {m} drawn at random.",
+                expected_rate * 100.0,
+                s.audit_at * 100.0,
+                s.target_error_rate * 100.0
+            );
+            return Ok(RoundPlan {
+                batch: Vec::new(),
+                audit: Some(AuditPlan {
+                    indices,
+                    remainder_size: r_len,
+                    estimated_rate: expected_rate,
+                    delta: dj,
+                    sequential: true,
+                    number: j as usize,
+                    status: None,
+                }),
+                stop: false,
+                stop_reason: reason,
+                estimate,
+                per_class,
+                tiers,
+                noise_model: nm.clone(),
+            });
+        }
         if m > 0 && allowed > 0.0 {
             // partial Fisher-Yates, seeded per audit
             let mut rng =
@@ -573,12 +801,16 @@ pub fn plan_round(req: &RoundRequest) -> Result<RoundPlan> {
                     remainder_size: r_len,
                     estimated_rate: expected_rate,
                     delta: dj,
+                    sequential: false,
+                    number: j as usize,
+                    status: None,
                 }),
                 stop: false,
                 stop_reason: reason,
                 estimate,
                 per_class,
                 tiers,
+                noise_model: nm.clone(),
             });
         }
         if review_left.is_empty() {
@@ -660,6 +892,7 @@ pub fn plan_round(req: &RoundRequest) -> Result<RoundPlan> {
         estimate,
         per_class,
         tiers,
+        noise_model: nm.clone(),
     })
 }
 

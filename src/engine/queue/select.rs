@@ -1,4 +1,4 @@
-//! Batch selection for the review queue (issue 5): which items go to reviewers next.
+//! Batch selection for the review queue: which items go to reviewers next.
 //!
 //! One request ([`SelectRequest`]) names a score per item (higher = more informative, e.g. an
 //! uncertainty or a label-issue score), a batch size and a [`Strategy`]; the response

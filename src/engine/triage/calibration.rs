@@ -179,14 +179,27 @@ pub struct TemperatureResponse {
     pub at_boundary: bool,
 }
 
+/// Input logits must be finite: a NaN there is bad input (`invalid_input`, with its row and
+/// column), not a model's non-finite output.
+fn check_finite_input(scores: &[f64], k: usize) -> Result<()> {
+    if let Some(i) = scores.iter().position(|v| !v.is_finite()) {
+        return Err(err!(
+            InvalidInput,
+            "logits: row {}, column {} is {} (input logits must be finite)",
+            i / k.max(1),
+            i % k.max(1),
+            scores[i]
+        ));
+    }
+    Ok(())
+}
+
 /// Row-major logits as `f64`, from logits or from probabilities (`ln p`).
 fn to_logits(req: &TemperatureRequest) -> Result<Vec<f64>> {
     match req.kind {
         ScoreKind::Logits => {
             check_shape(&req.scores, req.n, req.k, "logits")?;
-            if req.scores.iter().any(|v| !v.is_finite()) {
-                return Err(err!(NonFiniteOutput, "logits contain NaN or infinity"));
-            }
+            check_finite_input(&req.scores, req.k)?;
             Ok(req.scores.clone())
         }
         ScoreKind::Probabilities => {
@@ -336,9 +349,7 @@ pub fn apply_temperature(
     let z: Vec<f64> = match kind {
         ScoreKind::Logits => {
             check_shape(scores, n, k, "logits")?;
-            if scores.iter().any(|v| !v.is_finite()) {
-                return Err(err!(NonFiniteOutput, "logits contain NaN or infinity"));
-            }
+            check_finite_input(scores, k)?;
             scores.to_vec()
         }
         ScoreKind::Probabilities => {

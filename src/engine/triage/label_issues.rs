@@ -904,9 +904,30 @@ fn smallest_m(keys: &mut [(f64, usize)], m: usize) -> &[(f64, usize)] {
 
 /// cleanlab's `filter.find_label_issues` (single-label).
 pub fn find_label_issues(p: &Probs<'_>, labels: &[usize], o: &FindOptions) -> Result<LabelIssues> {
+    find_label_issues_impl(p, labels, o, false)
+}
+
+/// [`find_label_issues`] that also accepts labels all equal to class 0, as cleanlab does for
+/// the one-vs-rest problems of multi-label data (a finding nobody gave).
+pub fn find_label_issues_all_zero_ok(
+    p: &Probs<'_>,
+    labels: &[usize],
+    o: &FindOptions,
+) -> Result<LabelIssues> {
+    find_label_issues_impl(p, labels, o, labels.iter().all(|&l| l == 0))
+}
+
+fn find_label_issues_impl(
+    p: &Probs<'_>,
+    labels: &[usize],
+    o: &FindOptions,
+    allow_one_class: bool,
+) -> Result<LabelIssues> {
     let (n, k) = (p.n, p.k);
     check_labels(labels, n, k)?;
-    check_two_classes(labels, k)?;
+    if !allow_one_class {
+        check_two_classes(labels, k)?;
+    }
     if !(o.frac_noise.is_finite() && o.frac_noise > 0.0 && o.frac_noise <= 1.0) {
         return Err(err!(InvalidOptions, "fracNoise must be in (0, 1]"));
     }

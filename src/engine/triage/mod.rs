@@ -1,4 +1,4 @@
-//! Triage maths on probabilities (issue 3): uncertainty over stochastic rows, calibration,
+//! Triage maths on probabilities: uncertainty over stochastic rows, calibration,
 //! conformal prediction, risk-controlled auto-accept, label-error detection, outliers,
 //! per-class error analysis.
 

@@ -1,12 +1,12 @@
-// A typed host: `tsc --noEmit` (tests/e2e/hosts.test.mjs) checks it against the package's .d.ts,
-// so a renamed request field or type in the Rust structs breaks this file, not a user's.
+// A typed host: `tsc --noEmit` (tests/e2e/hosts.test.mjs) checks it against the declarations in
+// the packed tarball (engine API, init, pool, store), so a renamed or missing type breaks here first.
 import { init, Scorer, rankQueue, tierItems, numLabelIssues, nearDuplicates } from "medtriage";
-import type { ItemResult, ScoreOptions, TierItemsRequest, Queue } from "medtriage";
+import type { ItemResult, Manifest, ScoreOptions, TierRequest, Queue } from "medtriage";
 import { WorkerPool, plainResult, type Progress, type RunSummary } from "medtriage/pool";
 import { openStore, type ImportReport } from "medtriage/store";
 import { simdSupported, compile } from "medtriage/loader";
 
-export async function host(model: ArrayBuffer, manifest: object, files: FileList): Promise<Queue> {
+export async function host(model: ArrayBuffer, manifest: Manifest, files: FileList): Promise<Queue> {
   const { variant } = await init(await compile(undefined, { simd: simdSupported() }));
   const scorer = new Scorer(new Uint8Array(model), manifest);
   const options: ScoreOptions = { topK: 3 };
@@ -20,14 +20,14 @@ export async function host(model: ArrayBuffer, manifest: object, files: FileList
   const sum: RunSummary = await run.finished;
   const results = (sum.results ?? []).map(plainResult);
   const k = 10;
-  const req: TierItemsRequest = {
+  const req: TierRequest = {
     k,
     verified: { predProbs: new Float64Array(k), n: 1, labels: new Int32Array([0]) },
     pool: { predProbs: new Float64Array(k), n: 1 },
   };
   tierItems(req);
-  numLabelIssues({ labels: new Int32Array([0]), predProbs: new Float64Array(k), k });
-  nearDuplicates({ embeddings: new Float64Array(4), d: 2 });
+  numLabelIssues({ labels: new Int32Array([0]), predProbs: new Float64Array(k), n: 1, k });
+  nearDuplicates({ embeddings: new Float64Array(4), n: 2, d: 2 });
   const rep: ImportReport = await store.import(await store.exportJson(info.modelKey));
   console.log(variant, one.length, rep.skipped.length);
   return rankQueue([...results], "entropy");

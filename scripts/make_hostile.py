@@ -1,0 +1,619 @@
+#!/usr/bin/env python3
+"""Generate the hostile-input matrix in tests/hostile/ (see tests/hostile/README.md).
+
+    .venv/bin/python scripts/make_hostile.py
+
+Deterministic: rerunning it rewrites byte-identical files. It writes
+
+  tests/hostile/models/*.onnx       hostile ONNX models (+ models/manifest.json, the manifest
+                                    they are loaded with: 32x32 gray NCHW, 10 classes)
+  tests/hostile/images/*            truncated / corrupt / oversized PNG and JPEG files
+  tests/hostile/manifests/*.json    malformed manifests
+  tests/hostile/options/*.json      malformed ScoreOptions / LoadOptions
+  tests/hostile/tables/*            malformed tables and requests for the CLI
+  tests/hostile/cases.json          every case: category, what is called, file, expected code
+  tests/hostile/cases.rs            the same cases with their bytes compiled in (include_bytes),
+                                    so tests/hostile.rs runs natively and in Chromium
+
+Needs numpy, onnx and pillow (scripts/requirements.txt).
+"""
+
+import io
+import json
+import struct
+import zlib
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "tests" / "hostile"
+SAMPLES = ROOT / "tests" / "fixtures" / "digits" / "samples"
+OPSET = 13
+IR = 8
+RNG = np.random.default_rng(20261201)
+
+cases = []
+
+
+def case(category, call, file, expect, what, **extra):
+    c = {"category": category, "call": call, "file": file, "expect": expect, "what": what}
+    c.update(extra)
+    cases.append(c)
+
+
+def write(rel, data):
+    p = OUT / rel
+    p.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(data, str):
+        data = data.encode()
+    p.write_bytes(data)
+
+
+# --------------------------------------------------------------------------------------------
+# models
+# --------------------------------------------------------------------------------------------
+
+X = helper.make_tensor_value_info("image", TensorProto.FLOAT, ["N", 1, 32, 32])
+# the weights are a 32x10 block tiled 32 times (so each model file stays small)
+W = numpy_helper.from_array((RNG.standard_normal((32, 10)) * 0.05).astype(np.float32), "Wb")
+WREPS = numpy_helper.from_array(np.array([32, 1], dtype=np.int64), "Wreps")
+B = numpy_helper.from_array(np.zeros(10, np.float32), "B")
+
+
+def const_i64(name, values):
+    return numpy_helper.from_array(np.array(values, dtype=np.int64), name)
+
+
+def const_f32(name, values):
+    return numpy_helper.from_array(np.array(values, dtype=np.float32), name)
+
+
+def base_nodes(out="logits0"):
+    """image [N,1,32,32] -> Flatten -> MatMul W + B -> `out` [N,10]."""
+    return [
+        helper.make_node("Tile", ["Wb", "Wreps"], ["W"]),
+        helper.make_node("Flatten", ["image"], ["flat"], axis=1),
+        helper.make_node("MatMul", ["flat", "W"], ["mm"]),
+        helper.make_node("Add", ["mm", "B"], [out]),
+    ]
+
+
+# models that make tract panic while loading (caught natively: invalid_model; a trap in wasm,
+# so tests/hostile.rs skips them there)
+LOAD_PANICS = {"gather_const_oob", "bad_transpose", "bad_flatten", "bad_split", "bad_reducemean"}
+
+
+def model(name, nodes, inits, inputs=None, outputs=None, what="", expect="ok", **extra):
+    if name in LOAD_PANICS:
+        extra["tract_panics_at_load"] = True
+    outputs = outputs or [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", 10])]
+    g = helper.make_graph(nodes, name, inputs or [X], outputs, initializer=[W, WREPS, B] + inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", OPSET)])
+    m.ir_version = IR
+    data = m.SerializeToString()
+    write(f"models/{name}.onnx", data)
+    case("models", "load_and_score", f"models/{name}.onnx", expect, what, **extra)
+    return data
+
+
+def mean_index(prefix, scale, offset):
+    """Nodes computing an int64 [N] index floor(mean(image) * scale + offset) per image."""
+    return [
+        helper.make_node("ReduceMean", ["image"], [f"{prefix}m"], axes=[1, 2, 3], keepdims=0),
+        helper.make_node("Mul", [f"{prefix}m", f"{prefix}s"], [f"{prefix}ms"]),
+        helper.make_node("Add", [f"{prefix}ms", f"{prefix}o"], [f"{prefix}mo"]),
+        helper.make_node("Floor", [f"{prefix}mo"], [f"{prefix}f"]),
+        helper.make_node("Cast", [f"{prefix}f"], [f"{prefix}i"], to=TensorProto.INT64),
+    ], [const_f32(f"{prefix}s", scale), const_f32(f"{prefix}o", offset)]
+
+
+def make_models():
+    manifest = {
+        "name": "hostile",
+        "input": {"width": 32, "height": 32, "layout": "nchw", "channels": "gray",
+                  "mean": [0.5], "std": [0.5], "resize": {"mode": "stretch"}},
+        "output": {"kind": "logits", "classes": [str(i) for i in range(10)], "name": "logits"},
+    }
+    write("models/manifest.json", json.dumps(manifest, indent=1))
+
+    # the control: a plain model that loads and scores
+    good = model("good", base_nodes("logits"), [], what="the control: Flatten + MatMul, loads and scores")
+
+    # Gather whose index depends on the image: floor(mean*10 + 5) indexes a 5-long table. The
+    # digits samples (normalized mean -0.28..-0.50) give 0..2; v_color.png (+0.37) gives 8:
+    # out of range, a panic inside tract at inference. The fixture package's worker pool uses it.
+    n, i = mean_index("g", 10.0, 5.0)
+    model("gather_oob", base_nodes() + n + [
+        helper.make_node("Gather", ["table", "gi"], ["gv"], axis=0),
+        helper.make_node("Unsqueeze", ["gv", "ax1"], ["gu"]),
+        helper.make_node("Mul", ["gu", "tiny"], ["gz"]),
+        helper.make_node("Add", ["logits0", "gz"], ["logits"]),
+    ], i + [const_f32("table", [1, 2, 3, 4, 5]), const_i64("ax1", [1]), const_f32("tiny", [1e-30])],
+        what="Gather with an index computed from the image: out of range (tract panics) for "
+             "v_color.png only",
+        expect="ok", fails_on={"v_color.png": "inference_panicked"})
+
+    # integer division by floor(mean*10 + 5): zero for normalized means in (-0.5, -0.4]
+    n, i = mean_index("d", 10.0, 5.0)
+    model("div_zero", base_nodes() + n + [
+        helper.make_node("Div", ["hundred", "di"], ["dq"]),
+        helper.make_node("Cast", ["dq"], ["dqf"], to=TensorProto.FLOAT),
+        helper.make_node("Unsqueeze", ["dqf", "ax1"], ["du"]),
+        helper.make_node("Mul", ["du", "tiny"], ["dz"]),
+        helper.make_node("Add", ["logits0", "dz"], ["logits"]),
+    ], i + [const_i64("hundred", 100), const_i64("ax1", [1]), const_f32("tiny", [1e-30])],
+        what="int64 Div whose divisor is floor(mean*10 + 5): zero (tract's error) for images "
+             "with a normalized mean in (-0.5, -0.4]",
+        expect="ok", fails_on={"d11_label6.png": "inference", "d18_label3.png": "inference"})
+
+    def plus(extra_nodes, out):
+        """base logits + 0 * sum(out) so `out` is computed."""
+        return base_nodes() + extra_nodes + [
+            helper.make_node("ReduceSum", [out], ["rs"], keepdims=0),
+            helper.make_node("Mul", ["rs", "zero"], ["rz"]),
+            helper.make_node("Add", ["logits0", "rz"], ["logits"]),
+        ]
+
+    zero = const_f32("zero", [0.0])
+    model("tile_huge", plus([helper.make_node("Tile", ["image", "reps"], ["t"])], "t"),
+          [zero, const_i64("reps", [1, 1, 100000, 100000])],
+          what="Tile of the image by 10^5 x 10^5: ~4e13 bytes per image", expect="invalid_model")
+    model("expand_huge", plus([helper.make_node("Expand", ["image", "shp"], ["e"])], "e"),
+          [zero, const_i64("shp", [1, 1000000, 32, 32])],
+          what="Expand of the image to [N, 10^6, 32, 32]", expect="invalid_model")
+    model("const_of_shape_huge",
+          plus([helper.make_node("ConstantOfShape", ["cs"], ["c"],
+                                 value=helper.make_tensor("v", TensorProto.FLOAT, [1], [1.0]))], "c"),
+          [zero, const_i64("cs", [10000000, 10000000])],
+          what="ConstantOfShape [10^7, 10^7] (evaluated eagerly while analysing)",
+          expect="invalid_model")
+    model("pad_huge", plus([helper.make_node("Pad", ["image", "pads"], ["p"])], "p"),
+          [zero, const_i64("pads", [0, 0, 0, 0, 0, 0, 1000000, 1000000])],
+          what="Pad of 10^6 x 10^6 pixels", expect="invalid_model")
+    model("resize_huge", plus([helper.make_node("Resize", ["image", "", "scales"], ["r"])], "r"),
+          [zero, const_f32("scales", [1, 1, 10000, 10000])],
+          what="Resize by 10^4 x 10^4", expect="invalid_model")
+    model("gather_const_oob", plus([helper.make_node("Gather", ["table", "ix"], ["g"])], "g"),
+          [zero, const_f32("table", [1, 2, 3]), const_i64("ix", [7])],
+          what="Gather of constants with a constant out-of-range index (evaluated while "
+               "analysing)", expect="invalid_model")
+
+    xb = helper.make_tensor_value_info("image", TensorProto.FLOAT, [100000000, 1, 32, 32])
+    model("batch_1e8", base_nodes("logits"), [], inputs=[xb],
+          outputs=[helper.make_tensor_value_info("logits", TensorProto.FLOAT, [100000000, 10])],
+          what="a fixed batch dimension of 10^8 (its input tensor alone is 400 GB)",
+          expect="invalid_model")
+    model("int64_output", base_nodes() + [
+        helper.make_node("Cast", ["logits0"], ["logits"], to=TensorProto.INT64)], [],
+        outputs=[helper.make_tensor_value_info("logits", TensorProto.INT64, ["N", 10])],
+        what="class scores as int64", expect="shape_mismatch", message_has="int64",
+        message_lacks="TDim")
+
+    # nested If, 100 deep
+    def nested_if(depth):
+        if depth == 0:
+            return helper.make_graph(
+                [helper.make_node("Identity", ["logits0"], [f"y{depth}"])], f"leaf{depth}", [],
+                [helper.make_tensor_value_info(f"y{depth}", TensorProto.FLOAT, ["N", 10])])
+        sub = nested_if(depth - 1)
+        leaf = helper.make_graph(
+            [helper.make_node("Identity", ["logits0"], [f"e{depth}"])], f"else{depth}", [],
+            [helper.make_tensor_value_info(f"e{depth}", TensorProto.FLOAT, ["N", 10])])
+        return helper.make_graph(
+            [helper.make_node("If", ["cond"], [f"y{depth}"], then_branch=sub, else_branch=leaf)],
+            f"g{depth}", [],
+            [helper.make_tensor_value_info(f"y{depth}", TensorProto.FLOAT, ["N", 10])])
+    top = nested_if(30)
+    model("nested_if_30", base_nodes() + [
+        helper.make_node("If", ["cond"], ["logits"], then_branch=top,
+                         else_branch=nested_if(0))],
+        [numpy_helper.from_array(np.array(True), "cond")],
+        what="If nested 30 deep", expect="invalid_model", message_max=600)
+
+    huge = TensorProto(name="H", data_type=TensorProto.FLOAT, dims=[1000000, 1000000])
+    model("initializer_declared_huge", plus([helper.make_node("Identity", ["H"], ["h"])], "h"),
+          [zero, huge], what="an initializer declaring [10^6, 10^6] floats with no data",
+          expect="invalid_model")
+    short = TensorProto(name="S", data_type=TensorProto.FLOAT, dims=[1000], raw_data=b"\0" * 12)
+    model("initializer_short_data", plus([helper.make_node("Identity", ["S"], ["s"])], "s"),
+          [zero, short], what="an initializer of 1000 floats holding 3", expect="invalid_model")
+    ext = TensorProto(name="E", data_type=TensorProto.FLOAT, dims=[10],
+                      data_location=TensorProto.EXTERNAL)
+    ext.external_data.add(key="location", value="../../../../etc/passwd")
+    model("external_data", plus([helper.make_node("Identity", ["E"], ["ex"])], "ex"), [zero, ext],
+          what="an initializer pointing at an external file", expect="invalid_model")
+    neg = TensorProto(name="Ng", data_type=TensorProto.FLOAT, dims=[-5])
+    model("negative_dim", plus([helper.make_node("Identity", ["Ng"], ["ng"])], "ng"), [zero, neg],
+          what="an initializer with a negative dimension", expect="invalid_model")
+
+    xi = helper.make_tensor_value_info("image", TensorProto.INT64, ["N", 1, 32, 32])
+    model("int_input", [helper.make_node("Tile", ["Wb", "Wreps"], ["W"]),
+                        helper.make_node("Cast", ["image"], ["imf"], to=TensorProto.FLOAT),
+                        helper.make_node("Flatten", ["imf"], ["flat"], axis=1),
+                        helper.make_node("MatMul", ["flat", "W"], ["mm"]),
+                        helper.make_node("Add", ["mm", "B"], ["logits"])], [], inputs=[xi],
+          what="an int64 image input", expect="shape_mismatch")
+    x5 = helper.make_tensor_value_info("image", TensorProto.FLOAT, ["N", 1, 1, 32, 32])
+    model("rank5_input", base_nodes("logits"), [], inputs=[x5], what="a rank-5 input",
+          expect="shape_mismatch")
+    x2 = helper.make_tensor_value_info("other", TensorProto.FLOAT, ["N", 1, 32, 32])
+    model("two_inputs", [helper.make_node("Tile", ["Wb", "Wreps"], ["W"]),
+                         helper.make_node("Add", ["image", "other"], ["s2"]),
+                         helper.make_node("Flatten", ["s2"], ["flat"], axis=1),
+                         helper.make_node("MatMul", ["flat", "W"], ["mm"]),
+                         helper.make_node("Add", ["mm", "B"], ["logits"])], [], inputs=[X, x2],
+          what="two inputs and no input.name", expect="shape_mismatch")
+    w7 = numpy_helper.from_array(np.zeros((1, 7), np.float32), "W7")
+    model("seven_classes", [helper.make_node("Flatten", ["image"], ["flat"], axis=1),
+                            helper.make_node("ReduceSum", ["flat", "ax1"], ["fs"]),
+                            helper.make_node("MatMul", ["fs", "W7"], ["logits"])],
+          [w7, const_i64("ax1", [1])],
+          outputs=[helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", 7])],
+          what="7 class scores for 10 classes", expect="shape_mismatch")
+    model("unknown_op", base_nodes() + [helper.make_node("FooBar", ["logits0"], ["logits"])], [],
+          what="an operator nobody knows", expect="invalid_model")
+    model("matmul_mismatch", [helper.make_node("Tile", ["Wb", "Wreps"], ["W"]),
+                              helper.make_node("MatMul", ["image", "W"], ["logits"])], [],
+          what="MatMul of [N,1,32,32] by [1024,10]", expect="invalid_model")
+    model("reshape_bad", base_nodes() + [helper.make_node("Reshape", ["logits0", "rs_shape"],
+                                                           ["logits"])],
+          [const_i64("rs_shape", [7, 3])], what="Reshape of [N,10] to [7,3]",
+          expect="invalid_model")
+    for op, attrs, what in [
+        ("Transpose", {"perm": [0, 5]}, "Transpose with an axis out of range"),
+        ("Softmax", {"axis": 100}, "Softmax over axis 100 (tract accepts it: control)"),
+        ("Flatten", {"axis": 10}, "Flatten at axis 10"),
+        ("Squeeze", {}, "Squeeze of a non-1 axis"),
+        ("Concat", {"axis": 9}, "Concat along axis 9"),
+        ("Split", {"axis": 7}, "Split along axis 7"),
+        ("ReduceMean", {"axes": [42]}, "ReduceMean over axis 42"),
+        ("Gather", {"axis": 6}, "Gather along axis 6"),
+        ("LRN", {"size": 0}, "LRN of size 0 (tract would panic on every image)"),
+        ("DepthToSpace", {"blocksize": 0}, "DepthToSpace with block size 0"),
+    ]:
+        ins = ["logits0"] + (["ix0"] if op == "Gather" else []) + (["sq_axes"] if op == "Squeeze" else [])
+        extra_inits = [const_i64("ix0", [0])] if op == "Gather" else []
+        if op == "Squeeze":
+            extra_inits = [const_i64("sq_axes", [1])]
+        model(f"bad_{op.lower()}", base_nodes() + [helper.make_node(op, ins, ["logits"], **attrs)],
+              extra_inits, what=what, expect="ok" if "control" in what else "invalid_model")
+    wc = numpy_helper.from_array(np.zeros((4, 1, 3, 3), np.float32), "WC")
+    model("conv_group_zero", [helper.make_node("Tile", ["Wb", "Wreps"], ["W"]),
+                              helper.make_node("Conv", ["image", "WC"], ["cv"], group=0),
+                              helper.make_node("Flatten", ["cv"], ["flat"], axis=1),
+                              helper.make_node("MatMul", ["flat", "W"], ["logits"])], [wc],
+          what="Conv with group 0", expect="invalid_model")
+    model("conv_kernel_too_big",
+          [helper.make_node("Tile", ["Wb", "Wreps"], ["W"]),
+           helper.make_node("Conv", ["image", "WK"], ["cv"]),
+           helper.make_node("Flatten", ["cv"], ["flat"], axis=1),
+           helper.make_node("MatMul", ["flat", "W"], ["logits"])],
+          [numpy_helper.from_array(np.zeros((1, 1, 40, 40), np.float16).astype(np.float32), "WK")],
+          what="Conv whose 64x64 kernel is larger than the 32x32 image", expect="invalid_model")
+
+    # raw bytes
+    for k, cut in enumerate([0, 1, 2, 16, 64, 128, len(good) // 3, len(good) // 2,
+                             len(good) - 100, len(good) - 1]):
+        write(f"models/truncated_{k:02d}.onnx", good[:cut])
+        case("models", "load_and_score", f"models/truncated_{k:02d}.onnx", "invalid_model",
+             f"the control model cut to {cut} of {len(good)} bytes")
+    write("models/garbage.onnx", RNG.integers(0, 256, 4096, dtype=np.uint8).tobytes())
+    case("models", "load_and_score", "models/garbage.onnx", "invalid_model", "4096 random bytes")
+    write("models/empty_model.onnx", onnx.ModelProto(ir_version=IR).SerializeToString())
+    case("models", "load_and_score", "models/empty_model.onnx", "invalid_model",
+         "a ModelProto without a graph")
+    # a length-delimited field claiming 2 GB
+    write("models/huge_length.onnx", b"\x3a\xff\xff\xff\xff\x07" + b"\0" * 32)
+    case("models", "load_and_score", "models/huge_length.onnx", "invalid_model",
+         "a protobuf field whose length says 2 GB in a 38-byte file")
+
+
+# --------------------------------------------------------------------------------------------
+# images
+# --------------------------------------------------------------------------------------------
+
+
+def png_chunk(kind, data):
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def png_with_ihdr(w, h, depth=8, colour=0):
+    ihdr = struct.pack(">IIBBBBB", w, h, depth, colour, 0, 0, 0)
+    idat = zlib.compress(b"\0\0")
+    return b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) + png_chunk(b"IDAT", idat) + \
+        png_chunk(b"IEND", b"")
+
+
+def jpeg_bytes(img, **kw):
+    b = io.BytesIO()
+    img.save(b, format="JPEG", **kw)
+    return b.getvalue()
+
+
+def make_images():
+    png = (SAMPLES / "d00_label3.png").read_bytes()
+    digit = Image.open(SAMPLES / "d00_label3.png").convert("L")
+    baseline = jpeg_bytes(digit, quality=90)
+    progressive = jpeg_bytes(digit.resize((64, 64)), quality=90, progressive=True)
+    colour = Image.open(SAMPLES / "v_color.png").convert("RGB")
+    prog_rgb = jpeg_bytes(colour.resize((48, 48)), quality=85, progressive=True)
+    write("images/good_baseline.jpg", baseline)
+    write("images/good_progressive.jpg", progressive)
+    write("images/good_progressive_rgb.jpg", prog_rgb)
+    for f, what in [("good_baseline.jpg", "a complete baseline JPEG (control)"),
+                    ("good_progressive.jpg", "a complete progressive JPEG (control)"),
+                    ("good_progressive_rgb.jpg", "a complete progressive colour JPEG (control)")]:
+        case("images", "score_batch", f"images/{f}", "ok", what)
+
+    def truncations(name, data, step, what):
+        cuts = sorted(set(list(range(0, len(data), step)) + [len(data) - 1, len(data) - 2]))
+        for cut in cuts:
+            rel = f"images/{name}_cut{cut:05d}.{'png' if name.startswith('png') else 'jpg'}"
+            write(rel, data[:cut])
+            case("images", "score_batch", rel, "image_decode",
+                 f"{what} cut to {cut} of {len(data)} bytes")
+
+    truncations("png", png, 8, "d00_label3.png")
+    truncations("jpeg_baseline", baseline, 8, "a baseline JPEG")
+    truncations("jpeg_progressive", progressive, 16, "a progressive JPEG")
+    truncations("jpeg_progressive_rgb", prog_rgb, 24, "a progressive colour JPEG")
+
+    def special(name, data, expect, what):
+        write(f"images/{name}", data)
+        case("images", "score_batch", f"images/{name}", expect, what)
+
+    special("huge_header_100000.png", png_with_ihdr(100000, 100000), "image_too_large",
+            "IHDR says 100000x100000")
+    special("huge_header_16000.png", png_with_ihdr(16000, 16000), "image_too_large",
+            "IHDR says 16000x16000 (within maxWidth/maxHeight; decoded + float copy > maxAlloc)")
+    special("huge_header_16384x1.png", png_with_ihdr(16384, 1), "image_decode",
+            "IHDR says 16384x1 with 1 pixel of data")
+    special("zero_size.png", png_with_ihdr(0, 0), "image_decode", "IHDR says 0x0")
+    special("bad_depth.png", png_with_ihdr(4, 4, depth=7), "image_decode", "bit depth 7")
+    special("bad_colour_type.png", png_with_ihdr(4, 4, colour=5), "image_decode",
+            "colour type 5")
+    bad_crc = bytearray(png)
+    bad_crc[40] ^= 0xFF
+    special("flipped_byte_idat.png", bytes(bad_crc), "image_decode", "one byte of IDAT flipped")
+    ihdr_first = png[:8] + png_chunk(b"tEXt", b"a\0b") + png[8:]
+    special("text_before_ihdr.png", ihdr_first, "image_decode", "a tEXt chunk before IHDR")
+    no_idat = png[:33] + png_chunk(b"IEND", b"")
+    special("no_idat.png", no_idat, "image_decode", "IHDR then IEND")
+    special("trailing_after_iend.png", png + b"garbage after the end", "ok",
+            "bytes after IEND are ignored (control)")
+    special("two_ihdr.png", png[:33] + png[8:], "image_decode", "IHDR twice")
+    special("chunk_length_huge.png", png[:8] + b"\x7f\xff\xff\xff" + png[12:], "image_decode",
+            "the IHDR length field says 2 GB")
+    special("jpeg_trailing.jpg", baseline + b"\0" * 64, "ok",
+            "bytes after EOI are ignored (control)")
+    special("jpeg_no_eoi.jpg", baseline[:-2], "image_decode", "EOI marker removed")
+    special("jpeg_two_soi.jpg", baseline[:2] + baseline, "image_decode", "SOI twice")
+    special("jpeg_eoi_only.jpg", b"\xff\xd8\xff\xd9", "image_decode", "SOI then EOI")
+    sof = baseline.find(b"\xff\xc0")
+    big = bytearray(baseline)
+    big[sof + 5:sof + 9] = struct.pack(">HH", 60000, 60000)
+    special("jpeg_sof_60000.jpg", bytes(big), "image_too_large", "SOF says 60000x60000")
+    big[sof + 5:sof + 9] = struct.pack(">HH", 12000, 12000)
+    special("jpeg_sof_12000.jpg", bytes(big), "image_too_large",
+            "SOF says 12000x12000 (within maxWidth/maxHeight; the float copy > maxAlloc)")
+    zero = bytearray(baseline)
+    zero[sof + 5:sof + 9] = struct.pack(">HH", 0, 0)
+    special("jpeg_sof_zero.jpg", bytes(zero), "image_decode", "SOF says 0x0")
+    seglen = bytearray(baseline)
+    seglen[4:6] = b"\xff\xff"
+    special("jpeg_segment_too_long.jpg", bytes(seglen), "image_decode",
+            "the first segment's length runs past the end")
+    special("gif.gif", b"GIF89a" + b"\0" * 64, "image_decode", "a GIF header")
+    special("bmp.bmp", b"BM" + b"\0" * 64, "image_decode", "a BMP header")
+    special("webp.webp", b"RIFF\0\0\0\0WEBPVP8 " + b"\0" * 32, "image_decode", "a WebP header")
+    special("tiff.tif", b"II*\0" + b"\0" * 64, "image_decode", "a TIFF header")
+    special("text.png", b"this is not an image\n" * 10, "image_decode", "text")
+    special("garbage.png", RNG.integers(0, 256, 2048, dtype=np.uint8).tobytes(), "image_decode",
+            "2048 random bytes")
+    special("png_signature_only.png", png[:8], "image_decode", "the PNG signature alone")
+    # EXIF orientation 6 (rotate 90 clockwise) on a 40x20 JPEG: decoded as 20x40
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    wide = digit.resize((40, 20))
+    special("exif_rotated.jpg", jpeg_bytes(wide, quality=90, exif=exif.tobytes()), "ok",
+            "EXIF orientation 6 on a 40x20 JPEG (applied: scored as 20x40)")
+
+    # raw RGBA buffers (the JS scoreRgba path): (width, height, bytes)
+    for w, h, n, expect, what in [
+        (32, 32, 32 * 32 * 4, "ok", "a correct 32x32 buffer (control)"),
+        (32, 32, 32 * 32 * 4 - 1, "invalid_pixels", "one byte short"),
+        (32, 32, 32 * 32 * 3, "invalid_pixels", "RGB instead of RGBA"),
+        (0, 32, 0, "image_decode", "zero width"),
+        (32, 0, 0, "image_decode", "zero height"),
+        (100000, 1, 400000, "image_too_large", "wider than maxWidth"),
+        (16384, 16384, 16, "image_too_large", "16384x16384 declared (float copy > maxAlloc)"),
+        (4294967295, 4294967295, 16, "image_too_large", "u32::MAX x u32::MAX declared"),
+        (16384, 1, 16384 * 4, "ok", "a 16384x1 strip (resized to 32x32)"),
+    ]:
+        case("images", "score_rgba", f"rgba:{w}x{h}:{n}", expect, what, width=w, height=h, len=n)
+
+
+# --------------------------------------------------------------------------------------------
+# manifests and options
+# --------------------------------------------------------------------------------------------
+
+BASE = json.loads((ROOT / "tests" / "fixtures" / "digits" / "manifest.json").read_text())
+BASE.pop("sha256")
+BASE["output"].pop("embedding")  # the hostile models have no embedding output
+
+
+def make_manifests():
+    n = 0
+
+    def m(obj_or_text, what, expect="invalid_manifest"):
+        nonlocal n
+        text = obj_or_text if isinstance(obj_or_text, (str, bytes)) else json.dumps(obj_or_text)
+        rel = f"manifests/m{n:03d}.json"
+        n += 1
+        write(rel, text)
+        case("manifests", "manifest", rel, expect, what)
+
+    def with_(path, value, what, expect="invalid_manifest", delete=False):
+        o = json.loads(json.dumps(BASE))
+        cur = o
+        for p in path[:-1]:
+            cur = cur[p]
+        if delete:
+            del cur[path[-1]]
+        else:
+            cur[path[-1]] = value
+        m(o, what, expect)
+
+    m(BASE, "the control manifest", "ok")
+    with_(["input", "resize", "antialias"], True, "stretch with an unknown field (unit variant)")
+    with_(["input", "resize"], {"mode": "shorterSideCrop", "shorterSide": 40, "x": 1},
+          "shorterSideCrop with an unknown field")
+    with_(["input", "resize"], {"mode": "zoom"}, "an unknown resize mode")
+    with_(["input", "resize"], {}, "resize without a mode")
+    with_(["input", "resize"], "stretch", "resize as a string")
+    with_(["input", "resize"], {"mode": "shorterSideCrop", "shorterSide": -1},
+          "a negative shorterSide")
+    with_(["input", "resize"], {"mode": "shorterSideCrop", "shorterSide": 4294967296},
+          "shorterSide above u32")
+    with_(["input", "resize"], {"mode": "shorterSideCrop", "shorterSide": 100000},
+          "shorterSide above 8192")
+    for key in ["width", "height", "layout", "channels", "mean", "std", "resize"]:
+        with_(["input", key], None, f"input.{key} removed", delete=True)
+        with_(["input", key], {"nested": [1, 2]}, f"input.{key} as an object")
+    for key in ["kind", "classes"]:
+        with_(["output", key], None, f"output.{key} removed", delete=True)
+    for path in [[], ["input"], ["output"]]:
+        with_(path + ["unknownField"], 1, f"an unknown field at {'.'.join(path) or 'top level'}")
+    for v, what in [(0, "width 0"), (8193, "width 8193"), (-32, "width -32"),
+                    (1e300, "width 1e300"), (3.5, "width 3.5"), (4294967296, "width 2^32")]:
+        with_(["input", "width"], v, what)
+    with_(["input", "layout"], "nchwx", "an unknown layout")
+    with_(["input", "channels"], "rgba", "channels rgba")
+    with_(["input", "channels"], "rgb", "rgb with one mean and std")
+    with_(["input", "mean"], [], "no mean")
+    with_(["input", "std"], [0.0], "std 0")
+    with_(["input", "std"], [-1.0], "std -1")
+    with_(["input", "std"], ["0.5"], "std as a string")
+    with_(["input", "mean"], [1e39], "mean beyond f32 (infinite)")
+    with_(["output", "kind"], "softmax", "an unknown output kind")
+    with_(["output", "classes"], ["a"], "one class")
+    with_(["output", "classes"], [], "no classes")
+    with_(["output", "classes"], ["a", "a"], "duplicate classes")
+    with_(["output", "classes"], [str(i) for i in range(5000)], "5000 classes (limit 4096)")
+    with_(["output", "classes"], [1, 2, 3], "classes as numbers")
+    with_(["sha256"], "xyz", "a sha256 that is not hex")
+    with_(["sha256"], "0" * 63, "a sha256 of 63 digits")
+    with_(["tta"], [], "empty tta")
+    with_(["tta"], [{"op": "hflip", "k": 1}], "hflip with a field")
+    with_(["tta"], [{"op": "identity", "x": 1}], "identity with a field")
+    with_(["tta"], [{"op": "shift", "dx": 1, "dy": 1, "fill": "black", "extra": 0}],
+          "shift with an unknown field")
+    with_(["tta"], [{"op": "shift", "dx": 100, "dy": 0}], "shift beyond the image")
+    with_(["tta"], [{"op": "shift", "dx": 2147483648, "dy": 0}], "shift beyond i32")
+    with_(["tta"], [{"op": "rot90", "k": 255}], "rot90 k 255")
+    with_(["tta"], [{"op": "rot90", "k": 256}], "rot90 k 256 (beyond u8)")
+    with_(["tta"], [{"op": "hflip"}] * 33, "33 transforms")
+    with_(["members"], [], "no members")
+    with_(["members"], [{"name": "a", "weight": 2}], "a member with an unknown field")
+    with_(["members"], [{}] * 17, "17 members")
+    m("", "an empty file")
+    m("{", "an unclosed object")
+    m("[]", "an array")
+    m("null", "null")
+    m('{"input":' * 200 + "1" + "}" * 200, "200 nested objects")
+    m(json.dumps(BASE) + "x", "trailing characters")
+    m(json.dumps(BASE).replace('"width": 32', '"width": 32, "width": 64'), "a duplicate key")
+    m(b"\xef\xbb\xbf" + json.dumps(BASE).encode(), "a UTF-8 byte order mark")
+    m(json.dumps(BASE).replace("digits-cnn", "\ud800") if False else
+      json.dumps(BASE).replace('"digits-cnn"', '"\\ud800"'), "a lone surrogate in a string")
+
+
+def make_options():
+    n = 0
+
+    def o(call, text, what, expect="invalid_options"):
+        nonlocal n
+        rel = f"options/o{n:03d}.json"
+        n += 1
+        write(rel, text)
+        case("options", call, rel, expect, what)
+
+    o("score_options", "{}", "empty ScoreOptions (control)", "ok")
+    o("score_options", '{"topK":5,"embedding":true}', "valid ScoreOptions (control)", "ok")
+    for text, what in [
+        ('{"topk":5}', "a misspelt field"),
+        ('{"topK":-1}', "a negative topK"),
+        ('{"topK":1e999}', "topK infinite"),
+        ('{"topK":"3"}', "topK as a string"),
+        ('{"topK":18446744073709551616}', "topK beyond u64"),
+        ('{"limits":{"maxWidth":1,"extra":2}}', "an unknown field in limits"),
+        ('{"limits":{"maxAlloc":-1}}', "a negative maxAlloc"),
+        ('{"limits":[]}', "limits as an array"),
+        ('{"embedding":"yes"}', "embedding as a string"),
+        ('{"includeSamples":1}', "includeSamples as a number"),
+        ("[]", "an array"),
+        ("", "empty text"),
+        ('{"topK":3', "unclosed"),
+        ('{"a":' * 200 + "1" + "}" * 200, "200 nested objects"),
+    ]:
+        o("score_options", text, what)
+    o("load_options", "{}", "empty LoadOptions (control)", "ok")
+    for text, what in [
+        ('{"maxBatch":0}', "maxBatch 0"),
+        ('{"maxBatch":1000000}', "maxBatch 10^6 (limit 4096)"),
+        ('{"maxBatch":1e20}', "maxBatch 1e20"),
+        ('{"maxBatch":-1}', "maxBatch -1"),
+        ('{"maxModelBytes":"big"}', "maxModelBytes as a string"),
+        ('{"maxTensorBytes":-5}', "a negative maxTensorBytes"),
+        ('{"maxbatch":2}', "a misspelt field"),
+        ('{"threads":4}', "an unknown field"),
+    ]:
+        o("load_options", text, what)
+    o("load_options", '{"maxModelBytes":100}', "maxModelBytes below the model's size",
+      "invalid_model")
+    o("load_options", '{"maxTensorBytes":1000}', "maxTensorBytes below the model's tensors",
+      "invalid_model")
+
+
+def make_rust_include():
+    lines = [
+        "// Generated by scripts/make_hostile.py: every case of tests/hostile/cases.json with",
+        "// its bytes compiled in, so tests/hostile.rs runs natively and in Chromium.",
+        "// (category, call, file, expected code, bytes)",
+        "pub const CASES: &[(&str, &str, &str, &str, &[u8])] = &[",
+    ]
+    for c in cases:
+        if c["call"] == "score_rgba":
+            data = "&[]"
+        else:
+            data = f'include_bytes!("{c["file"]}")'
+        lines.append(f'    ("{c["category"]}", "{c["call"]}", "{c["file"]}", "{c["expect"]}", {data}),')
+    lines.append("];")
+    (OUT / "cases.rs").write_text("\n".join(lines) + "\n")
+
+
+def main():
+    for sub in ["models", "images", "manifests", "options"]:
+        d = OUT / sub
+        if d.exists():
+            for f in d.iterdir():
+                f.unlink()
+    make_models()
+    make_images()
+    make_manifests()
+    make_options()
+    (OUT / "cases.json").write_text(json.dumps({"generator": "scripts/make_hostile.py",
+                                                "cases": cases}, indent=1) + "\n")
+    make_rust_include()
+    counts = {}
+    for c in cases:
+        counts[c["category"]] = counts.get(c["category"], 0) + 1
+    print(json.dumps(counts), sum(counts.values()))
+
+
+if __name__ == "__main__":
+    main()
