@@ -466,9 +466,8 @@ mod scorer {
                 _ => None,
             };
             if let Some(f) = frames {
-                let f = f.unwrap_or_else(|m| {
-                    Err(err!(ImageDecode, "the DICOM decoder failed ({m})"))
-                })?;
+                let f =
+                    f.unwrap_or_else(|m| Err(err!(ImageDecode, "the DICOM decoder failed ({m})")))?;
                 return Ok(f
                     .into_iter()
                     .map(|f| (Some(f.identity), to_tensor(f.pixels, spec)))

@@ -610,6 +610,14 @@ fn prescan(b: &[u8], enc: Encoding) -> Result<usize> {
         }
         r.pos += len as usize;
     }
+    if in_pixel_items {
+        // encapsulated pixel data must end with its sequence delimiter: without it the
+        // file was cut short, and the last frame may be incomplete
+        return Err(err!(
+            ImageDecode,
+            "DICOM: encapsulated pixel data ends without its sequence delimiter (truncated file)"
+        ));
+    }
     Ok(fragments)
 }
 
