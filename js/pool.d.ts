@@ -1,4 +1,4 @@
-import type { ItemResult, ScoreOptions } from "./medtriage.js";
+import type { DicomPreview, ItemResult, ScoreOptions } from "./medtriage.js";
 import type { WasmInput, Variant } from "./loader.js";
 import type { ResultStore } from "./store.js";
 
@@ -42,11 +42,17 @@ export type ImageSource =
   | { id?: string; rgba: ArrayBuffer | ArrayBufferView; width: number; height: number };
 /** What the pool returns per image: the engine's ItemResult, with numeric arrays as Float64Array. */
 export type PoolItemResult = ItemResult;
+/** A DICOM item of a manifest that scores every frame (`input.dicom.frame: {mode: "each"}`). */
+export interface PoolFramesResult {
+  id: string;
+  /** one result per frame, ids `SOPInstanceUID#frame` */
+  frames: PoolItemResult[];
+}
 export interface ResultDetail {
   index: number;
   id: string;
   hash: string | null;
-  result: PoolItemResult;
+  result: PoolItemResult | PoolFramesResult;
   cached: boolean;
 }
 export interface Progress {
@@ -83,7 +89,7 @@ export interface RunSummary {
   total: number | null;
   cancelled: boolean;
   elapsedMs: number;
-  /** in input order (null with collect: false) */
+  /** in input order, an item scored frame by frame as its frames (null with collect: false) */
   results: PoolItemResult[] | null;
 }
 export class Run extends EventTarget {
@@ -104,6 +110,8 @@ export class WorkerPool extends EventTarget {
   score(source: Iterable<ImageSource> | AsyncIterable<ImageSource>, options?: RunOptions): Run;
   call(fn: "tierItems" | "planRound" | "exportLabelStudio" | "exportPseudoLabels" | "exportTiersCsv" | "selectBatch", request: unknown): Promise<any>;
   rank(results: ItemResult[], measure?: string): Promise<any>;
+  /** A DICOM object as the loaded model sees it (its window, frame and channels), for thumbnails. */
+  preview(bytes: ArrayBuffer | ArrayBufferView): Promise<DicomPreview>;
   memory(): Promise<{ worker: number; wasm: number | null; jsHeap: number | null }[]>;
   terminate(): void;
 }

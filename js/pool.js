@@ -15,6 +15,12 @@
 // or hangs past the watchdog is terminated and replaced; every item of its chunk is retried
 // once, alone, on the fresh worker; an item that kills that worker too is marked failed
 // (`worker_trapped`, `worker_crashed`, `worker_timeout`) and the run goes on.
+//
+// DICOM bytes are recognised by content like everywhere else; each result carries
+// `score.dicom = {sopInstanceUid, frame, modality}`. When the manifest scores every frame
+// (`input.dicom.frame: {mode: "each"}`), a DICOM item's result (in `onResult` and the store)
+// is `{id, frames: [one result per frame, id "SOPInstanceUID#frame"]}`, and
+// `finished.results` lists the frames one by one in place of the item.
 import { compile, variantOf } from "./loader.js";
 
 export class MedtriageError extends Error {
@@ -213,6 +219,23 @@ export class WorkerPool extends EventTarget {
     throw new MedtriageError(r.code ?? `worker_${r.type}`, r.message ?? "call failed");
   }
 
+  /**
+   * A DICOM object rendered as the loaded model sees it (the manifest's window and frame, the
+   * model's channels, before resize): { width, height, rgba: Uint8ClampedArray, window,
+   * identity }. For thumbnails that show exactly what was scored.
+   */
+  async preview(bytes) {
+    if (!this.modelBuffers) throw new MedtriageError("invalid_input", "load a model first");
+    let slot = this.slots.find((s) => s && !s.dead);
+    if (!slot) slot = await this._replace(0);
+    await slot.ready;
+    const buf = ownBuffer(bytes);
+    const r = await this._request(slot, { type: "preview", bytes: buf }, [buf], this.timeoutMs);
+    if (r.type === "previewed") return r.preview;
+    if (r.type === "trapped" || r.type === "crashed" || r.type === "timeout") await this._replace(slot.index);
+    throw new MedtriageError(r.code ?? `worker_${r.type}`, r.message ?? "preview failed");
+  }
+
   /** Rank results most uncertain first (in a worker). */
   rank(results, measure = "entropy") {
     return this.call("rankQueue", { results: results.map(plainResult), measure });
@@ -343,7 +366,8 @@ export class Run extends EventTarget {
         cancelled: this.cancelled,
         total: this.cancelled ? this.total : this.counts.done,
         elapsedMs: this._activeMs,
-        results: this.results,
+        // an item scored frame by frame stands for its frames
+        results: this.results && this.results.some((r) => r?.frames) ? this.results.flatMap((r) => r?.frames ?? [r]) : this.results,
       });
     } catch (e) {
       this._fail(e);
@@ -382,11 +406,11 @@ export class Run extends EventTarget {
   _emit(item, result, cached = false) {
     result.id = item.id;
     this.counts.done++;
-    if (result.error) this.counts.failed++;
+    if (result.error || result.frames?.some((f) => f.error)) this.counts.failed++;
     if (cached) this.counts.cached++;
     else this.counts.scored++;
     if (this.collect) this.results[item.index] = result;
-    if (this.store && !cached && item.hash && result.score) this.store.putScore(this.pool.modelKey, item.hash, result, item.id);
+    if (this.store && !cached && item.hash && (result.score || result.frames)) this.store.putScore(this.pool.modelKey, item.hash, result, item.id);
     const detail = { index: item.index, id: item.id, hash: item.hash ?? null, result, cached };
     this.onResult?.(detail);
     this.dispatchEvent(new CustomEvent("result", { detail }));

@@ -5,6 +5,10 @@
 //       -> {type:"ready", variant, simd, batchSize, sha256, members, samplesPerImage}
 //   {type:"score", items:[{id, bytes:ArrayBuffer} | {id, rgba:ArrayBuffer, width, height}], options}
 //       -> {type:"scored", results, ms, wasmBytes}   (probabilities/embedding as Float64Array, transferred)
+//       one result per item; when the manifest scores every frame of a DICOM object
+//       (`input.dicom.frame.mode` "each"), that item's result is {id, frames: [result per frame]}
+//   {type:"preview", bytes:ArrayBuffer}  a DICOM object as this model sees it (window, channels)
+//       -> {type:"previewed", preview: {width, height, rgba, window, identity}} (rgba transferred)
 //   {type:"call", fn, request}  (tierItems, planRound, exports, selectBatch, rankQueue)
 //       -> {type:"called", result}
 // Errors: {type:"error", code, message}. A wasm trap (a Rust panic, an out-of-bounds access)
@@ -14,6 +18,7 @@ import { init, wasmMemory } from "./loader.js";
 
 let scorer = null;
 let variant = "host";
+let eachFrame = false;
 const CALLABLE = new Set([
   "tierItems",
   "planRound",
@@ -30,7 +35,7 @@ function post(msg, transfer = []) {
 
 // Numeric arrays of each result become Float64Arrays whose buffers are moved, not copied.
 function packResults(results, transfer) {
-  for (const r of results) {
+  for (const r of results.flatMap((x) => x?.frames ?? [x])) {
     const s = r?.score;
     if (!s) continue;
     for (const k of ["probabilities", "embedding"]) {
@@ -52,6 +57,8 @@ self.onmessage = async ({ data }) => {
       scorer?.free();
       const models = data.models.map((m) => new Uint8Array(m));
       scorer = models.length === 1 ? new mt.Scorer(models[0], data.manifest) : mt.Scorer.ensemble(models, data.manifest);
+      const manifest = typeof data.manifest === "string" ? JSON.parse(data.manifest) : data.manifest;
+      eachFrame = manifest?.input?.dicom?.frame?.mode === "each";
       post({
         type: "ready",
         job,
@@ -70,10 +77,14 @@ self.onmessage = async ({ data }) => {
           : { id: it.id, bytes: new Uint8Array(it.bytes) },
       );
       const t0 = performance.now();
-      const results = scorer.scoreBatch(items, data.options);
+      const results = eachFrame ? items.map((it) => framesOf(it, data.options)) : scorer.scoreBatch(items, data.options);
       const ms = performance.now() - t0;
       const transfer = [];
       post({ type: "scored", job, results: packResults(results, transfer), ms, memory: memoryNow() }, transfer);
+    } else if (type === "preview") {
+      if (!scorer) throw Object.assign(new Error("no model loaded in this worker"), { code: "invalid_input" });
+      const preview = scorer.dicomPreview(new Uint8Array(data.bytes));
+      post({ type: "previewed", job, preview }, [preview.rgba.buffer]);
     } else if (type === "call") {
       await init(data.wasm, { variant: data.variant });
       if (!CALLABLE.has(data.fn)) throw Object.assign(new Error(`not callable: ${data.fn}`), { code: "invalid_input" });
@@ -94,6 +105,14 @@ self.onmessage = async ({ data }) => {
     post({ type: "error", job, code: e?.code ?? "internal", message: String(e?.message ?? e) });
   }
 };
+
+// One item of a manifest that scores every frame: a DICOM object becomes {id, frames}, one
+// result per frame (ids `SOPInstanceUID#frame`); anything else (PNG, JPEG, an item that
+// failed) stays one result.
+function framesOf(item, options) {
+  const rs = scorer.scoreBatch([item], options);
+  return rs.length === 1 && !rs[0].score?.dicom ? rs[0] : { id: item.id, frames: rs };
+}
 
 // Memory of this worker: the wasm instance's linear memory (it only grows, so the last value is
 // its peak) and, where the browser exposes it, the worker's JS heap.

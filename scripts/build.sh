@@ -34,6 +34,7 @@ opt_enabled=false
 case "${MEDTRIAGE_WASM_OPT:-}" in 0) opt_enabled=false ;; 1) opt_enabled=true ;; esac
 opt_flags="$(cfg wasm_opt.flags)"
 opt_simd="$(cfg wasm_opt.simd_flags)"
+features="$(cfg build.features | tr ' ' ',')"
 prof_flag="--release"; [ "$profile" = dev ] && prof_flag="--dev"
 wasm_out="$root/target/wasm-out"   # one folder per variant: glue + .wasm as wasm-pack wrote them
 
@@ -42,11 +43,11 @@ if [ -z "${MEDTRIAGE_ASSEMBLE_ONLY:-}" ]; then
   for v in $variants; do
     name="$(cfg variants.$v.out_name)"
     flags="$(cfg variants.$v.rustflags)"
-    log "variant $v -> $name (RUSTFLAGS='$flags', $profile)"
+    log "variant $v -> $name (RUSTFLAGS='$flags', $profile, features $features)"
     t0=$(date +%s)
     CARGO_TARGET_DIR="$root/target/wasm-$v" RUSTFLAGS="$flags" \
       wasm-pack build --mode no-install --target "$target" $prof_flag --out-dir "$wasm_out/$v" --out-name "$name" --no-pack . \
-      -- --no-default-features --features onnx
+      -- --no-default-features --features "$features"
     log "variant $v built in $(( $(date +%s) - t0 )) s"
     wasm="$wasm_out/$v/${name}_bg.wasm"
     if [ "$opt_enabled" = true ]; then

@@ -21,7 +21,7 @@ tests/golden/dicom/<file>.json with what pydicom gives:
 Usage:
   scripts/golden_dicom.py           # write the goldens from the committed fixtures
   scripts/golden_dicom.py --copy    # (re)copy the fixtures from the installed wheels first
-  scripts/golden_dicom.py --bench DIR   # write DIR/bench-dicom.json (pydicom decode ms)
+  scripts/golden_dicom.py --bench DIR [RUNS]  # write DIR/bench-dicom.json (pydicom decode ms)
 Needs `pip install -r scripts/requirements-dicom.txt` (scripts/bootstrap.sh python).
 Files are listed from disk, never fetched: pydicom's get_testdata_file retries the network
 for names pydicom-data lacks.
@@ -248,24 +248,61 @@ def golden(path):
     return g
 
 
-def bench(out_dir):
-    """pydicom decode times (ms, median of 3) for the benchmark files, from the wheels."""
-    dirs = source_dirs()
-    files = [("693_UNCI.dcm", "pydicom-data"), ("693_J2KR.dcm", "pydicom-data"),
-             ("RG1_J2KR.dcm", "pydicom-data"), ("RG3_J2KR.dcm", "pydicom-data"),
-             ("RG1_J2KI.dcm", "pydicom-data"), ("color3d_jpeg_baseline.dcm", "pydicom-data")]
+# The decode benchmark's files (scripts/bench_dicom.sh), all from the pydicom-data wheel: a
+# 512x512 CT uncompressed and in JPEG 2000 lossless, CRs in JPEG 2000 lossless and lossy,
+# and the 120-frame JPEG baseline ultrasound.
+BENCH_FILES = ["693_UNCI.dcm", "693_J2KR.dcm", "RG1_J2KR.dcm", "RG1_J2KI.dcm", "RG3_J2KR.dcm",
+               "color3d_jpeg_baseline.dcm"]
+
+
+def median_ms(runs, f):
+    f()  # warm-up: plugin imports, first-touch allocations
+    ts = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        f()
+        ts.append((time.perf_counter() - t) * 1000)
+    return sorted(ts)[len(ts) // 2]
+
+
+def bench(out_dir, runs=5):
+    """pydicom decode times (ms, median of `runs` after a warm-up) for the benchmark files:
+    `decodeMs` = dcmread + pixel_array (every frame); `decodeWindowMs` adds what our
+    decode-and-window does for the model: apply_modality_lut + apply_voi_lut (the file's window)
+    for grayscale, the RGB -> gray BT.601 sum for colour."""
+    data = source_dirs()["pydicom-data"]
     res = {}
-    for name, src in files:
-        p = os.path.join(dirs[src], name)
-        ts = []
-        for _ in range(3):
-            t = time.perf_counter()
-            pydicom.dcmread(p).pixel_array
-            ts.append((time.perf_counter() - t) * 1000)
-        res[name] = {"path": p, "ms": sorted(ts)[1]}
-        print(f"pydicom {name}: {res[name]['ms']:.1f} ms", file=sys.stderr)
+    for name in BENCH_FILES:
+        p = os.path.join(data, name)
+
+        def decode():
+            return pydicom.dcmread(p).pixel_array
+
+        def decode_window():
+            ds = pydicom.dcmread(p)
+            a = ds.pixel_array
+            if ds.SamplesPerPixel == 1:
+                return apply_voi_lut(apply_modality_lut(a, ds), ds)
+            return a[..., 0] * 0.299 + a[..., 1] * 0.587 + a[..., 2] * 0.114
+
+        ds = pydicom.dcmread(p, stop_before_pixels=True)
+        res[name] = {
+            "path": p,
+            "bytes": os.path.getsize(p),
+            "frames": int(getattr(ds, "NumberOfFrames", 1) or 1),
+            "rows": int(ds.Rows), "columns": int(ds.Columns),
+            "samplesPerPixel": int(ds.SamplesPerPixel), "bitsStored": int(ds.BitsStored),
+            "modality": str(getattr(ds, "Modality", "")),
+            "transferSyntax": str(ds.file_meta.TransferSyntaxUID.name),
+            "decodeMs": median_ms(runs, decode),
+            "decodeWindowMs": median_ms(runs, decode_window),
+            "runs": runs,
+        }
+        r = res[name]
+        print(f"pydicom {name}: {r['decodeMs']:.1f} ms decode, {r['decodeWindowMs']:.1f} ms "
+              f"decode + window", file=sys.stderr)
     with open(os.path.join(out_dir, "bench-dicom.json"), "w") as f:
-        json.dump(res, f, indent=1)
+        json.dump({"pydicom": pydicom.__version__, "files": res}, f, indent=1)
 
 
 def write_fixture_list(names):
@@ -285,7 +322,9 @@ def write_fixture_list(names):
 
 def main():
     if "--bench" in sys.argv:
-        bench(sys.argv[sys.argv.index("--bench") + 1])
+        i = sys.argv.index("--bench")
+        runs = int(sys.argv[i + 2]) if len(sys.argv) > i + 2 else 5
+        bench(sys.argv[i + 1], runs)
         return
     if "--copy" in sys.argv:
         copy_fixtures()

@@ -38,8 +38,10 @@ if [[ "$skip" != *" wasm "* ]]; then
   # without tract. A check, not a build: a full no-SIMD release build takes ~6 min here;
   # `MEDTRIAGE_VARIANTS="simd nosimd" scripts/test.sh` builds and packages both variants.
   step "wasm no-SIMD build (cargo check)"
-  cargo check --target wasm32-unknown-unknown --lib --no-default-features --features onnx
-  step "wasm maths-only build, no tract (cargo check)"
+  cargo check --target wasm32-unknown-unknown --lib --no-default-features --features onnx,dicom-all
+  step "wasm build with DICOM but no codec (cargo check)"
+  cargo check --target wasm32-unknown-unknown --lib --no-default-features --features onnx,dicom
+  step "wasm maths-only build, no tract, no DICOM (cargo check)"
   cargo check --target wasm32-unknown-unknown --lib --no-default-features
   step "integration suite in headless Chromium (wasm-pack test --chrome --headless)"
   # Same target dir and flags as the SIMD package build, so dependencies are built once.

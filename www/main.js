@@ -42,6 +42,8 @@ async function loadModel(modelBytes, manifest) {
   $("tiers").disabled = true;
   // the models' and the manifest's hashes key the stored scores (info.modelKey)
   const info = await state.pool.load(models, manifest);
+  // DICOM thumbnails show this model's window: render them again for the new manifest
+  for (const im of state.images) if (im.dicom) Object.assign(im, { url: null, preview: null, previewError: null });
   state.modelKey = info.modelKey;
   state.model = modelBytes;
   state.manifest = manifest;
@@ -54,16 +56,30 @@ async function loadModel(modelBytes, manifest) {
 }
 
 function setImages(list) {
-  state.images.forEach((im) => URL.revokeObjectURL(im.url));
-  state.images = list.map((im) => ({ ...im, url: URL.createObjectURL(new Blob([im.bytes])) }));
+  state.images.forEach((im) => im.url && URL.revokeObjectURL(im.url));
+  // DICOM gets its thumbnail from the model's own rendering (previews()), never from the browser
+  state.images = list.map((im) => {
+    const dicom = looksDicom(im.bytes);
+    return { ...im, dicom, url: dicom ? null : URL.createObjectURL(new Blob([im.bytes])) };
+  });
   $("score").disabled = !state.model || state.images.length === 0;
   setStatus("images-ready", `${state.images.length} image(s) ready`);
+}
+
+/** DICOM by content: the preamble + "DICM", or "DICM" first; the engine also takes a bare data
+ * set, which is sent as it is (it decides, not the file name). */
+function looksDicom(bytes) {
+  const b = new Uint8Array(bytes, 0, Math.min(132, bytes.byteLength));
+  const dicm = (at) => b.length >= at + 4 && b[at] === 0x44 && b[at + 1] === 0x49 && b[at + 2] === 0x43 && b[at + 3] === 0x4d;
+  return dicm(128) || dicm(0);
 }
 
 async function filesToImages(files) {
   const imgs = [];
   for (const f of files) {
-    if (!/\.(png|jpe?g)$/i.test(f.name) && !/^image\/(png|jpeg)$/.test(f.type)) continue;
+    const named = /\.(png|jpe?g|dcm|dicom)$/i.test(f.name) || /^(image\/(png|jpeg)|application\/dicom)$/.test(f.type);
+    // extension-less or oddly named files (DICOM often is: IM0001, 1.2.840.…) are taken when their bytes are DICOM
+    if (!named && !looksDicom(await f.slice(0, 132).arrayBuffer())) continue;
     imgs.push({ id: f.webkitRelativePath || f.name, bytes: await f.arrayBuffer() });
   }
   imgs.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
@@ -185,14 +201,47 @@ async function score() {
   setStatus("done", `${results.length} image(s) in ${ms.toFixed(0)} ms (${(ms / results.length).toFixed(1)} ms/image${reused})`);
 }
 
+/** "file window C 40 / W 400, linear (SOFT TISSUE)" and the like, from the engine's AppliedWindow. */
+function describeWindow(w) {
+  if (!w) return "";
+  const num = (x) => (Number.isInteger(x) ? String(x) : x.toFixed(2));
+  const cw = w.center !== undefined ? ` C ${num(w.center)} / W ${num(w.width)}` : "";
+  const what = { file: "file window", fixed: "fixed window", minMax: "min-max", voiLut: "VOI LUT", none: "colour, no window" }[w.source] ?? w.source;
+  return `${what}${cw}${w.function ? `, ${w.function}` : ""}${w.explanation ? ` (${w.explanation})` : ""}`;
+}
+
+/** Thumbnails of DICOM images: the frame exactly as the loaded model sees it (its window, frame
+ * and channels, before resize), rendered by a worker of the pool. */
+async function previews() {
+  for (const im of state.images) {
+    if (!im.dicom || im.url || im.previewError) continue;
+    try {
+      const p = await state.pool.preview(im.bytes);
+      const canvas = document.createElement("canvas");
+      canvas.width = p.width;
+      canvas.height = p.height;
+      canvas.getContext("2d").putImageData(new ImageData(p.rgba, p.width, p.height), 0, 0);
+      const blob = await new Promise((ok) => canvas.toBlob(ok, "image/png"));
+      im.url = URL.createObjectURL(blob);
+      im.preview = { width: p.width, height: p.height, window: p.window, identity: p.identity };
+    } catch (e) {
+      im.previewError = { code: e.code, message: e.message };
+    }
+  }
+  window.__medtriage.previews = Object.fromEntries(state.images.filter((im) => im.dicom).map((im) => [im.id, im.preview ?? { error: im.previewError }]));
+}
+
 async function render() {
+  await previews();
   const measure = $("measure").value;
   const queue = await state.pool.rank(state.results, measure);
   state.queue = queue;
   window.__medtriage.queue = queue;
   window.__medtriage.results = state.results;
   const byId = new Map(state.results.map((r) => [r.id, r]));
-  const urls = new Map(state.images.map((im) => [im.id, im.url]));
+  const urls = new Map(state.images.map((im) => [im.id, im]));
+  // frames scored one by one ("SOPInstanceUID#frame") show their object's thumbnail
+  const bySop = new Map(state.images.filter((im) => im.preview).map((im) => [im.preview.identity.sopInstanceUid, im]));
   const tbody = $("queue").querySelector("tbody");
   tbody.replaceChildren();
   const maxU = Math.max(1e-9, ...queue.values);
@@ -201,12 +250,22 @@ async function render() {
     const tr = document.createElement("tr");
     tr.dataset.id = id;
     if (s.confidence < 0.9) tr.className = "unsure";
+    const im = urls.get(id) ?? (s.dicom ? bySop.get(s.dicom.sopInstanceUid) : undefined);
     const img = document.createElement("img");
-    img.src = urls.get(id) ?? "";
+    img.src = im?.url ?? "";
     img.alt = id;
+    let thumb = img;
+    if (im?.preview) {
+      // what the model saw: the window next to the thumbnail
+      thumb = document.createElement("figure");
+      const cap = document.createElement("figcaption");
+      cap.className = "window";
+      cap.textContent = `${s.dicom?.modality ?? "DICOM"}${s.dicom?.frame ? ` frame ${s.dicom.frame}` : ""}: ${describeWindow(im.preview.window)}`;
+      thumb.append(img, cap);
+    }
     const cells = [
       String(i + 1),
-      img,
+      thumb,
       id,
       s.top[0].name,
       `${(100 * s.confidence).toFixed(1)}%`,

@@ -373,8 +373,9 @@ mod scorer {
             to_js(&s)
         }
 
-        /// Render a DICOM object for display with the window this model sees (the
-        /// manifest's `input.dicom`): `{width, height, rgba, window, identity}`.
+        /// Render a DICOM object for display exactly as this model sees it (the manifest's
+        /// `input.dicom` window and frame, the model's channels; before resize and
+        /// normalization): `{width, height, rgba, window, identity}`.
         #[wasm_bindgen(js_name = dicomPreview, unchecked_return_type = "DicomPreview")]
         pub fn dicom_preview(
             &self,
@@ -382,14 +383,24 @@ mod scorer {
             #[wasm_bindgen(unchecked_param_type = "ScoreOptions | undefined")] options: JsValue,
         ) -> Result<JsValue, JsValue> {
             let o: ScoreOptions = super::options(options, "score options")?;
-            let d = self
-                .inner
-                .manifest()
-                .input
-                .dicom
-                .clone()
-                .unwrap_or_default();
-            preview_js(bytes, &d, &o.limits)
+            let spec = &self.inner.manifest().input;
+            let d = spec.dicom.clone().unwrap_or_default();
+            preview_js(bytes, &d, &o.limits, spec.channels)
+        }
+
+        /// The windowed frames of a DICOM object as this model gets them before resize and
+        /// normalization (every frame when the manifest scores each): `[{width, height,
+        /// channels, pixels: Float32Array in [0, 1], window, identity}]`.
+        #[wasm_bindgen(js_name = dicomFrames, unchecked_return_type = "DicomWindowedFrame[]")]
+        pub fn dicom_frames(
+            &self,
+            bytes: &[u8],
+            #[wasm_bindgen(unchecked_param_type = "ScoreOptions | undefined")] options: JsValue,
+        ) -> Result<JsValue, JsValue> {
+            let o: ScoreOptions = super::options(options, "score options")?;
+            let spec = &self.inner.manifest().input;
+            let d = spec.dicom.clone().unwrap_or_default();
+            frames_js(bytes, &d, &o.limits, spec.channels)
         }
     }
 
@@ -403,22 +414,48 @@ pub fn is_dicom(bytes: &[u8]) -> bool {
 }
 
 /// Render a DICOM object for display with the given DICOM options (a manifest's
-/// `input.dicom`; default: the file's window): `{width, height, rgba, window, identity}`.
+/// `input.dicom`; default: the file's window) and channels (`"gray"`, `"rgb"` (default) or
+/// `"bgr"`, as the model's): `{width, height, rgba, window, identity}`.
 #[wasm_bindgen(js_name = dicomPreview, unchecked_return_type = "DicomPreview")]
 pub fn dicom_preview(
     bytes: &[u8],
     #[wasm_bindgen(unchecked_param_type = "DicomOptions | undefined")] opts: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "Channels | undefined")] channels: JsValue,
 ) -> Result<JsValue, JsValue> {
     let d: crate::engine::dicom::DicomOptions = options(opts, "DICOM options")?;
-    preview_js(bytes, &d, &crate::engine::image::ImageLimits::default())
+    let c = channels_of(channels)?;
+    preview_js(bytes, &d, &crate::engine::image::ImageLimits::default(), c)
+}
+
+/// The windowed frames of a DICOM object, decoded and windowed as a model with these DICOM
+/// options and channels gets them before resize and normalization (every frame with
+/// `frame: {mode: "each"}`): `[{width, height, channels, pixels: Float32Array in [0, 1],
+/// window, identity}]`.
+#[wasm_bindgen(js_name = dicomFrames, unchecked_return_type = "DicomWindowedFrame[]")]
+pub fn dicom_frames(
+    bytes: &[u8],
+    #[wasm_bindgen(unchecked_param_type = "DicomOptions | undefined")] opts: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "Channels | undefined")] channels: JsValue,
+) -> Result<JsValue, JsValue> {
+    let d: crate::engine::dicom::DicomOptions = options(opts, "DICOM options")?;
+    let c = channels_of(channels)?;
+    frames_js(bytes, &d, &crate::engine::image::ImageLimits::default(), c)
+}
+
+fn channels_of(v: JsValue) -> Result<crate::engine::manifest::Channels, JsValue> {
+    if v.is_undefined() || v.is_null() {
+        return Ok(crate::engine::manifest::Channels::Rgb);
+    }
+    from_js(v, "channels")
 }
 
 fn preview_js(
     bytes: &[u8],
     d: &crate::engine::dicom::DicomOptions,
     limits: &crate::engine::image::ImageLimits,
+    channels: crate::engine::manifest::Channels,
 ) -> Result<JsValue, JsValue> {
-    let p = crate::engine::dicom::preview(bytes, d, limits).map_err(|e| js_error(&e))?;
+    let p = crate::engine::dicom::preview(bytes, d, limits, channels).map_err(|e| js_error(&e))?;
     let v = to_js(&p)?;
     Reflect::set(
         &v,
@@ -426,4 +463,30 @@ fn preview_js(
         &js_sys::Uint8ClampedArray::from(p.rgba.as_slice()),
     )?;
     Ok(v)
+}
+
+fn frames_js(
+    bytes: &[u8],
+    d: &crate::engine::dicom::DicomOptions,
+    limits: &crate::engine::image::ImageLimits,
+    channels: crate::engine::manifest::Channels,
+) -> Result<JsValue, JsValue> {
+    let frames = crate::engine::dicom::windowed(bytes, d, limits, channels, true)
+        .map_err(|e| js_error(&e))?;
+    let out = js_sys::Array::new();
+    for f in frames {
+        let o = js_sys::Object::new();
+        Reflect::set(&o, &"width".into(), &f.pixels.width.into())?;
+        Reflect::set(&o, &"height".into(), &f.pixels.height.into())?;
+        Reflect::set(&o, &"channels".into(), &(f.pixels.channels as u32).into())?;
+        Reflect::set(
+            &o,
+            &"pixels".into(),
+            &js_sys::Float32Array::from(f.pixels.data.as_slice()),
+        )?;
+        Reflect::set(&o, &"window".into(), &to_js(&f.window)?)?;
+        Reflect::set(&o, &"identity".into(), &to_js(&f.identity)?)?;
+        out.push(&o);
+    }
+    Ok(out.into())
 }

@@ -187,7 +187,22 @@ export interface AppliedWindow {
   explanation?: string;
 }
 
-/** A DICOM frame rendered with the model's window. */
+/** Channel order of a model's input (a manifest's `input.channels`). */
+export type Channels = "gray" | "rgb" | "bgr";
+
+/** A DICOM frame windowed as the model gets it before resize and normalization, in [0, 1]. */
+export interface DicomWindowedFrame {
+  width: number;
+  height: number;
+  /** 1 (gray) or 3 (colour, red first). */
+  channels: number;
+  /** `height * width * channels` values in [0, 1], row-major, channels interleaved. */
+  pixels: Float32Array;
+  window: AppliedWindow;
+  identity: DicomIdentity;
+}
+
+/** A DICOM frame rendered exactly as the model sees it (its window, its channels), 8-bit. */
 export interface DicomPreview {
   width: number;
   height: number;

@@ -104,6 +104,52 @@ test("a corrupt image fails alone and is listed apart; the rest are ranked", asy
   await page.close();
 });
 
+test("DICOM files are scored, with thumbnails rendered in the model's window and the window shown", async () => {
+  const { page, requests, errors } = await openDemo("?auto=0&store=0");
+  await page.waitForFunction(() => window.__medtriage?.status === "images-ready", null, { timeout: 120_000 });
+  const dir = await mkdtemp(join(tmpdir(), "medtriage-e2e-"));
+  const { writeFile, copyFile } = await import("node:fs/promises");
+  const fx = (n) => new URL(`tests/fixtures/dicom/${n}`, root).pathname;
+  // an extension-less file is taken by its content, as DICOM often comes (IM0001, 1.2.840…)
+  await copyFile(fx("MR_small_RLE.dcm"), join(dir, "IM0001"));
+  await copyFile(fx("US1_J2KR.dcm"), join(dir, "us.dcm"));
+  await copyFile(fx("MR_small_jpeg_ls_lossless.dcm"), join(dir, "jpegls.dcm"));
+  await writeFile(join(dir, "notes.txt"), "not an image");
+  await page.setInputFiles("#image-files", ["IM0001", "us.dcm", "jpegls.dcm", "notes.txt"].map((f) => join(dir, f)));
+  await page.waitForFunction(() => window.__medtriage.status === "images-ready");
+  await page.click("#score");
+  await waitDone(page);
+  const { results, previews, queue } = await page.evaluate(() => ({
+    results: window.__medtriage.results,
+    previews: window.__medtriage.previews,
+    queue: window.__medtriage.queue,
+  }));
+  assert.deepEqual(results.map((r) => r.id).sort(), ["IM0001", "jpegls.dcm", "us.dcm"], "the text file is left out");
+  assert.deepEqual(queue.failed, ["jpegls.dcm"]);
+  assert.match(await page.textContent("#failed"), /jpegls\.dcm: unsupported_transfer_syntax/);
+  const mr = results.find((r) => r.id === "IM0001").score;
+  assert.equal(mr.dicom.modality, "MR");
+  // the thumbnail is the engine's rendering of the frame the model saw, with that window
+  const g = JSON.parse(await readFile(new URL("tests/golden/dicom/MR_small_RLE.dcm.json", root), "utf8"));
+  assert.equal(previews.IM0001.width, g.columns);
+  assert.equal(previews.IM0001.window.source, "file");
+  assert.equal(previews["us.dcm"].window.source, "none", "colour has no window");
+  const rows = await page.$$eval("#queue tbody tr", (trs) =>
+    trs.map((tr) => ({ id: tr.dataset.id, caption: tr.querySelector("figcaption")?.textContent ?? "", img: tr.querySelector("img") })),
+  );
+  const shown = await page.$$eval("#queue tbody tr img", (imgs) => imgs.map((i) => ({ id: i.alt, w: i.naturalWidth, h: i.naturalHeight, src: i.src })));
+  const w = previews.IM0001.window;
+  const num = (x) => (Number.isInteger(x) ? String(x) : x.toFixed(2));
+  assert.equal(rows.find((r) => r.id === "IM0001").caption, `MR: file window C ${num(w.center)} / W ${num(w.width)}${w.function ? `, ${w.function}` : ""}`);
+  assert.match(rows.find((r) => r.id === "us.dcm").caption, /^US: colour, no window/);
+  const im = shown.find((s) => s.id === "IM0001");
+  assert.deepEqual([im.w, im.h], [g.columns, g.rows]);
+  assert.ok(im.src.startsWith("blob:"));
+  assert.deepEqual(errors, []);
+  assert.deepEqual(foreignRequests(requests, env.origin), []);
+  await page.close();
+});
+
 test("scores survive a reload (IndexedDB) and are forgotten on request", async () => {
   const { page, requests, errors } = await openDemo();
   await waitDone(page);

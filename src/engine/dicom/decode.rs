@@ -3,9 +3,8 @@
 //! frames as RGB (YBR_FULL / YBR_FULL_422 converted as pydicom's `convert_color_space` does;
 //! JPEG and JPEG 2000 decoders apply their own colour transform); palette frames as indices.
 
-use std::io::Cursor;
-
-use super::parse::{Codec, DicomFile, ImageInfo, Photometric, PixelSource};
+use super::jpeg::decode as jpeg;
+use super::parse::{unsupported, Codec, DicomFile, ImageInfo, Photometric, PixelSource};
 use crate::engine::image::ImageLimits;
 use crate::error::{err, Result};
 
@@ -20,21 +19,7 @@ pub fn frame(file: &DicomFile, frame: u32, limits: &ImageLimits) -> Result<Vec<i
         ));
     }
     match (file.codec, &file.pixels) {
-        (Codec::Unsupported, _) => {
-            let (name, _) = super::parse::transfer_syntax(&file.ts_uid);
-            Err(crate::error::Error::new(
-                crate::error::ErrorKind::UnsupportedTransferSyntax,
-                format!(
-                    "transfer syntax {name} ({}) cannot be decoded in this build; decode the frame \
-                     in the host and pass its samples with the DICOM attributes instead",
-                    file.ts_uid
-                        .chars()
-                        .filter(|c| c.is_ascii_digit() || *c == '.')
-                        .take(64)
-                        .collect::<String>()
-                ),
-            ))
-        }
+        (Codec::Unsupported, _) => Err(unsupported(&file.ts_uid, None)),
         (Codec::Native { .. }, PixelSource::Native { bytes, big_endian }) => {
             native_frame(img, bytes, frame, *big_endian, img.number_of_frames)
         }
@@ -50,9 +35,9 @@ pub fn frame(file: &DicomFile, frame: u32, limits: &ImageLimits) -> Result<Vec<i
             let data = frame_fragments(fragments, offsets, frame, img.number_of_frames, codec)?;
             match codec {
                 Codec::EncapsulatedNative => native_frame(img, &data, 0, false, 1),
-                Codec::Rle => rle(img, &data),
-                Codec::Jpeg => jpeg(img, &data, limits),
-                Codec::Jpeg2000 => jpeg2000(img, &data, limits),
+                Codec::Rle => rle(img, &data, &file.ts_uid),
+                Codec::Jpeg => jpeg(img, &data, limits, &file.ts_uid),
+                Codec::Jpeg2000 => jpeg2000(img, &data, limits, &file.ts_uid),
                 Codec::Native { .. } | Codec::Unsupported => Err(err!(ImageDecode, "DICOM: codec")),
             }
         }
@@ -131,7 +116,7 @@ fn frame_fragments(
 
 /// Mask a raw word to Bits Stored and sign-extend it when the samples are signed.
 #[inline]
-fn stored(word: u64, bits_stored: u32, signed: bool) -> i64 {
+pub(super) fn stored(word: u64, bits_stored: u32, signed: bool) -> i64 {
     let mask = if bits_stored >= 64 {
         u64::MAX
     } else {
@@ -234,7 +219,7 @@ fn short(have: usize, need: usize) -> crate::error::Error {
 }
 
 /// YBR_FULL -> RGB exactly as pydicom's `convert_color_space` (float32, round half up, clip).
-fn ybr_full_to_rgb(v: &mut [i64], bits: u32) {
+pub(super) fn ybr_full_to_rgb(v: &mut [i64], bits: u32) {
     let max = ((1u64 << bits.min(16)) - 1) as f32;
     let half = (1u64 << (bits.min(16) - 1)) as f32;
     let (m1, m2, m3, m4) = (
@@ -256,74 +241,41 @@ fn ybr_full_to_rgb(v: &mut [i64], bits: u32) {
     }
 }
 
-/// RLE Lossless (PS3.5 Annex G): one segment per byte of each sample, most significant first.
-fn rle(img: &ImageInfo, data: &[u8]) -> Result<Vec<i64>> {
-    let corrupt = |what: &str| err!(ImageDecode, "DICOM: RLE data {what}");
-    if data.len() < 64 {
-        return Err(corrupt("has no header"));
+/// RLE Lossless, or `unsupported_transfer_syntax` in a build without `dicom-rle`.
+fn rle(img: &ImageInfo, data: &[u8], ts: &str) -> Result<Vec<i64>> {
+    #[cfg(feature = "dicom-rle")]
+    {
+        let _ = ts;
+        super::rle::decode(img, data)
     }
-    let u32le = |i: usize| u32::from_le_bytes([data[i], data[i + 1], data[i + 2], data[i + 3]]);
-    let nseg = u32le(0) as usize;
-    let nbytes = (img.bits_allocated as usize).div_ceil(8);
-    let spp = img.spp as usize;
-    if nseg != nbytes * spp || nseg > 15 {
-        return Err(corrupt(&format!(
-            "has {nseg} segments, {} expected",
-            nbytes * spp
-        )));
+    #[cfg(not(feature = "dicom-rle"))]
+    {
+        let _ = (img, data);
+        Err(unsupported(ts, None))
     }
-    let px = img.rows as usize * img.cols as usize;
-    let mut offsets: Vec<usize> = (0..nseg).map(|s| u32le(4 + 4 * s) as usize).collect();
-    offsets.push(data.len());
-    let mut planes = vec![0u8; px * nseg];
-    for s in 0..nseg {
-        let (a, b) = (offsets[s], offsets[s + 1]);
-        if a < 64 || a > b || b > data.len() {
-            return Err(corrupt("has a bad segment offset"));
-        }
-        let out = &mut planes[s * px..(s + 1) * px];
-        let seg = &data[a..b];
-        let (mut i, mut o) = (0usize, 0usize);
-        while i < seg.len() && o < px {
-            let n = seg[i] as i8;
-            i += 1;
-            if n >= 0 {
-                let k = n as usize + 1;
-                let src = seg.get(i..i + k).ok_or_else(|| corrupt("is truncated"))?;
-                let k = k.min(px - o);
-                out[o..o + k].copy_from_slice(&src[..k]);
-                o += k;
-                i += n as usize + 1;
-            } else if n != -128 {
-                let k = (1 - n as isize) as usize;
-                let &v = seg.get(i).ok_or_else(|| corrupt("is truncated"))?;
-                let k = k.min(px - o);
-                out[o..o + k].fill(v);
-                o += k;
-                i += 1;
-            }
-        }
-        if o < px {
-            return Err(corrupt("segment is short"));
-        }
-    }
-    let mut out = vec![0i64; px * spp];
-    for s in 0..spp {
-        for i in 0..px {
-            let mut w = 0u64;
-            for b in 0..nbytes {
-                w = w << 8 | u64::from(planes[(s * nbytes + b) * px + i]);
-            }
-            out[i * spp + s] = stored(w, img.bits_stored, img.signed);
-        }
-    }
-    if matches!(img.photometric, Photometric::YbrFull) {
-        ybr_full_to_rgb(&mut out, img.bits_stored);
-    }
-    Ok(out)
 }
 
-fn check_decoded(img: &ImageInfo, w: u32, h: u32, comps: u32) -> Result<()> {
+/// JPEG 2000, or `unsupported_transfer_syntax` in a build without `dicom-jpeg2000`.
+fn jpeg2000(img: &ImageInfo, data: &[u8], limits: &ImageLimits, ts: &str) -> Result<Vec<i64>> {
+    #[cfg(feature = "dicom-jpeg2000")]
+    {
+        let _ = ts;
+        super::j2k::decode(img, data, limits)
+    }
+    #[cfg(not(feature = "dicom-jpeg2000"))]
+    {
+        let _ = (img, data, limits);
+        Err(unsupported(ts, None))
+    }
+}
+
+/// Check that a codestream's size and components are the attributes'.
+#[cfg(any(
+    feature = "dicom-jpeg",
+    feature = "dicom-jpeg12",
+    feature = "dicom-jpeg2000"
+))]
+pub(super) fn check_decoded(img: &ImageInfo, w: u32, h: u32, comps: u32) -> Result<()> {
     if w != img.cols || h != img.rows || comps != img.spp {
         return Err(err!(
             ImageDecode,
@@ -334,150 +286,6 @@ fn check_decoded(img: &ImageInfo, w: u32, h: u32, comps: u32) -> Result<()> {
         ));
     }
     Ok(())
-}
-
-/// JPEG precision from the SOF marker, if found.
-fn jpeg_precision(data: &[u8]) -> Option<(u8, u8)> {
-    let mut i = 2;
-    while i + 4 < data.len() {
-        if data[i] != 0xFF {
-            i += 1;
-            continue;
-        }
-        let m = data[i + 1];
-        if (0xC0..=0xCF).contains(&m) && !matches!(m, 0xC4 | 0xC8 | 0xCC) {
-            return data.get(i + 4).map(|&p| (m, p));
-        }
-        if m == 0xD8 || m == 0x01 || (0xD0..=0xD7).contains(&m) || m == 0xFF {
-            i += if m == 0xFF { 1 } else { 2 };
-            continue;
-        }
-        let len = usize::from(u16::from_be_bytes([data[i + 2], data[i + 3]]));
-        i += 2 + len;
-    }
-    None
-}
-
-/// Whether an APPn marker (e.g. 0xE0 JFIF, 0xEE Adobe) occurs before the first scan.
-fn has_marker(data: &[u8], m: u8) -> bool {
-    let mut i = 2;
-    while i + 4 <= data.len() && data[i] == 0xFF {
-        let k = data[i + 1];
-        if k == m {
-            return true;
-        }
-        if k == 0xDA {
-            return false;
-        }
-        i += 2 + usize::from(u16::from_be_bytes([data[i + 2], data[i + 3]]));
-    }
-    false
-}
-
-fn jpeg(img: &ImageInfo, data: &[u8], limits: &ImageLimits) -> Result<Vec<i64>> {
-    if let Some((sof, precision)) = jpeg_precision(data) {
-        if precision > 8 && matches!(sof, 0xC0..=0xC2) {
-            let (w, h, comps, v) = super::jpeg12::decode(data, limits)?;
-            check_decoded(img, w, h, comps)?;
-            return Ok(v
-                .into_iter()
-                .map(|x| stored(u64::from(x), img.bits_stored, img.signed))
-                .collect());
-        }
-    }
-    let mut d = jpeg_decoder::Decoder::new(Cursor::new(data));
-    if img.photometric == Photometric::Rgb && !has_marker(data, 0xEE) && !has_marker(data, 0xE0) {
-        // RGB stored without a colour transform (no JFIF / Adobe marker), as libjpeg reads it
-        d.set_color_transform(jpeg_decoder::ColorTransform::None);
-    }
-    d.set_max_decoding_buffer_size(usize::try_from(limits.max_alloc).unwrap_or(usize::MAX));
-    let buf = d
-        .decode()
-        .map_err(|e| err!(ImageDecode, "DICOM: JPEG data is corrupt ({e})"))?;
-    let info = d
-        .info()
-        .ok_or_else(|| err!(ImageDecode, "DICOM: JPEG data has no frame"))?;
-    use jpeg_decoder::PixelFormat::*;
-    let comps = match info.pixel_format {
-        L8 | L16 => 1,
-        RGB24 => 3,
-        CMYK32 => 4,
-    };
-    check_decoded(img, info.width.into(), info.height.into(), comps)?;
-    let (bs, signed) = (img.bits_stored, img.signed);
-    Ok(match info.pixel_format {
-        L16 => buf
-            .chunks_exact(2)
-            .map(|c| stored(u64::from(u16::from_ne_bytes([c[0], c[1]])), bs, signed))
-            .collect(),
-        _ => buf
-            .iter()
-            .map(|&b| stored(u64::from(b), bs, signed))
-            .collect(),
-    })
-}
-
-fn jpeg2000(img: &ImageInfo, data: &[u8], limits: &ImageLimits) -> Result<Vec<i64>> {
-    use hayro_jpeg2000::{DecodeSettings, DecoderContext, Image};
-    // the codestream may follow a JP2 header, or a few junk bytes some encoders leave
-    let start = if data.get(4..8) == Some(b"jP  ") {
-        0
-    } else {
-        data.windows(4)
-            .take(64)
-            .position(|w| w == [0xFF, 0x4F, 0xFF, 0x51])
-            .ok_or_else(|| err!(ImageDecode, "DICOM: no JPEG 2000 codestream in the frame"))?
-    };
-    let data = &data[start..];
-    let settings = DecodeSettings {
-        resolve_palette_indices: false,
-        ..Default::default()
-    };
-    let image = Image::new(data, &settings)
-        .map_err(|e| err!(ImageDecode, "DICOM: JPEG 2000 data is corrupt ({e:?})"))?;
-    let (w, h) = (image.width(), image.height());
-    let need = u64::from(w) * u64::from(h) * u64::from(img.spp) * 8;
-    if need > limits.max_alloc {
-        return Err(err!(
-            ImageTooLarge,
-            "DICOM: JPEG 2000 frame {w}x{h} exceeds the allocation limit"
-        ));
-    }
-    let mut ctx = DecoderContext::default();
-    let decoded = image
-        .decode(&mut ctx)
-        .map_err(|e| err!(ImageDecode, "DICOM: JPEG 2000 data is corrupt ({e:?})"))?;
-    let comps = decoded.components();
-    check_decoded(img, w, h, comps.len() as u32)?;
-    let (bs, signed) = (img.bits_stored, img.signed);
-    // the decoder adds the unsigned DC level shift to every component; a signed codestream
-    // (Ssiz bit 7) gets it taken off again
-    let shift = j2k_signed_shift(data) as f32;
-    let px = w as usize * h as usize;
-    let mut out = vec![0i64; px * comps.len()];
-    for (c, comp) in comps.iter().enumerate() {
-        let s = comp.samples();
-        if s.len() < px {
-            return Err(err!(ImageDecode, "DICOM: JPEG 2000 component {c} is short"));
-        }
-        let max = ((1u64 << comp.bit_depth()) - 1) as f32;
-        for (i, &v) in s[..px].iter().enumerate() {
-            let v = (v.round().clamp(0.0, max) - shift) as i64;
-            out[i * comps.len() + c] = stored(v as u64, bs, signed);
-        }
-    }
-    Ok(out)
-}
-
-/// `2^(precision - 1)` when the first component of the codestream is signed, else 0.
-fn j2k_signed_shift(data: &[u8]) -> i64 {
-    let Some(at) = data.windows(2).position(|w| w == [0xFF, 0x51]) else {
-        return 0;
-    };
-    match data.get(at + 40) {
-        Some(&ssiz) if ssiz & 0x80 != 0 => 1i64 << (ssiz & 0x7F),
-        _ => 0,
-    }
 }
 
 #[cfg(test)]

@@ -21,23 +21,7 @@ use crate::engine::image::Pixels;
 use crate::engine::manifest::Channels;
 use crate::error::{err, Result};
 
-/// Check a window's width for its function.
-pub fn check_window(center: f64, width: f64, f: VoiFunction) -> Result<()> {
-    if !(center.is_finite() && width.is_finite()) {
-        return Err(err!(InvalidInput, "window center and width must be finite"));
-    }
-    match f {
-        VoiFunction::Linear if width < 1.0 => Err(err!(
-            InvalidInput,
-            "a LINEAR window needs a width of at least 1, got {width}"
-        )),
-        VoiFunction::LinearExact | VoiFunction::Sigmoid if width <= 0.0 => Err(err!(
-            InvalidInput,
-            "a {f:?} window needs a width above 0, got {width}"
-        )),
-        _ => Ok(()),
-    }
-}
+pub use super::check_window;
 
 /// A window as a function of the modality value, normalized to `[0, 1]`.
 pub fn window(x: f64, center: f64, width: f64, f: VoiFunction) -> f64 {

@@ -14,14 +14,19 @@
 //! | Implicit VR Little Endian | 1.2.840.10008.1.2 | decoded |
 //! | Explicit VR Little Endian | 1.2.840.10008.1.2.1 | decoded |
 //! | Encapsulated Uncompressed Explicit VR LE | 1.2.840.10008.1.2.1.98 | decoded |
-//! | Deflated Explicit VR Little Endian | 1.2.840.10008.1.2.1.99 | decoded |
+//! | Deflated Explicit VR Little Endian | 1.2.840.10008.1.2.1.99 | decoded (`dicom-deflate`) |
 //! | Explicit VR Big Endian | 1.2.840.10008.1.2.2 | decoded |
-//! | RLE Lossless | 1.2.840.10008.1.2.5 | decoded |
-//! | JPEG Baseline (process 1) | 1.2.840.10008.1.2.4.50 | decoded (jpeg-decoder) |
-//! | JPEG Extended (process 2 and 4, 12-bit) | 1.2.840.10008.1.2.4.51 | decoded (8-bit by jpeg-decoder, 12-bit by [`jpeg12`]) |
-//! | JPEG Lossless (process 14, and SV1) | 1.2.840.10008.1.2.4.57 / .70 | decoded (jpeg-decoder) |
-//! | JPEG 2000 (lossless only, and lossy) | 1.2.840.10008.1.2.4.90 / .91 | decoded (dicom-toolkit-jpeg2000) |
+//! | RLE Lossless | 1.2.840.10008.1.2.5 | decoded (`dicom-rle`) |
+//! | JPEG Baseline (process 1) | 1.2.840.10008.1.2.4.50 | decoded (jpeg-decoder, `dicom-jpeg`) |
+//! | JPEG Extended (process 2 and 4, 12-bit) | 1.2.840.10008.1.2.4.51 | decoded (8-bit by jpeg-decoder, 12-bit by `jpeg12`, `dicom-jpeg12`) |
+//! | JPEG Lossless (process 14, and SV1) | 1.2.840.10008.1.2.4.57 / .70 | decoded (jpeg-decoder, `dicom-jpeg`) |
+//! | JPEG 2000 (lossless only, and lossy) | 1.2.840.10008.1.2.4.90 / .91 | decoded (hayro-jpeg2000, `dicom-jpeg2000`) |
 //! | JPEG-LS, HTJ2K, JPEG XL, MPEG, and any other | | `unsupported_transfer_syntax` |
+//!
+//! Each codec is a cargo feature (in `dicom-all`, which the package is built with); parsing,
+//! the LUTs and the native syntaxes are the `dicom` feature. Without a codec's feature its
+//! syntax is `unsupported_transfer_syntax`; without `dicom`, every DICOM input is (it is still
+//! recognised, by [`detect`], so it never reaches the PNG/JPEG decoders).
 //!
 //! A syntax that cannot be decoded fails with `unsupported_transfer_syntax`, naming the syntax
 //! and its UID. A host that has its own decoder (e.g. cornerstone's codecs) decodes the frame
@@ -32,10 +37,21 @@
 //! Only SOP Instance UID, frame number and modality leave this module ([`DicomIdentity`]).
 //! No error message names a header value: they name tags, syntaxes and sizes only.
 
+#[cfg(feature = "dicom")]
 pub mod decode;
+pub mod detect;
+#[cfg(feature = "dicom-jpeg2000")]
+mod j2k;
+#[cfg(feature = "dicom")]
+mod jpeg;
+#[cfg(feature = "dicom-jpeg12")]
 pub mod jpeg12;
+#[cfg(feature = "dicom")]
 pub mod lut;
+#[cfg(feature = "dicom")]
 pub mod parse;
+#[cfg(feature = "dicom-rle")]
+mod rle;
 
 use serde::{Deserialize, Serialize};
 
@@ -43,7 +59,9 @@ use super::image::{ImageLimits, Pixels};
 use super::manifest::Channels;
 use crate::error::{err, Result};
 
-pub use parse::{is_dicom, DicomFile};
+pub use detect::is_dicom;
+#[cfg(feature = "dicom")]
+pub use parse::DicomFile;
 
 /// Which frame(s) of a multi-frame object are scored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -186,11 +204,29 @@ impl DicomOptions {
             function,
         } = &self.window
         {
-            lut::check_window(*center, *width, *function).map_err(|e| {
+            check_window(*center, *width, *function).map_err(|e| {
                 crate::error::Error::new(crate::error::ErrorKind::InvalidManifest, e.message())
             })?;
         }
         Ok(())
+    }
+}
+
+/// Check a window's width for its function.
+pub fn check_window(center: f64, width: f64, f: VoiFunction) -> Result<()> {
+    if !(center.is_finite() && width.is_finite()) {
+        return Err(err!(InvalidInput, "window center and width must be finite"));
+    }
+    match f {
+        VoiFunction::Linear if width < 1.0 => Err(err!(
+            InvalidInput,
+            "a LINEAR window needs a width of at least 1, got {width}"
+        )),
+        VoiFunction::LinearExact | VoiFunction::Sigmoid if width <= 0.0 => Err(err!(
+            InvalidInput,
+            "a {f:?} window needs a width above 0, got {width}"
+        )),
+        _ => Ok(()),
     }
 }
 
@@ -308,8 +344,42 @@ fn one() -> u16 {
     1
 }
 
+/// `unsupported_transfer_syntax` for every DICOM input of a build without the `dicom` feature.
+#[cfg(not(feature = "dicom"))]
+fn not_built() -> crate::error::Error {
+    crate::error::Error::new(
+        crate::error::ErrorKind::UnsupportedTransferSyntax,
+        "DICOM cannot be decoded in this build (built without the `dicom` feature)",
+    )
+}
+
 /// Decode the frame(s) `opts.frame` chooses from DICOM bytes into model-ready pixels with
 /// `channels` channels.
+#[cfg(not(feature = "dicom"))]
+pub fn frames(
+    _bytes: &[u8],
+    _opts: &DicomOptions,
+    _limits: &ImageLimits,
+    _channels: Channels,
+) -> Result<Vec<DicomFrame>> {
+    Err(not_built())
+}
+
+/// Model-ready pixels from a frame the host decoded (see [`DicomAttributes`]).
+#[cfg(not(feature = "dicom"))]
+pub fn frame_from_decoded(
+    _attrs: &DicomAttributes,
+    _samples: &[u8],
+    _opts: &DicomOptions,
+    _limits: &ImageLimits,
+    _channels: Channels,
+) -> Result<DicomFrame> {
+    Err(not_built())
+}
+
+/// Decode the frame(s) `opts.frame` chooses from DICOM bytes into model-ready pixels with
+/// `channels` channels.
+#[cfg(feature = "dicom")]
 pub fn frames(
     bytes: &[u8],
     opts: &DicomOptions,
@@ -345,6 +415,7 @@ pub fn frames(
 }
 
 /// Model-ready pixels from a frame the host decoded (see [`DicomAttributes`]).
+#[cfg(feature = "dicom")]
 pub fn frame_from_decoded(
     attrs: &DicomAttributes,
     samples: &[u8],
@@ -366,8 +437,10 @@ pub fn frame_from_decoded(
     })
 }
 
-/// A display rendering of the first frame the options choose, with the same window the model
-/// sees (the output range is ignored: black is 0, white 255).
+/// A display rendering of the frame the model sees: the windowed frame exactly as it goes to
+/// the model's resize and normalization (same decoder, same window, same channels), with the
+/// output range left at `[0, 1]` and rounded to 8 bits (black 0, white 255); gray frames are
+/// replicated into R, G and B.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Preview {
@@ -384,31 +457,150 @@ pub struct Preview {
     pub identity: DicomIdentity,
 }
 
-/// Render the frame `opts` chooses (the first one when every frame is scored) as RGBA.
-pub fn preview(bytes: &[u8], opts: &DicomOptions, limits: &ImageLimits) -> Result<Preview> {
+/// 8-bit RGBA of a windowed frame in `[0, 1]` (1 or 3 channels).
+pub fn to_rgba(p: &Pixels) -> Vec<u8> {
+    let b = |v: f32| (v.clamp(0.0, 1.0) * 255.0).round() as u8;
+    match p.channels {
+        1 => p
+            .data
+            .iter()
+            .flat_map(|&v| [b(v), b(v), b(v), 255])
+            .collect(),
+        _ => p
+            .data
+            .chunks_exact(3)
+            .flat_map(|c| [b(c[0]), b(c[1]), b(c[2]), 255])
+            .collect(),
+    }
+}
+
+/// The frames `opts` chooses (only the first one when every frame is scored), windowed as the
+/// model sees them with `channels` channels, in `[0, 1]` (the output range is not applied).
+pub fn windowed(
+    bytes: &[u8],
+    opts: &DicomOptions,
+    limits: &ImageLimits,
+    channels: Channels,
+    every_frame: bool,
+) -> Result<Vec<DicomFrame>> {
     let mut o = opts.clone();
     o.output_range = [0.0, 1.0];
-    if o.frame == FrameChoice::Each {
+    if o.frame == FrameChoice::Each && !every_frame {
         o.frame = FrameChoice::First;
     }
-    let f = frames(bytes, &o, limits, Channels::Rgb)?
+    frames(bytes, &o, limits, channels)
+}
+
+/// Render the frame `opts` chooses (the first one when every frame is scored) as RGBA, with
+/// the channels of the model (`channels`).
+pub fn preview(
+    bytes: &[u8],
+    opts: &DicomOptions,
+    limits: &ImageLimits,
+    channels: Channels,
+) -> Result<Preview> {
+    let f = windowed(bytes, opts, limits, channels, false)?
         .into_iter()
         .next()
         .ok_or_else(|| err!(ImageDecode, "DICOM: no frame"))?;
-    let rgba = f
-        .pixels
-        .data
-        .chunks_exact(3)
-        .flat_map(|p| {
-            let b = |v: f32| (v.clamp(0.0, 1.0) * 255.0).round() as u8;
-            [b(p[0]), b(p[1]), b(p[2]), 255]
-        })
-        .collect();
     Ok(Preview {
         width: f.pixels.width,
         height: f.pixels.height,
-        rgba,
+        rgba: to_rgba(&f.pixels),
         window: f.window,
         identity: f.identity,
     })
+}
+
+/// A build without a codec answers `unsupported_transfer_syntax` for its syntax, naming it
+/// (each test runs only in a build without that feature, e.g. `cargo test --lib
+/// --no-default-features --features dicom`; with every feature, `tests/dicom.rs` decodes them).
+#[cfg(test)]
+mod feature_tests {
+    #[allow(unused_imports)]
+    use super::*;
+
+    #[allow(dead_code)]
+    fn refused(bytes: &[u8], named: &str) {
+        let e = frames(
+            bytes,
+            &DicomOptions::default(),
+            &ImageLimits::default(),
+            Channels::Gray,
+        )
+        .unwrap_err();
+        assert_eq!(e.code(), "unsupported_transfer_syntax", "{}", e.message());
+        assert!(e.message().contains(named), "{}", e.message());
+    }
+
+    #[cfg(not(feature = "dicom"))]
+    #[test]
+    fn without_dicom_every_dicom_input_is_unsupported() {
+        let ct = include_bytes!("../../../tests/fixtures/dicom/CT_small.dcm");
+        assert!(is_dicom(ct));
+        refused(ct, "without the `dicom` feature");
+    }
+
+    #[cfg(all(feature = "dicom", not(feature = "dicom-rle")))]
+    #[test]
+    fn without_dicom_rle() {
+        let f = include_bytes!("../../../tests/fixtures/dicom/MR_small_RLE.dcm");
+        refused(f, "RLE Lossless (1.2.840.10008.1.2.5)");
+    }
+
+    #[cfg(all(feature = "dicom", not(feature = "dicom-jpeg")))]
+    #[test]
+    fn without_dicom_jpeg() {
+        let f = include_bytes!("../../../tests/fixtures/dicom/JPEG-LL.dcm");
+        refused(f, "(1.2.840.10008.1.2.4.70)");
+        let f = include_bytes!("../../../tests/fixtures/dicom/SC_rgb_jpeg_dcmtk.dcm");
+        refused(f, "JPEG Baseline (Process 1) (1.2.840.10008.1.2.4.50)");
+    }
+
+    #[cfg(all(feature = "dicom", not(feature = "dicom-jpeg12")))]
+    #[test]
+    fn without_dicom_jpeg12() {
+        let f = include_bytes!("../../../tests/fixtures/dicom/JPGExtended.dcm");
+        refused(f, "(1.2.840.10008.1.2.4.51), 12-bit,");
+    }
+
+    #[cfg(all(feature = "dicom", not(feature = "dicom-jpeg2000")))]
+    #[test]
+    fn without_dicom_jpeg2000() {
+        let f = include_bytes!("../../../tests/fixtures/dicom/MR_small_jp2klossless.dcm");
+        refused(f, "(1.2.840.10008.1.2.4.90)");
+    }
+
+    #[cfg(all(feature = "dicom", not(feature = "dicom-deflate")))]
+    #[test]
+    fn without_dicom_deflate() {
+        let f = include_bytes!("../../../tests/fixtures/dicom/image_dfl.dcm");
+        refused(
+            f,
+            "Deflated Explicit VR Little Endian (1.2.840.10008.1.2.1.99)",
+        );
+    }
+
+    #[cfg(feature = "dicom")]
+    #[test]
+    fn native_syntaxes_need_no_codec() {
+        let ct = include_bytes!("../../../tests/fixtures/dicom/CT_small.dcm");
+        let f = frames(
+            ct,
+            &DicomOptions::default(),
+            &ImageLimits::default(),
+            Channels::Gray,
+        )
+        .unwrap();
+        assert_eq!(f.len(), 1);
+        let p = preview(
+            ct,
+            &DicomOptions::default(),
+            &ImageLimits::default(),
+            Channels::Gray,
+        )
+        .unwrap();
+        // the preview is the model's windowed frame, rounded to 8 bits
+        assert_eq!(p.rgba, to_rgba(&f[0].pixels));
+    }
 }

@@ -5,7 +5,9 @@
 //! a hostile length never becomes an allocation. The file meta group is read here (only its
 //! Transfer Syntax UID is used); a deflated data set is inflated under `maxAlloc`.
 
-use std::io::{Cursor, Read};
+use std::io::Cursor;
+#[cfg(feature = "dicom-deflate")]
+use std::io::Read;
 
 use dicom_core::header::HasLength;
 use dicom_core::value::{PrimitiveValue, Value};
@@ -13,6 +15,7 @@ use dicom_core::Tag;
 use dicom_object::InMemDicomObject;
 use dicom_transfer_syntax_registry::{TransferSyntaxIndex, TransferSyntaxRegistry};
 
+use super::detect::{raw_dataset, Encoding};
 use super::{DicomAttributes, DicomIdentity, VoiFunction};
 use crate::engine::image::ImageLimits;
 use crate::error::{err, Result};
@@ -107,6 +110,25 @@ pub fn transfer_syntax(uid: &str) -> (&'static str, Codec) {
         "1.2.840.10008.1.2.4.107" | "1.2.840.10008.1.2.4.108" => ("HEVC/H.265", Unsupported),
         _ => ("unknown transfer syntax", Unsupported),
     }
+}
+
+/// `unsupported_transfer_syntax` for transfer syntax `uid` (`what`: the part of it this build
+/// cannot decode, e.g. `12-bit`), naming the syntax and its UID, never a header value beyond
+/// the UID's digits and dots.
+pub fn unsupported(uid: &str, what: Option<&str>) -> crate::error::Error {
+    let (name, _) = transfer_syntax(uid);
+    let what = what.map(|w| format!(", {w},")).unwrap_or_default();
+    crate::error::Error::new(
+        crate::error::ErrorKind::UnsupportedTransferSyntax,
+        format!(
+            "transfer syntax {name} ({}){what} cannot be decoded in this build; decode the frame \
+             in the host and pass its samples with the DICOM attributes instead",
+            uid.chars()
+                .filter(|c| c.is_ascii_digit() || *c == '.')
+                .take(64)
+                .collect::<String>()
+        ),
+    )
 }
 
 /// Photometric interpretation of the stored samples.
@@ -393,23 +415,6 @@ pub struct DicomFile {
     modality: Option<String>,
 }
 
-/// How a data set is encoded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Encoding {
-    explicit: bool,
-    big_endian: bool,
-}
-
-const VRS: [&[u8; 2]; 34] = [
-    b"AE", b"AS", b"AT", b"CS", b"DA", b"DS", b"DT", b"FL", b"FD", b"IS", b"LO", b"LT", b"OB",
-    b"OD", b"OF", b"OL", b"OV", b"OW", b"PN", b"SH", b"SL", b"SQ", b"SS", b"ST", b"SV", b"TM",
-    b"UC", b"UI", b"UL", b"UN", b"UR", b"US", b"UT", b"UV",
-];
-
-fn is_vr(b: &[u8]) -> bool {
-    b.len() >= 2 && VRS.iter().any(|v| v[..] == b[..2])
-}
-
 /// VRs with a 2-byte reserved field and a 4-byte length in explicit encodings.
 fn long_vr(vr: &[u8]) -> bool {
     matches!(
@@ -428,45 +433,6 @@ fn long_vr(vr: &[u8]) -> bool {
             | b"SV"
             | b"UV"
     )
-}
-
-/// A data set without preamble and file meta: its encoding, guessed from the first element.
-fn raw_dataset(b: &[u8]) -> Option<Encoding> {
-    if b.len() < 8 {
-        return None;
-    }
-    let le_group = u16::from_le_bytes([b[0], b[1]]);
-    let be_group = u16::from_be_bytes([b[0], b[1]]);
-    let groups = [0x0002u16, 0x0008];
-    if groups.contains(&le_group) {
-        if is_vr(&b[4..6]) {
-            return Some(Encoding {
-                explicit: true,
-                big_endian: false,
-            });
-        }
-        let len = u32::from_le_bytes([b[4], b[5], b[6], b[7]]) as usize;
-        return (len <= b.len() - 8).then_some(Encoding {
-            explicit: false,
-            big_endian: false,
-        });
-    }
-    if groups.contains(&be_group) && is_vr(&b[4..6]) {
-        return Some(Encoding {
-            explicit: true,
-            big_endian: true,
-        });
-    }
-    None
-}
-
-/// Whether `bytes` look like DICOM: a Part 10 file (128-byte preamble then `DICM`), `DICM`
-/// at the start (preamble missing), or a bare data set starting with a group 0002 or 0008
-/// element. PNG and JPEG never match.
-pub fn is_dicom(bytes: &[u8]) -> bool {
-    (bytes.len() >= 132 && &bytes[128..132] == b"DICM")
-        || bytes.starts_with(b"DICM")
-        || raw_dataset(bytes).is_some()
 }
 
 struct Reader<'a> {
@@ -692,6 +658,12 @@ fn read_meta(b: &[u8], at: usize) -> Result<(String, usize)> {
     Ok((ts, r.pos))
 }
 
+#[cfg(not(feature = "dicom-deflate"))]
+fn inflate(_: &[u8], _: &ImageLimits) -> Result<Vec<u8>> {
+    Err(unsupported(TS_DEFLATED, None))
+}
+
+#[cfg(feature = "dicom-deflate")]
 fn inflate(b: &[u8], limits: &ImageLimits) -> Result<Vec<u8>> {
     let mut out = Vec::new();
     let cap = limits.max_alloc;
@@ -923,7 +895,7 @@ fn native_bytes(v: &PrimitiveValue, big_endian: bool, bits_allocated: u32) -> (V
 }
 
 impl DicomFile {
-    /// Parse DICOM bytes (see [`is_dicom`]) under `limits`.
+    /// Parse DICOM bytes (see [`super::is_dicom`]) under `limits`.
     pub fn parse(bytes: &[u8], limits: &ImageLimits) -> Result<DicomFile> {
         let (ts_uid, start) = if bytes.len() >= 132 && &bytes[128..132] == b"DICM" {
             read_meta(bytes, 132)?
@@ -1093,21 +1065,6 @@ fn read_image(o: &Obj) -> Result<ImageInfo> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn detection() {
-        let mut p10 = vec![0u8; 132];
-        p10[128..132].copy_from_slice(b"DICM");
-        assert!(is_dicom(&p10));
-        assert!(is_dicom(b"DICM\x02\x00\x00\x00UL\x04\x00"));
-        // explicit LE data set starting at (0008,0005) CS
-        assert!(is_dicom(b"\x08\x00\x05\x00CS\x0a\x00ISO_IR 100"));
-        assert!(!is_dicom(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"));
-        assert!(!is_dicom(&[
-            0xFF, 0xD8, 0xFF, 0xE0, 0, 16, b'J', b'F', b'I', b'F'
-        ]));
-        assert!(!is_dicom(b"short"));
-    }
 
     #[test]
     fn hostile_length_is_refused_before_allocation() {
