@@ -44,16 +44,16 @@ def lines(name):
     p = os.path.join(out, name)
     return {j["file"]: j for j in map(json.loads, open(p))} if os.path.exists(p) else {}
 nat, web = lines("native.jsonl"), lines("chromium.jsonl")
-print(f"pydicom {ref['pydicom']}; ms, median of {next(iter(ref['files'].values()))['runs']} runs; "
-      "ratio = pydicom's time / ours (decode + window), > 1 means faster than pydicom")
-print("| file | what | bytes | frames | pydicom decode | pydicom decode + window | native decode | native decode + window | Chromium decode + window | native ratio | Chromium ratio |")
+print(f"pydicom {ref['pydicom']}; ms, median of the runs after a warm-up (pydicom: fewer runs where one "
+      "takes over 6 s, see the runs column); ratio = pydicom's time / ours (decode + window), > 1 = faster than pydicom")
+print("| file | what | bytes | frames | pydicom decode | pydicom decode + window (runs) | native decode | native decode + window | Chromium decode + window | native ratio | Chromium ratio |")
 print("|---|---|---|---|---|---|---|---|---|---|---|")
 for name, r in ref["files"].items():
     n, w = nat.get(name, {}), web.get(name, {})
     what = f"{r['modality']} {r['rows']}x{r['columns']}x{r['samplesPerPixel']}, {r['bitsStored']}-bit, {r['transferSyntax']}"
     f = lambda v: f"{v:.1f}" if isinstance(v, (int, float)) else "-"
     ratio = lambda v: f"{r['decodeWindowMs'] / v:.2f}" if isinstance(v, (int, float)) and v > 0 else "-"
-    print(f"| {name} | {what} | {r['bytes']:,} | {r['frames']} | {f(r['decodeMs'])} | {f(r['decodeWindowMs'])} | "
+    print(f"| {name} | {what} | {r['bytes']:,} | {r['frames']} | {f(r['decodeMs'])} | {f(r['decodeWindowMs'])} ({r['runs']}) | "
           f"{f(n.get('decodeMs'))} | {f(n.get('decodeWindowMs'))} | {f(w.get('decodeWindowMs'))} | "
           f"{ratio(n.get('decodeWindowMs'))} | {ratio(w.get('decodeWindowMs'))} |")
 PY
