@@ -728,12 +728,7 @@ fn check_scan_trips(model: &TypedModel, batch: usize, outer: u64) -> Result<()> 
             .find_map(|(slot, m)| m.as_scan().map(|info| (slot, *info)))
             .and_then(|(slot, info)| {
                 let fact = model.outlet_fact(*node.inputs.get(slot)?).ok()?;
-                let len = fact
-                    .shape
-                    .get(info.axis)?
-                    .eval(&values)
-                    .to_i64()
-                    .ok()?;
+                let len = fact.shape.get(info.axis)?.eval(&values).to_i64().ok()?;
                 let chunk = info.chunk.unsigned_abs().max(1) as u64;
                 Some((len.max(0) as u64).div_ceil(chunk))
             })
