@@ -486,3 +486,97 @@ fn multilabel_score_tiers_export_and_label_studio() {
     assert_eq!(issues["isLabelIssue"].as_array().unwrap().len(), 400);
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// `score --shard i/N` over 4 machines, then `merge`: exactly the output of one run.
+#[test]
+fn four_shards_merge_to_one_run() {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("shards");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let samples = format!("{FX}/digits/samples");
+    let bad = format!("{FX}/bad/truncated.png");
+    let inputs = [samples.as_str(), bad.as_str(), "/nonexistent/x.png"];
+    let run = |shard: &str, out: &std::path::Path| {
+        let o = score(
+            &[
+                &inputs[..],
+                &["--shard", shard, "-o", out.to_str().unwrap()],
+            ]
+            .concat(),
+        );
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    let mut parts = Vec::new();
+    for i in 0..4 {
+        let p = dir.join(format!("part{i}.jsonl"));
+        run(&format!("{i}/4"), &p);
+        parts.push(p);
+    }
+    let sizes: Vec<usize> = parts
+        .iter()
+        .map(|p| std::fs::read_to_string(p).unwrap().lines().count())
+        .collect();
+    assert_eq!(sizes.iter().sum::<usize>(), 34, "{sizes:?}");
+    assert!(sizes.iter().all(|&n| n < 34), "a real split: {sizes:?}");
+    let merge = |extra: &[&str]| {
+        Command::new(BIN)
+            .args(["merge", "--quiet"])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let p: Vec<&str> = parts.iter().map(|p| p.to_str().unwrap()).collect();
+    let plain = score(&inputs);
+    assert!(plain.status.success());
+    // a retried job's output given twice is dropped, not doubled
+    let o = merge(&[p[0], p[1], p[2], p[3], p[2]]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        String::from_utf8(o.stdout).unwrap(),
+        String::from_utf8(plain.stdout.clone()).unwrap(),
+        "merged shards equal one run, byte for byte"
+    );
+    // one shard of one is the whole run too
+    let whole = dir.join("whole.jsonl");
+    run("0/1", &whole);
+    let o = merge(&[whole.to_str().unwrap()]);
+    assert_eq!(o.stdout, plain.stdout);
+    // a missing shard is refused, naming it
+    let o = merge(&[p[0], p[1], p[3]]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains("incomplete"), "{err}");
+    // a shard scored with another manifest is refused
+    let other = dir.join("manifest.json");
+    let m = std::fs::read_to_string(format!("{FX}/digits/manifest.json")).unwrap();
+    std::fs::write(&other, format!("{m}\n")).unwrap();
+    let o = Command::new(BIN)
+        .args(["score", "--quiet", "--shard", "2/4", "-o"])
+        .arg(dir.join("other.jsonl"))
+        .args(["--model", &format!("{FX}/digits/model.onnx")])
+        .arg("--manifest")
+        .arg(&other)
+        .args(inputs)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let other_part = dir.join("other.jsonl");
+    let o = merge(&[p[0], p[1], other_part.to_str().unwrap(), p[3]]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && err.contains("mixed manifests"),
+        "{err}"
+    );
+    // sorting and CSV belong after the merge
+    let o = score(&[&inputs[..], &["--shard", "0/2", "--sort", "entropy"]].concat());
+    assert_eq!(o.status.code(), Some(2));
+    let o = merge(&[p[0], p[1], p[2], p[3], "--sort", "entropy"]);
+    assert!(o.status.success());
+    let sorted_plain = score(&[&inputs[..], &["--sort", "entropy"]].concat());
+    let ids = |s: &[u8]| -> Vec<String> {
+        String::from_utf8_lossy(s)
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["id"].to_string())
+            .collect()
+    };
+    assert_eq!(ids(&o.stdout), ids(&sorted_plain.stdout));
+}

@@ -16,6 +16,8 @@ mod queue;
 #[cfg(not(target_arch = "wasm32"))]
 mod select;
 #[cfg(not(target_arch = "wasm32"))]
+mod shard;
+#[cfg(not(target_arch = "wasm32"))]
 mod triage;
 
 #[cfg(not(target_arch = "wasm32"))]
