@@ -390,6 +390,27 @@ fn ml_label_studio_export_and_round_trip() {
         rr(e, ConsensusMethod::Majority).unwrap_err().code(),
         "invalid_input"
     );
+    // a triage fed back with a finding beyond the named ones, or a huge index: typed errors
+    let mut hostile = t.clone();
+    hostile.items[0].labels = Some(vec![7]);
+    let req = MlExportRequest {
+        tiers: hostile,
+        ids: None,
+        options: LabelStudioOptions::default(),
+    };
+    assert_eq!(label_studio_ml(&req).unwrap_err().code(), "invalid_input");
+    let mut far = t.clone();
+    far.items[0].index = 100_000_000;
+    let r = pseudo_labels_ml(&MlExportRequest {
+        tiers: far,
+        ids: None,
+        options: MlPseudoLabelOptions::default(),
+    });
+    assert!(r.is_ok());
+    let mut j = json!({"tiers": serde_json::to_value(&t).unwrap()});
+    j["tiers"]["items"][0]["index"] = json!(1_000_000_000_000u64);
+    let back: Result<MlExportRequest<MlPseudoLabelOptions>, _> = serde_json::from_value(j);
+    assert!(back.unwrap_err().to_string().contains("MAX_ITEMS"));
 }
 
 #[test]
@@ -490,6 +511,9 @@ fn ml_rounds_review_then_certify_with_a_sequential_audit() {
         index: 0,
         findings: vec![],
     });
+    assert_eq!(plan_round_ml(&bad).unwrap_err().code(), "invalid_input");
+    let mut bad = rr.clone();
+    bad.pool.pred_probs.pop();
     assert_eq!(plan_round_ml(&bad).unwrap_err().code(), "invalid_input");
     let mut bad = rr.clone();
     bad.options.stopping.sequential = false;

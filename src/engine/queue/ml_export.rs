@@ -101,18 +101,56 @@ pub struct MlPseudoLabels {
     pub csv: String,
 }
 
-fn ids_of(ids: &Option<Vec<String>>, t: &MlTierResponse) -> Result<Vec<String>> {
-    let n = t.items.iter().map(|i| i.index + 1).max().unwrap_or(0);
-    match ids {
-        Some(v) if v.len() < n => Err(err!(
+/// Item ids by pool index: the given list (checked to cover every index), or the index as
+/// text, made for the indices the triage holds only (never a list as long as the largest
+/// index: a hostile triage may name index 10^8).
+fn ids_of(ids: &Option<Vec<String>>, t: &MlTierResponse) -> Result<HashMap<usize, String>> {
+    let n = t
+        .items
+        .iter()
+        .map(|i| i.index.saturating_add(1))
+        .max()
+        .unwrap_or(0);
+    if let Some(v) = ids.as_ref().filter(|v| v.len() < n) {
+        return Err(err!(
             InvalidInput,
             "ids: {} given, but the triage refers to index {}",
             v.len(),
             n - 1
-        )),
-        Some(v) => Ok(v.clone()),
-        None => Ok((0..n).map(|i| i.to_string()).collect()),
+        ));
     }
+    Ok(t.items
+        .iter()
+        .map(|it| {
+            let id = ids
+                .as_ref()
+                .map_or_else(|| it.index.to_string(), |v| v[it.index].clone());
+            (it.index, id)
+        })
+        .collect())
+}
+
+/// A triage read back from a host: every finding index below the number of findings, every
+/// per-finding vector `k` long (a hand-edited or hostile triage fails here, not by a panic).
+fn check_triage(t: &MlTierResponse) -> Result<()> {
+    let k = t.findings.len();
+    for it in &t.items {
+        let lists = [&it.predicted, &it.given_labels, &it.labels, &it.undecided];
+        let bad_index = lists
+            .iter()
+            .any(|l| l.as_ref().is_some_and(|v| v.iter().any(|&j| j >= k)));
+        let bad_len = [&it.probabilities, &it.finding_priority]
+            .iter()
+            .any(|v| v.as_ref().is_some_and(|v| v.len() != k));
+        if bad_index || bad_len {
+            return Err(err!(
+                InvalidInput,
+                "tiers: image {} refers to findings beyond the {k} named in `findings`",
+                it.index
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn weights(it: &MlTieredItem, w: Weight, k: usize) -> Vec<f64> {
@@ -156,6 +194,7 @@ pub fn pseudo_labels_ml(req: &MlExportRequest<MlPseudoLabelOptions>) -> Result<M
             o.min_confidence
         ));
     }
+    check_triage(&req.tiers)?;
     let ids = ids_of(&req.ids, &req.tiers)?;
     let names = &req.tiers.findings;
     let k = names.len();
@@ -169,7 +208,7 @@ pub fn pseudo_labels_ml(req: &MlExportRequest<MlPseudoLabelOptions>) -> Result<M
             continue;
         }
         let row = MlPseudoLabel {
-            id: ids[it.index].clone(),
+            id: ids[&it.index].clone(),
             index: it.index,
             findings: labels.iter().map(|&j| names[j].clone()).collect(),
             targets: (0..k).map(|j| labels.contains(&j) as u8).collect(),
@@ -285,6 +324,7 @@ fn task_data(
 /// Label Studio tasks with multi-choice predictions (JS `exportLabelStudioMultiLabel`).
 pub fn label_studio_ml(req: &MlExportRequest<LabelStudioOptions>) -> Result<Vec<Value>> {
     let o = &req.options;
+    check_triage(&req.tiers)?;
     let ids = ids_of(&req.ids, &req.tiers)?;
     let (items, names) = (&req.tiers.items, &req.tiers.findings);
     if names.contains(&o.no_finding) {
@@ -306,7 +346,7 @@ pub fn label_studio_ml(req: &MlExportRequest<LabelStudioOptions>) -> Result<Vec<
         .map(|(rank, &p)| {
             let it = &items[p];
             json!({
-                "data": task_data(it, &ids[it.index], rank, names, o),
+                "data": task_data(it, &ids[&it.index], rank, names, o),
                 "predictions": [{ "model_version": o.model_version, "score": scores[rank],
                                   "result": prediction_result(it, names, o) }],
             })
@@ -349,6 +389,7 @@ pub struct ReadLabelStudioMlRequest {
     pub ids: Option<Vec<String>>,
     /// Pool size (default `ids.len()`).
     #[serde(default)]
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub n: Option<usize>,
     /// Options.
     #[serde(default)]

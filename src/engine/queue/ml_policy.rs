@@ -55,6 +55,7 @@ pub struct MlVerifiedSet {
     /// Row-major `n x k` per-finding probabilities (uncalibrated).
     pub pred_probs: Vec<f64>,
     /// Images.
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub n: usize,
     /// True findings per image (`[]`: no finding).
     pub labels: Vec<Vec<usize>>,
@@ -74,6 +75,7 @@ pub struct MlPoolSet {
     /// hold anything.
     pub pred_probs: Vec<f64>,
     /// Images.
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub n: usize,
     /// The findings each image came with (`null`: none given).
     #[serde(default)]
@@ -87,6 +89,7 @@ pub struct MlPoolSet {
     pub agreement: Option<Vec<f64>>,
     /// Images that failed upstream (decoding, scoring): tier `failed`.
     #[serde(default)]
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub failed: Vec<usize>,
 }
 
@@ -222,6 +225,7 @@ pub struct MlPolicyConfig {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MlTierRequest {
     /// Findings per image.
+    #[serde(deserialize_with = "crate::engine::limits::de::classes")]
     pub k: usize,
     /// Finding names for the reasons (default: the finding index).
     #[serde(default)]
@@ -243,6 +247,7 @@ pub struct MlReason {
     pub signal: Signal,
     /// The finding it is about (absent: the whole image).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "crate::engine::limits::de::class")]
     pub finding: Option<usize>,
     /// Its value for this image.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -262,6 +267,7 @@ pub struct MlReason {
 #[serde(rename_all = "camelCase")]
 pub struct MlTieredItem {
     /// Pool index.
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub index: usize,
     /// Its tier.
     pub tier: Tier,
@@ -270,15 +276,18 @@ pub struct MlTieredItem {
     pub probabilities: Option<Vec<f64>>,
     /// Findings the model decides present.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "crate::engine::limits::de::class")]
     pub predicted: Option<Vec<usize>>,
     /// The confidence of the least confident finding, `min_j max(p_j, 1 - p_j)`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub confidence: Option<f64>,
     /// The findings the image came with.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "crate::engine::limits::de::class")]
     pub given_labels: Option<Vec<usize>>,
     /// Findings whose conformal set holds both answers (when computed).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "crate::engine::limits::de::class")]
     pub undecided: Option<Vec<usize>>,
     /// Probability that the current findings are not all right (review priority).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -288,6 +297,7 @@ pub struct MlTieredItem {
     pub finding_priority: Option<Vec<f64>>,
     /// The findings the image ends with if nobody reviews it (given, else predicted).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "crate::engine::limits::de::class")]
     pub labels: Option<Vec<usize>>,
     /// Every signal that fired (for auto-accepted images: the ones that certify it).
     pub reasons: Vec<MlReason>,
@@ -328,6 +338,7 @@ pub struct MlTierResponse {
     /// One entry per pool image, in input order.
     pub items: Vec<MlTieredItem>,
     /// Images to review, highest priority first (every tier but auto-accept; failed last).
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub order: Vec<usize>,
     /// Images per tier.
     pub counts: TierCounts,

@@ -40,8 +40,10 @@ use crate::error::{err, Result};
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MlReviewOutcome {
     /// Pool index.
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub index: usize,
     /// The findings the reviewer confirmed or gave (`[]`: no finding).
+    #[serde(deserialize_with = "crate::engine::limits::de::class")]
     pub findings: Vec<usize>,
 }
 
@@ -50,6 +52,7 @@ pub struct MlReviewOutcome {
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct MlPlanOptions {
     /// Images per batch (default 100).
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub batch_size: usize,
     /// Seed of the audit draws (default 0).
     pub seed: u64,
@@ -72,6 +75,7 @@ impl Default for MlPlanOptions {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MlRoundRequest {
     /// Findings per image.
+    #[serde(deserialize_with = "crate::engine::limits::de::classes")]
     pub k: usize,
     /// Finding names (default: the index).
     #[serde(default)]
@@ -406,6 +410,14 @@ fn triage_rest(
 /// Plan the next round (JS `planRoundMultiLabel`, CLI `queue plan --multi-label`).
 pub fn plan_round_ml(req: &MlRoundRequest) -> Result<MlRoundPlan> {
     check_options(&req.options)?;
+    let (n, k) = (req.pool.n, req.k);
+    if k == 0 || n.checked_mul(k) != Some(req.pool.pred_probs.len()) {
+        return Err(err!(
+            InvalidInput,
+            "pool.predProbs: {} values, expected n x k = {n} x {k} (k >= 1)",
+            req.pool.pred_probs.len()
+        ));
+    }
     let names = finding_names(&req.findings, req.k)?;
     let (verified, reviewed) = with_reviewed(req)?;
     let given = given_ml(
