@@ -9,7 +9,8 @@
 //       (`input.dicom.frame.mode` "each"), that item's result is {id, frames: [result per frame]}
 //   {type:"preview", bytes:ArrayBuffer}  a DICOM object as this model sees it (window, channels)
 //       -> {type:"previewed", preview: {width, height, rgba, window, identity}} (rgba transferred)
-//   {type:"call", fn, request}  (tierItems, planRound, exports, selectBatch, rankQueue)
+//   {type:"call", fn, request}  (tierItems, planRound, exports, selectBatch, rankQueue, and the
+//       multi-label tierItemsMultiLabel, planRoundMultiLabel, their two exports)
 //       -> {type:"called", result}
 // Errors: {type:"error", code, message}. A wasm trap (a Rust panic, an out-of-bounds access)
 // poisons the instance: the worker answers {type:"trapped", message} and must be replaced.
@@ -27,6 +28,10 @@ const CALLABLE = new Set([
   "exportTiersCsv",
   "selectBatch",
   "rankQueue",
+  "tierItemsMultiLabel",
+  "planRoundMultiLabel",
+  "exportLabelStudioMultiLabel",
+  "exportPseudoLabelsMultiLabel",
 ]);
 
 function post(msg, transfer = []) {

@@ -4,11 +4,14 @@ pub mod consensus;
 pub mod dicom;
 pub mod grouping;
 pub mod image;
+mod jpeg_scan;
 pub mod limits;
 pub mod manifest;
 #[cfg(feature = "onnx")]
 pub mod model;
 pub mod multilabel;
+#[cfg(feature = "onnx")]
+pub mod onnx_check;
 pub mod queue;
 pub mod resample;
 pub mod score;
