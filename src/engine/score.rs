@@ -21,6 +21,7 @@ use crate::error::{err, Error, Result};
 
 /// Options for scoring (one struct for the JS API and the CLI).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct ScoreOptions {
     /// How many top classes to list (default 3, capped at the class count).
@@ -47,6 +48,7 @@ impl Default for ScoreOptions {
 
 /// One of the top classes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct TopClass {
     /// Class index in the model's output.
@@ -59,6 +61,7 @@ pub struct TopClass {
 
 /// The result for one image.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ImageScore {
     /// Class probabilities, in manifest order (with `T > 1` rows: their mean).
@@ -86,6 +89,7 @@ pub struct ImageScore {
 
 /// An error as data: what the JS API and CLI report for a failed item.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 pub struct ItemError {
     /// Stable code, e.g. `image_decode`.
     pub code: String,
@@ -104,6 +108,7 @@ impl From<&Error> for ItemError {
 
 /// The result for one item of a batch: a score or an error, never both.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ItemResult {
     /// The caller's id for the item.
@@ -259,6 +264,7 @@ pub fn finish_rows(
 
 /// A review queue: item ids, most uncertain first, and the ids that failed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Queue {
     /// Ids of scored items, most uncertain first (ties: input order).

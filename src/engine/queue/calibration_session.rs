@@ -27,6 +27,7 @@ use crate::error::{err, Result};
 
 /// A candidate item for a session.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Candidate {
     /// Item index (echoed).
@@ -41,6 +42,7 @@ pub struct Candidate {
 
 /// Request for [`pick_session`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PickRequest {
     /// Classes.
@@ -64,6 +66,7 @@ fn default_weight() -> f64 {
 
 /// One picked item.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Picked {
     /// Item index.
@@ -74,6 +77,7 @@ pub struct Picked {
 
 /// Response of [`pick_session`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct PickResponse {
     /// Most informative first.
@@ -148,6 +152,7 @@ pub fn pick_session(req: &PickRequest) -> Result<PickResponse> {
 
 /// One label of the session.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SessionLabel {
     /// Item index.
@@ -160,6 +165,7 @@ pub struct SessionLabel {
 
 /// Request for [`session_report`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SessionRequest {
     /// Classes.
@@ -170,6 +176,7 @@ pub struct SessionRequest {
 
 /// A deviation from the others' consensus.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Deviation {
     /// Item index.
@@ -182,6 +189,7 @@ pub struct Deviation {
 
 /// One reviewer in the session.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct SessionReviewer {
     /// Reviewer id.
@@ -200,6 +208,7 @@ pub struct SessionReviewer {
 
 /// One item's consensus.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct SessionItem {
     /// Item index.
@@ -214,6 +223,7 @@ pub struct SessionItem {
 
 /// Response of [`session_report`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct SessionReport {
     /// Fleiss' kappa over the items every reviewer labelled (none when undefined or fewer

@@ -210,6 +210,7 @@ pub fn wilson(x: usize, n: usize, alpha: f64) -> (f64, f64) {
 
 /// Settings shared by the reviewer functions.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct ReviewerOptions {
     /// Level of the intervals is `1 - alpha` (default 0.05).
@@ -311,6 +312,7 @@ impl ReviewerOptions {
 /// One decision of a reviewer whose truth is known (a gold item or an adjudicated one), in
 /// the order they were made.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ScoredDecision {
     /// Reviewer id.
@@ -323,6 +325,7 @@ pub struct ScoredDecision {
 
 /// Request for [`reviewer_report`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ReviewerReportRequest {
     /// Classes.
@@ -336,6 +339,7 @@ pub struct ReviewerReportRequest {
 
 /// Accuracy with its intervals.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Accuracy {
     /// Scored decisions.
@@ -368,6 +372,7 @@ impl Accuracy {
 
 /// The drift alarm's state.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Drift {
     /// The CUSUM statistic after the last decision.
@@ -384,6 +389,7 @@ pub struct Drift {
 
 /// One reviewer's report.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ReviewerStats {
     /// Reviewer id.
@@ -402,6 +408,7 @@ pub struct ReviewerStats {
 
 /// Response of [`reviewer_report`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ReviewerReport {
     /// One per reviewer, in order of first appearance.
@@ -531,6 +538,7 @@ pub fn reviewer_report(req: &ReviewerReportRequest) -> Result<ReviewerReport> {
 
 /// Request for [`mix_gold`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MixGoldRequest {
     /// The batch (pool indices), in review order.
@@ -554,6 +562,7 @@ fn default_share() -> f64 {
 
 /// One slot of a mixed batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Slot {
     /// Pool index, or verified index when `gold`.
@@ -564,6 +573,7 @@ pub struct Slot {
 
 /// Response of [`mix_gold`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct MixGoldResponse {
     /// The batch with the gold items at random positions.
@@ -639,6 +649,7 @@ pub fn mix_gold(req: &MixGoldRequest) -> Result<MixGoldResponse> {
 
 /// One review of a pool item.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ItemReview {
     /// Reviewer id.
@@ -649,6 +660,7 @@ pub struct ItemReview {
 
 /// An item's reviews so far.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ReviewedItem {
     /// Pool index (echoed).
@@ -665,6 +677,7 @@ pub struct ReviewedItem {
 
 /// Request for [`combine_reviews`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CombineRequest {
     /// Classes.
@@ -683,6 +696,7 @@ pub struct CombineRequest {
 
 /// One item's combined decision.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct CombinedItem {
     /// Pool index.
@@ -702,6 +716,7 @@ pub struct CombinedItem {
 
 /// Response of [`combine_reviews`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct CombineResponse {
     /// One per item, in input order.
