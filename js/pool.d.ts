@@ -1,6 +1,7 @@
 import type {
   ItemResult, ScoreOptions, Measure, Queue, TierRequest, TierResponseOut, RoundRequest, RoundPlan, ExportRequest,
   LabelStudioOptions, PseudoLabelOptions, PseudoLabels, TableOptions, SelectRequest, SelectResponse,
+  MlTierRequest, MlTierResponseOut, MlRoundRequest, MlRoundPlan, MlExportRequest, MlPseudoLabelOptions, MlPseudoLabels,
 } from "./medtriage.js";
 import type { WasmInput, Variant } from "./loader.js";
 import type { ResultStore } from "./store.js";
@@ -112,6 +113,10 @@ export class WorkerPool extends EventTarget {
   call(fn: "exportPseudoLabels", request: ExportRequest<PseudoLabelOptions>): Promise<PseudoLabels>;
   call(fn: "exportTiersCsv", request: ExportRequest<TableOptions>): Promise<string>;
   call(fn: "selectBatch", request: SelectRequest): Promise<SelectResponse>;
+  call(fn: "tierItemsMultiLabel", request: MlTierRequest): Promise<MlTierResponseOut>;
+  call(fn: "planRoundMultiLabel", request: MlRoundRequest): Promise<MlRoundPlan>;
+  call(fn: "exportLabelStudioMultiLabel", request: MlExportRequest<LabelStudioOptions>): Promise<unknown[]>;
+  call(fn: "exportPseudoLabelsMultiLabel", request: MlExportRequest<MlPseudoLabelOptions>): Promise<MlPseudoLabels>;
   rank(results: ItemResult[], measure?: Measure): Promise<Queue>;
   memory(): Promise<{ worker: number; wasm: number | null; jsHeap: number | null }[]>;
   terminate(): void;

@@ -50,6 +50,7 @@ fn requests(g: &mut SchemaGenerator) -> Vec<Value> {
     use engine::queue::{
         calibration_session as cs, export, labelstudio, policy, reviewers, rounds,
     };
+    use engine::multilabel as ml;
     use engine::triage::{analysis, calibration, conformal, label_issues as li, multi, outliers};
     roots!(
         g,
@@ -95,6 +96,23 @@ fn requests(g: &mut SchemaGenerator) -> Vec<Value> {
             cs::PickRequest,
             cs::SessionRequest,
             engine::grouping::GroupClassesRequest,
+            ml::label_issues::MlQualityRequest,
+            ml::label_issues::MlFindRequest,
+            ml::label_issues::MlLabeledProbs,
+            ml::calibration::MlCalibrateRequest,
+            ml::calibration::MlApplyCalibrationRequest,
+            ml::calibration::MlCalibrationReportRequest,
+            ml::calibration::MlConformalRequest,
+            ml::calibration::MlConformalSetsRequest,
+            ml::calibration::MlAutoAcceptRequest,
+            ml::calibration::MlApplyAutoAcceptRequest,
+            ml::consensus::MlConsensusRequest,
+            ml::simulate::SimulateRequest,
+            engine::queue::ml_policy::MlTierRequest,
+            engine::queue::ml_rounds::MlRoundRequest,
+            engine::queue::ml_export::MlExportRequest<engine::queue::ml_export::MlPseudoLabelOptions>,
+            engine::queue::ml_export::MlExportRequest<export::LabelStudioOptions>,
+            engine::queue::ml_export::ReadLabelStudioMlRequest,
         ]
     )
 }
@@ -105,6 +123,7 @@ fn responses(g: &mut SchemaGenerator) -> Vec<Value> {
     use engine::queue::{
         calibration_session as cs, export, labelstudio, policy, reviewers, rounds,
     };
+    use engine::multilabel as ml;
     use engine::triage::{analysis, calibration, conformal, label_issues as li, multi, outliers};
     roots!(
         g,
@@ -144,6 +163,22 @@ fn responses(g: &mut SchemaGenerator) -> Vec<Value> {
             cs::PickResponse,
             cs::SessionReport,
             engine::grouping::GroupClassesResponse,
+            ml::label_issues::MlQualityResponse,
+            ml::label_issues::MlLabelIssues,
+            ml::label_issues::MlConfidentJointResponse,
+            ml::calibration::MlCalibration,
+            ml::calibration::MlProbabilities,
+            ml::calibration::MlCalibrationReport,
+            ml::calibration::MlConformal,
+            ml::calibration::MlConformalSets,
+            ml::calibration::MlAutoAcceptRule,
+            ml::calibration::MlAutoAcceptDecision,
+            ml::consensus::MlConsensusResponse,
+            ml::simulate::SimulateResponse,
+            engine::queue::ml_policy::MlTierResponse,
+            engine::queue::ml_rounds::MlRoundPlan,
+            engine::queue::ml_export::MlPseudoLabels,
+            engine::queue::ml_export::MlLabelStudioReviews,
         ]
     )
 }

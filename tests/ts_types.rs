@@ -120,7 +120,7 @@ fn named_types() -> Vec<(String, String, bool)> {
 
 #[test]
 fn every_type_the_bindings_name_is_declared() {
-    let generated = std::fs::read_to_string(repo(GENERATED)).expect("generated file");
+    let generated = medtriage::typescript::declarations().expect("declarations");
     let hand = std::fs::read_to_string(repo("src/wasm/types.d.ts")).expect("types.d.ts");
     let mut known = declared(&generated);
     known.extend(declared(&hand));

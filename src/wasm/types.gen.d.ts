@@ -19,6 +19,11 @@ export interface Accuracy {
   wilson: [number, number];
 }
 
+/** What turns a multi-label model's outputs into per-finding probabilities. */
+export type Activation =
+  | /** The outputs are logits: `p = 1 / (1 + exp(-z))` per finding. */ "sigmoid"
+  | /** The outputs are already probabilities (the graph ends in a sigmoid); each is checked to lie in `[0, 1]`. */ "none";
+
 /** ActiveLab options (none yet; unknown fields are rejected). */
 export type ActiveLabOptions = Record<string, never>;
 
@@ -43,6 +48,19 @@ export interface ActiveLabResponse {
   /** Unlabeled item ids. */
   unlabeledItems: string[];
 }
+
+/** How per-finding scores become one score per image (cleanlab's `aggregator_kwargs`). */
+export type Aggregator =
+  | {
+    /** Weight of each newer (smaller) score, in `[0, 1]`. */
+    alpha?: number | null;
+    method: "exponentialMovingAverage";
+  }
+  | {
+    method: "softmin";
+    /** Softmax temperature, > 0. */
+    temperature?: number;
+  };
 
 /** Agreement options. */
 export interface AgreementOptions {
@@ -772,11 +790,19 @@ export interface CrowdlabResponse {
 
 /** Dawid-Skene options. */
 export interface DawidSkeneOptions {
-  /** Maximum EM iterations (default 100, as crowd-kit). */
+  /**
+   * Maximum EM iterations (default 100, as crowd-kit; at most `limits::MAX_ITERATIONS`
+   * when read from a request).
+   */
   nIter?: number;
   /**
-   * Stop when the loss gains less than this (default 1e-5, as crowd-kit). Use a negative
-   * value to always run `nIter` iterations.
+   * `false`: never stop on `tol`, always run `nIter` iterations (what crowd-kit does with
+   * a negative `tol`, which is refused here). Default `true`.
+   */
+  stopEarly?: boolean;
+  /**
+   * Stop when the loss gains less than this (default 1e-5, as crowd-kit): finite and
+   * `>= 0`.
    */
   tol?: number;
 }
@@ -1072,6 +1098,133 @@ export interface FindOptions {
   returnIndicesRankedBy?: ScoreMethod | null;
 }
 
+/** One finding's calibration. */
+export interface FindingCalibration {
+  /** And after. */
+  after: FindingMetrics;
+  /** The temperature optimum is at an end of the search range. */
+  atBoundary: boolean;
+  /** Metrics on the fitting set before calibration. */
+  before: FindingMetrics;
+  /** Finding index. */
+  finding: number;
+  /** The map. */
+  map: FindingMap;
+  /** Temperature (temperature scaling only). */
+  temperature?: number | null;
+}
+
+/** Consensus and agreement of one finding. */
+export interface FindingConsensus {
+  /** Converged on `tol`. */
+  converged: boolean;
+  /** Images where Dawid-Skene says present. */
+  dawidSkenePositives: number;
+  /** Finding index. */
+  finding: number;
+  /** Fleiss' kappa (null when undefined, e.g. unequal reads per image or no variation). */
+  fleissKappa: number | null;
+  /** EM iterations and whether `tol` stopped it. */
+  iterations: number;
+  /** Krippendorff's alpha, nominal (null when undefined). */
+  krippendorffAlpha: number | null;
+  /** Images where majority vote says present. */
+  majorityPositives: number;
+  /** Images where the majority was tied (decided "absent"). */
+  majorityTies: number;
+  /** Finding name. */
+  name: string;
+  /** Fraction of agreeing read pairs. */
+  observedAgreement: number | null;
+  /** Reads listing it. */
+  positiveReads: number;
+  /** Dawid-Skene prior of "present". */
+  prevalence: number;
+  /** Per reader (annotator order): Dawid-Skene `P(listed | present)`. */
+  sensitivity: number[];
+  /** Per reader: Dawid-Skene `P(not listed | absent)`. */
+  specificity: number[];
+}
+
+/** Where one finding stands. */
+export interface FindingEstimate {
+  /** Expected wrong labels of this finding among the unreviewed, unfailed images. */
+  expectedErrors: number;
+  /** Finding index. */
+  finding: number;
+  /** Finding name. */
+  name: string;
+  /** Reviewed images whose label of this finding was wrong. */
+  wrongFound: number;
+}
+
+/**
+ * Issues of one finding (cleanlab's `common_multilabel_issues` and
+ * `rank_classes_by_multilabel_quality`, in finding order).
+ */
+export interface FindingIssueCount {
+  /** Finding index. */
+  finding: number;
+  /** Flagged where the finding is in the given label. */
+  inGivenLabel: number;
+  /** `notInGivenLabel / n` (cleanlab's "Inverse Label Noise"). */
+  inverseLabelNoise: number;
+  /** `inGivenLabel / n` (cleanlab's "Label Noise"). */
+  labelNoise: number;
+  /** `1 - labelNoise` (cleanlab's per-class "Label Quality Score"). */
+  labelQualityScore: number;
+  /** Flagged where the finding is not in the given label. */
+  notInGivenLabel: number;
+}
+
+/** The fitted map of one finding, `p' = sigmoid(slope z + intercept)`. */
+export interface FindingMap {
+  /** `b` (0 for temperature scaling). */
+  intercept: number;
+  /** `a` (`1 / T` for temperature scaling). */
+  slope: number;
+}
+
+/** Metrics of one finding's probabilities against truths. */
+export interface FindingMetrics {
+  /** Accuracy of the decision `p >= 0.5`. */
+  accuracy: number;
+  /** Mean squared error of `p`. */
+  brier: number;
+  /** Expected calibration error of `p` (equal-width bins). */
+  ece: number;
+  /** Largest bin gap. */
+  mce: number;
+  /** Mean binary NLL. */
+  nll: number;
+  /** Images where the finding is present. */
+  positives: number;
+}
+
+/** One finding of a multi-label result. */
+export interface FindingScore {
+  /** BALD of the finding, when `T > 1`. */
+  bald?: number | null;
+  /** `max(p̄_j, 1 - p̄_j)`. */
+  confidence: number;
+  /** `H(p̄_j)`. */
+  entropy: number;
+  /** Mean row entropy, when `T > 1`. */
+  expectedEntropy?: number | null;
+  /** Finding index in the model's output. */
+  index: number;
+  /** `|2 p̄_j - 1|`. */
+  margin: number;
+  /** Finding name from the manifest. */
+  name: string;
+  /** `p̄_j >= 0.5`. */
+  present: boolean;
+  /** `p̄_j`. */
+  probability: number;
+  /** `1 - max(votes present, votes absent) / T`, when `T > 1`. */
+  variationRatio?: number | null;
+}
+
 /** What was fitted on the verified set. */
 export interface Fitted {
   /** The auto-accept threshold and its certificate (absent when disabled or refused). */
@@ -1190,6 +1343,8 @@ export interface ImageScore {
   entropy: number;
   /** Mean entropy of the `T` rows, when there are `T > 1`. */
   expectedEntropy?: number | null;
+  /** Multi-label models: the measures of each finding, in manifest order. */
+  findings?: FindingScore[] | null;
   /** `1 - max p`. */
   leastConfidence: number;
   /** `p1 - p2` (small = uncertain). */
@@ -1205,6 +1360,8 @@ export interface ImageScore {
    * `includeSamples` is set.
    */
   samples?: number[][] | null;
+  /** Multi-label models: the image-level summary. */
+  summary?: MultiLabelSummary | null;
   /** The top classes, most probable first (ties: lower index first). */
   top: TopClass[];
   /** `1 - votes(modal class) / T`, when there are `T > 1` rows. */
@@ -1346,6 +1503,14 @@ export interface LabelConfigOptions {
   header?: boolean;
   /** Keyboard shortcuts `1`-`9`, `0` for the first ten classes (default true). */
   hotkeys?: boolean;
+  /**
+   * Multi-label findings (default false): the class control is `choice="multiple"` and
+   * carries one more choice, `noFinding`, which the reviewer picks for an image without
+   * any finding (so that a submitted empty selection is never mistaken for a decision).
+   */
+  multiple?: boolean;
+  /** The "no finding" choice of a multiple control (default `"No finding"`). */
+  noFinding?: string;
   /** Name of the read-only reasons text area (default `"reasons"`; `null`: none). */
   reasonsFromName?: string | null;
   /** Name of the read-only tier control (default `"tier"`; `null`: none). */
@@ -1388,6 +1553,11 @@ export interface LabelStudioOptions {
   fromName?: string;
   /** `model_version` of the predictions (default `"medtriage"`). */
   modelVersion?: string;
+  /**
+   * Multi-label exports only: the choice that stands for "no finding" (default
+   * `"No finding"`, as in the multi-label labeling config).
+   */
+  noFinding?: string;
   /**
    * `from_name` of a `TextArea` control for the reasons (default `"reasons"`; `null`: not
    * emitted).
@@ -1571,6 +1741,821 @@ export interface MixGoldResponse {
   slots: Slot[];
 }
 
+/** Apply a certified rule to new images. */
+export interface MlApplyAutoAcceptRequest {
+  /** Findings. */
+  k: number;
+  /** Truths, when known (held-out check). */
+  labels?: number[][] | null;
+  /** Images. */
+  n: number;
+  /** Row-major `n x k` calibrated probabilities. */
+  probs: NumericArray;
+  /** The rule from [`auto_accept_ml`]. */
+  rule: MlAutoAcceptRule;
+}
+
+/** Apply per-finding maps. */
+export interface MlApplyCalibrationRequest {
+  /** Findings. */
+  k: number;
+  /** Logits (default) or probabilities. */
+  kind?: ScoreKind;
+  /** One map per finding (`maps` of [`MlCalibration`]). */
+  maps: FindingMap[];
+  /** Images. */
+  n: number;
+  /** Row-major `n x k` logits or probabilities. */
+  scores: NumericArray;
+}
+
+/** Auto-accept settings. */
+export interface MlAutoAcceptConfig {
+  /** Promised risk that some finding of an accepted image is wrong (default 0.05). */
+  alpha?: number;
+  /** Probability that the promise fails (default 0.05). */
+  delta?: number;
+  /** Auto-accept at all (default true). */
+  enabled?: boolean;
+  /** Multiplicity (joint or Bonferroni), risk mode, p-value, grid. */
+  options?: MlAutoAcceptOptions;
+  /** Only accept images whose decisions equal the findings they came with (default true). */
+  requireLabelAgreement?: boolean;
+}
+
+/** Which images are auto-accepted (and, with truths, the held-out error). */
+export interface MlAutoAcceptDecision {
+  /** One flag per image. */
+  accepted: boolean[];
+  /** With truths: `errors / numAccepted` (conditional) . */
+  errorAmongAccepted?: number | null;
+  /** With truths: `errors / n` (marginal). */
+  errorMarginal?: number | null;
+  /** With truths: accepted images with some finding wrong. */
+  errors?: number | null;
+  /** Accepted images. */
+  numAccepted: number;
+}
+
+/** Options of [`auto_accept_ml`]. */
+export interface MlAutoAcceptOptions {
+  /**
+   * Thresholds tested per grid: the verified confidences (sorted from the highest) at
+   * ranks `ceil(t n / gridSize)`, `t = 1..gridSize` (default 20; 0 = every distinct
+   * confidence). A coarse grid keeps the fixed-sequence test from stopping at its first,
+   * smallest accepted sets.
+   */
+  gridSize?: number;
+  /** Joint only: conditional (default) or marginal risk. Bonferroni is always marginal. */
+  mode?: RiskMode;
+  /** Joint (default) or Bonferroni over findings. */
+  multiplicity?: Multiplicity;
+  /** p-value (default binomial). */
+  pValue?: PValue;
+  /** Testing over each threshold grid (default fixed sequence). */
+  procedure?: Procedure;
+}
+
+/** Certify an auto-accept rule on verified images. */
+export interface MlAutoAcceptRequest {
+  /** Risk level in `(0, 1)`. */
+  alpha: number;
+  /** Failure probability in `(0, 1)`. */
+  delta: number;
+  /** Findings. */
+  k: number;
+  /** Verified findings per image. */
+  labels: number[][];
+  /** Images. */
+  n: number;
+  /** Options. */
+  options?: MlAutoAcceptOptions;
+  /** Row-major `n x k` calibrated probabilities of the verified images. */
+  probs: NumericArray;
+}
+
+/** A certified rule: accept an image when `max(p_j, 1 - p_j) >= thresholds[j]` for all `j`. */
+export interface MlAutoAcceptRule {
+  /** Verified images accepted. */
+  accepted: number;
+  /** `accepted / n`. */
+  acceptedFraction: number;
+  /** Risk level. */
+  alpha: number;
+  /** Failure probability. */
+  delta: number;
+  /** Accepted verified images with some finding wrong. */
+  errors: number;
+  /** The guarantee in words. */
+  guarantee: string;
+  /** Risk mode of the guarantee. */
+  mode: RiskMode;
+  /** How the rule was certified. */
+  multiplicity: Multiplicity;
+  /** Per-finding confidence thresholds (all equal in joint mode). */
+  thresholds: NumericArray;
+}
+
+/** A certified rule: accept an image when `max(p_j, 1 - p_j) >= thresholds[j]` for all `j`. */
+export interface MlAutoAcceptRuleOut {
+  /** Verified images accepted. */
+  accepted: number;
+  /** `accepted / n`. */
+  acceptedFraction: number;
+  /** Risk level. */
+  alpha: number;
+  /** Failure probability. */
+  delta: number;
+  /** Accepted verified images with some finding wrong. */
+  errors: number;
+  /** The guarantee in words. */
+  guarantee: string;
+  /** Risk mode of the guarantee. */
+  mode: RiskMode;
+  /** How the rule was certified. */
+  multiplicity: Multiplicity;
+  /** Per-finding confidence thresholds (all equal in joint mode). */
+  thresholds: number[];
+}
+
+/** Options of [`fit_calibration`]. */
+export interface MlCalibrateOptions {
+  /** Reliability bins for the reported ECE (default 15). */
+  bins?: number;
+  /** Map (default temperature). */
+  method?: MlCalibrationMethod;
+  /** Temperature search range (temperature only). */
+  temperature?: TemperatureOptions;
+}
+
+/** Fit a calibration on labeled images. */
+export interface MlCalibrateRequest {
+  /** Findings. */
+  k: number;
+  /** Logits (default) or probabilities. */
+  kind?: ScoreKind;
+  /** True findings per image. */
+  labels: number[][];
+  /** Images. */
+  n: number;
+  /** Options. */
+  options?: MlCalibrateOptions;
+  /** Row-major `n x k` logits or probabilities. */
+  scores: NumericArray;
+}
+
+/** Result of [`fit_calibration`]: pass `maps` to [`apply_calibration`]. */
+export interface MlCalibration {
+  /** Details per finding. */
+  findings: FindingCalibration[];
+  /** One map per finding. */
+  maps: FindingMap[];
+  /** Map used. */
+  method: MlCalibrationMethod;
+}
+
+/** Calibration settings. */
+export interface MlCalibrationConfig {
+  /**
+   * Fit a map per finding on the verified set (default true); false: probabilities as
+   * given.
+   */
+  enabled?: boolean;
+  /** Temperature (default) or Platt, and the search range. */
+  options?: MlCalibrateOptions;
+}
+
+/** The calibration map. */
+export type MlCalibrationMethod =
+  | /** One temperature per finding (default). */ "temperature"
+  | /** Platt scaling per finding (slope and intercept). */ "platt";
+
+/** Per-finding metrics. */
+export interface MlCalibrationReport {
+  /** Images whose every decision is right. */
+  exactMatch: number;
+  /** One entry per finding. */
+  findings: FindingMetrics[];
+  /** Mean ECE over findings. */
+  meanEce: number;
+}
+
+/** Per-finding metrics of probabilities against truths. */
+export interface MlCalibrationReportRequest {
+  /** Bins (default 15). */
+  bins?: number;
+  /** Findings. */
+  k: number;
+  /** True findings per image. */
+  labels: number[][];
+  /** Images. */
+  n: number;
+  /** Row-major `n x k` probabilities. */
+  probs: NumericArray;
+}
+
+/** Response of [`confident_joint_request`]. */
+export interface MlConfidentJointResponse {
+  /** `k x 2 x 2` counts, row-major (finding, given, true). */
+  confidentJoint: number[];
+}
+
+/** Per-finding conformal thresholds. */
+export interface MlConformal {
+  /** Image-level level asked for. */
+  alpha: number;
+  /** Level used per finding. */
+  findingAlpha: number;
+  /** Per finding: score thresholds (1 marginal, or 2 for absent/present). */
+  thresholds: number[][];
+}
+
+/** Conformal settings. */
+export interface MlConformalConfig {
+  /** Image-level miscoverage (default 0.1). */
+  alpha?: number;
+  /** Split `alpha` over the findings (default true). */
+  bonferroni?: boolean;
+  /** Use conformal sets per finding (default true). */
+  enabled?: boolean;
+}
+
+/** Calibrate per-finding conformal sets. */
+export interface MlConformalRequest {
+  /** Image-level miscoverage in `(0, 1)`. */
+  alpha: number;
+  /**
+   * Split `alpha` over the findings (`alpha / k` each, default true); false gives each
+   * finding level `alpha` (per-finding coverage only).
+   */
+  bonferroni?: boolean;
+  /** Thresholds per (finding, present/absent) class (Mondrian), default false. */
+  classConditional?: boolean;
+  /** Findings. */
+  k: number;
+  /** True findings per image. */
+  labels: number[][];
+  /** Images. */
+  n: number;
+  /** Row-major `n x k` calibrated probabilities of labeled images. */
+  probs: NumericArray;
+}
+
+/** Sets and coverage. */
+export interface MlConformalSets {
+  /** With truths: per-finding coverage. */
+  findingCoverage?: number[] | null;
+  /** Images with no undecided or empty finding. */
+  fullyDecided: number;
+  /** With truths: fraction of images whose every finding set holds its truth. */
+  imageCoverage?: number | null;
+  /** One entry per image. */
+  images: MlImageSets[];
+}
+
+/** Per-finding sets for new images. */
+export interface MlConformalSetsRequest {
+  /** From [`conformal_calibrate_ml`]. */
+  calibration: MlConformal;
+  /** Findings. */
+  k: number;
+  /** Truths, when known (adds coverage). */
+  labels?: number[][] | null;
+  /** Images. */
+  n: number;
+  /** Row-major `n x k` calibrated probabilities. */
+  probs: NumericArray;
+}
+
+/** Options of [`ml_consensus`]. */
+export interface MlConsensusOptions {
+  /** Dawid-Skene EM options (crowd-kit's defaults). */
+  dawidSkene?: DawidSkeneOptions;
+  /** Smallest shared images for a reader pair's kappa (default 2). */
+  minOverlap?: number;
+  /** How many images to list in `nextReads` (default all). */
+  top?: number | null;
+  /** A finding is named as uncertain when `min(q, 1 - q)` exceeds this (default 0.1). */
+  uncertainThreshold?: number;
+}
+
+/** Request of [`ml_consensus`]. */
+export interface MlConsensusRequest {
+  /** Declared reader ids. */
+  annotators?: string[] | null;
+  /** Finding names (index order). */
+  findings?: string[] | null;
+  /** Declared image ids (fixing the order). */
+  items?: string[] | null;
+  /** Number of findings when `findings` is not given (default: largest index + 1). */
+  numFindings?: number | null;
+  /** Options. */
+  options?: MlConsensusOptions;
+  /** The reads, one per (image, reader). */
+  reads: MlRead[];
+}
+
+/** Result of [`ml_consensus`]. */
+export interface MlConsensusResponse {
+  /** Reader ids. */
+  annotators: string[];
+  /** Dawid-Skene findings per image (`q >= 0.5`). */
+  dawidSkene: number[][];
+  /** Finding names. */
+  findings: string[];
+  /** Image ids (row order). */
+  items: string[];
+  /** Majority-vote findings per image. */
+  majority: number[][];
+  /** Majority vote's fraction of reads listing each finding, `n x k`. */
+  majorityFraction: number[];
+  /** Images ranked by how much another read is needed (highest first). */
+  nextReads: NextRead[];
+  /** Reads per image. */
+  numReads: number[];
+  /** Per finding. */
+  perFinding: FindingConsensus[];
+  /** Dawid-Skene `P(present)`, `n x k` row-major. */
+  posteriors: number[];
+}
+
+/** Expert triggers. */
+export interface MlExpertConfig {
+  /**
+   * A finding whose calibrated confidence is below this sends the image to an expert
+   * (default 0.6: a probability between 0.4 and 0.6).
+   */
+  maxConfidence?: number;
+  /** Annotator agreement below this sends the image to an expert (default 0.5). */
+  minAgreement?: number;
+}
+
+/** Common inputs of the multi-label exports. */
+export interface MlExportRequest<O> {
+  /** Item ids, one per pool index; default: the index. */
+  ids?: string[] | null;
+  /** Export options. */
+  options?: O;
+  /** The triage to export (its `findings` name the findings). */
+  tiers: MlTierResponse;
+}
+
+/** Options of [`find_label_issues`] (cleanlab's keyword arguments, same defaults). */
+export interface MlFindOptions {
+  /**
+   * A precomputed one-vs-rest confident joint, `k x 2 x 2` counts (finding, given,
+   * true), row-major; ignored by `confidentLearning`.
+   */
+  confidentJoint?: NumericArray | null;
+  /** The flagging rule, applied per finding (default prune by noise rate). */
+  filterBy?: FilterBy;
+  /** Fraction of the estimated noise to flag, in `(0, 1]` (default 1). */
+  fracNoise?: number;
+  /** Leave at least this many images of each (finding, present/absent) class unflagged. */
+  minExamplesPerClass?: number;
+  /** One count per finding (prune modes only), cleanlab 2.9's `num_to_remove_per_class`. */
+  numToRemovePerClass?: NumericArray | null;
+  /** Adjust probabilities by the class thresholds for that ranking. */
+  rankByAdjustPredProbs?: boolean;
+  /** Also return the flagged images ordered by this multi-label score, lowest first. */
+  returnIndicesRankedBy?: ScoreMethod | null;
+}
+
+/** Request of [`find_label_issues_request`]. */
+export interface MlFindRequest {
+  /** Findings. */
+  k: number;
+  /** Given findings per image. */
+  labels: number[][];
+  /** Images. */
+  n: number;
+  /** Options. */
+  options?: MlFindOptions;
+  /** Row-major probabilities, `n x k`. */
+  predProbs: NumericArray;
+}
+
+/** What was fitted on the verified set. */
+export interface MlFitted {
+  /** The certified rule (absent when disabled or refused). */
+  autoAccept?: MlAutoAcceptRule | null;
+  /** Why there is no auto-accept tier. */
+  autoAcceptRefused?: string | null;
+  /** Verified images the rule was certified on. */
+  certifiedOn: number;
+  /** Conformal thresholds per finding. */
+  conformal?: MlConformal | null;
+  /** The guarantee, in words. */
+  guarantee?: string | null;
+  /** Calibration maps per finding (absent when disabled). */
+  maps?: FindingMap[] | null;
+  /** Outlier threshold. */
+  outlierThreshold?: number | null;
+}
+
+/** What was fitted on the verified set. */
+export interface MlFittedOut {
+  /** The certified rule (absent when disabled or refused). */
+  autoAccept?: MlAutoAcceptRuleOut | null;
+  /** Why there is no auto-accept tier. */
+  autoAcceptRefused?: string | null;
+  /** Verified images the rule was certified on. */
+  certifiedOn: number;
+  /** Conformal thresholds per finding. */
+  conformal?: MlConformal | null;
+  /** The guarantee, in words. */
+  guarantee?: string | null;
+  /** Calibration maps per finding (absent when disabled). */
+  maps?: FindingMap[] | null;
+  /** Outlier threshold. */
+  outlierThreshold?: number | null;
+}
+
+/** One image's sets. */
+export interface MlImageSets {
+  /** Findings whose set is empty. */
+  empty: number[];
+  /** Findings whose set is `{present}`. */
+  present: number[];
+  /** Findings whose set holds both (not decided at this level). */
+  undecided: number[];
+}
+
+/** Label-issue settings. */
+export interface MlLabelIssueConfig {
+  /** Run cleanlab's multi-label `find_label_issues` on the given findings (default true). */
+  enabled?: boolean;
+  /** Its options. */
+  options?: MlFindOptions;
+}
+
+/** Result of [`find_label_issues`]. */
+export interface MlLabelIssues {
+  /**
+   * Per finding: flagged images where the finding was given (possibly a false positive
+   * annotation) and where it was not given (possibly missed).
+   */
+  findingSummary: FindingIssueCount[];
+  /** `1 - numIssues / n` (cleanlab's `overall_multilabel_health_score`). */
+  healthScore: number;
+  /** One flag per image: some finding of it is likely mislabelled. */
+  isLabelIssue: boolean[];
+  /** Number of flagged images. */
+  numIssues: number;
+  /**
+   * `n x k` row-major: finding `j` of image `i` is flagged (empty for the
+   * `lowSelfConfidence` / `lowNormalizedMargin` modes, which rank whole images).
+   */
+  perFinding: boolean[];
+  /** Flagged images, lowest multi-label quality first (when asked). */
+  rankedIndices?: number[] | null;
+  /** Findings given on every image (nothing flagged there). */
+  skippedFindings: number[];
+}
+
+/** Response of [`read_label_studio_ml`]. */
+export interface MlLabelStudioReviews {
+  /** Every annotation that counted. */
+  annotations: MlReadAnnotation[];
+  /** Annotations read. */
+  annotationsRead: number;
+  /** Distinct annotators. */
+  annotators: string[];
+  /** Tasks with a decision. */
+  decided: number;
+  /** Tasks whose annotators chose different findings. */
+  disagreements: number;
+  /** Tasks with more than one annotator. */
+  multiAnnotatorTasks: number;
+  /** One decision per task with at least one annotation, in pool-index order. */
+  reviewed: MlReviewOutcome[];
+  /** Cancelled (skipped) annotations. */
+  skipped: number;
+  /** Annotations replaced by a later one of the same annotator on the same task. */
+  superseded: number;
+  /** Tasks in the input. */
+  tasks: number;
+  /** Majority ties per task. */
+  ties: MlReadTie[];
+  /** Annotations without a choice of the findings control. */
+  withoutChoice: number;
+}
+
+/** Multi-label probabilities plus given labels: the common part of the requests. */
+export interface MlLabeledProbs {
+  /** Findings. */
+  k: number;
+  /** Given findings per image (lists of indices in `0..k`). */
+  labels: number[][];
+  /** Images. */
+  n: number;
+  /** Row-major probabilities, `n x k`, each in `[0, 1]`. */
+  predProbs: NumericArray;
+}
+
+/** Planning options. */
+export interface MlPlanOptions {
+  /** Images per batch (default 100). */
+  batchSize?: number;
+  /** Seed of the audit draws (default 0). */
+  seed?: number;
+  /** Stopping rule (sequential audits only: `sequential` must stay true). */
+  stopping?: StoppingRule;
+}
+
+/** The multi-label policy (one JSON object; unknown fields rejected at every level). */
+export interface MlPolicyConfig {
+  /** Certified auto-accept. */
+  autoAccept?: MlAutoAcceptConfig;
+  /** Calibration per finding. */
+  calibration?: MlCalibrationConfig;
+  /** Conformal sets per finding. */
+  conformal?: MlConformalConfig;
+  /** Expert triggers. */
+  expert?: MlExpertConfig;
+  /** Label issues on the given findings. */
+  labelIssues?: MlLabelIssueConfig;
+  /** Outliers. */
+  outliers?: OutlierConfig;
+}
+
+/** Pool images to triage. */
+export interface MlPoolSet {
+  /**
+   * Annotator agreement in `[0, 1]` per image (NaN: no annotations), e.g. the mean
+   * per-finding agreement of `multiLabelConsensus`.
+   */
+  agreement?: NumericArray | null;
+  /** Images that failed upstream (decoding, scoring): tier `failed`. */
+  failed?: NumericArray;
+  /** The findings each image came with (`null`: none given). */
+  givenLabels?: (number[] | null)[] | null;
+  /** Images. */
+  n: number;
+  /** Outlier scores (lower = more unusual). */
+  outlierScores?: NumericArray | null;
+  /**
+   * Row-major `n x k` per-finding probabilities (uncalibrated); rows of failed images may
+   * hold anything.
+   */
+  predProbs: NumericArray;
+}
+
+/** Calibrated probabilities. */
+export interface MlProbabilities {
+  /** Row-major `n x k`. */
+  probabilities: number[];
+}
+
+/** One multi-label pseudo-label. */
+export interface MlPseudoLabel {
+  /** Their names. */
+  findings: string[];
+  /** Item id. */
+  id: string;
+  /** Pool index. */
+  index: number;
+  /** Findings present (indices). */
+  labels: number[];
+  /** 0/1 per finding. */
+  targets: number[];
+  /** Tier it came from. */
+  tier: Tier;
+  /** Training weight per finding. */
+  weights: number[];
+}
+
+/** Options of [`pseudo_labels_ml`]. */
+export interface MlPseudoLabelOptions {
+  /**
+   * Only images whose least confident finding has at least this calibrated confidence
+   * (default 0).
+   */
+  minConfidence?: number;
+  /** Tiers to export (default: auto-accept only). */
+  tiers?: Tier[];
+  /** Weight per finding. */
+  weight?: Weight;
+}
+
+/** Pseudo-labels with their CSV rendering. */
+export interface MlPseudoLabels {
+  /** The CSV (module docs). */
+  csv: string;
+  /** Rows, in pool order. */
+  rows: MlPseudoLabel[];
+}
+
+/** Options of [`label_quality_scores`]. */
+export interface MlQualityOptions {
+  /** Subtract each finding's one-vs-rest class thresholds before scoring. */
+  adjustPredProbs?: boolean;
+  /** Aggregation across findings (default EMA, alpha 0.8). */
+  aggregator?: Aggregator;
+  /** Per-finding score method (default self-confidence). */
+  method?: ScoreMethod;
+}
+
+/** Request of [`quality_scores_request`]. */
+export interface MlQualityRequest {
+  /** Findings. */
+  k: number;
+  /** Given findings per image. */
+  labels: number[][];
+  /** Images. */
+  n: number;
+  /** Options. */
+  options?: MlQualityOptions;
+  /** Row-major probabilities, `n x k`. */
+  predProbs: NumericArray;
+}
+
+/** Response of [`quality_scores_request`]. */
+export interface MlQualityResponse {
+  /** Per finding, the mean of its per-image scores (low = a noisy finding). */
+  findingMean: number[];
+  /** `n x k` row-major per-finding scores. */
+  perFinding: number[];
+  /** One score per image in `[0, 1]`; low = some finding likely mislabelled. */
+  scores: number[];
+}
+
+/** One multi-label read: `annotator` read `item` and listed `findings`. */
+export interface MlRead {
+  /** Reader id. */
+  annotator: string;
+  /** Findings seen: indices or names from `findings` (empty = none). */
+  findings: Label[];
+  /** Image id. */
+  item: string;
+}
+
+/** One multi-label annotation read back. */
+export interface MlReadAnnotation {
+  /** The annotator. */
+  annotator: string;
+  /** The findings chosen (`[]`: "no finding"). */
+  findings: number[];
+  /** Pool index. */
+  index: number;
+  /** Label Studio's task id. */
+  task?: number | null;
+}
+
+/** A task whose annotators tied on some findings (read as absent). */
+export interface MlReadTie {
+  /** The tied findings. */
+  findings: number[];
+  /** Pool index. */
+  index: number;
+}
+
+/** Why an image is where it is. */
+export interface MlReason {
+  /** The comparison that held (`"<"`, `">="`, `"!="`, …). */
+  comparison?: string | null;
+  /** The finding it is about (absent: the whole image). */
+  finding?: number | null;
+  /** A sentence for the reviewer, naming the finding. */
+  message: string;
+  /** The signal. */
+  signal: Signal;
+  /** The threshold it was compared with. */
+  threshold?: number | null;
+  /** Its value for this image. */
+  value?: number | null;
+}
+
+/** One review of a multi-label image. */
+export interface MlReviewOutcome {
+  /** The findings the reviewer confirmed or gave (`[]`: no finding). */
+  findings: number[];
+  /** Pool index. */
+  index: number;
+}
+
+/** The plan of the next round. */
+export interface MlRoundPlan {
+  /** An audit step to run instead of a batch. */
+  audit?: AuditPlan | null;
+  /** Pool indices to review next (empty when an audit is asked for or when stopping). */
+  batch: number[];
+  /** Pool estimate (images). */
+  estimate: PoolEstimate;
+  /** Per-finding estimates. */
+  perFinding: FindingEstimate[];
+  /** Stop: the target is certified (or nothing is left to review). */
+  stop: boolean;
+  /** Why (or why not) stop. */
+  stopReason: string;
+  /** The triage of the unreviewed images (indices are pool indices). */
+  tiers: MlTierResponseOut;
+  /** Reviewed images with some finding wrong. */
+  wrongImagesFound: number;
+}
+
+/** Request of [`plan_round_ml`]. */
+export interface MlRoundRequest {
+  /** Audits so far, oldest first (each with its `indices`). */
+  audits?: AuditRecord[];
+  /** Finding names (default: the index). */
+  findings?: string[] | null;
+  /** Findings per image. */
+  k: number;
+  /** Planning options. */
+  options?: MlPlanOptions;
+  /** The policy. */
+  policy?: MlPolicyConfig;
+  /** The whole pool (reviewed images included; they are skipped). */
+  pool: MlPoolSet;
+  /** Reviews so far (batches and audits). */
+  reviewed?: MlReviewOutcome[];
+  /** The verified set before any round. */
+  verified: MlVerifiedSet;
+}
+
+/** Request of [`tier_items_ml`]. */
+export interface MlTierRequest {
+  /** Finding names for the reasons (default: the finding index). */
+  findings?: string[] | null;
+  /** Findings per image. */
+  k: number;
+  /** The policy. */
+  policy?: MlPolicyConfig;
+  /** Images to triage. */
+  pool: MlPoolSet;
+  /** Verified images. */
+  verified: MlVerifiedSet;
+}
+
+/** Response of [`tier_items_ml`]. */
+export interface MlTierResponse {
+  /** Images per tier. */
+  counts: TierCounts;
+  /** Finding names (the request's, else the index as text). */
+  findings: string[];
+  /** Fitted parameters. */
+  fitted: MlFitted;
+  /** One entry per pool image, in input order. */
+  items: MlTieredItem[];
+  /** Images to review, highest priority first (every tier but auto-accept; failed last). */
+  order: NumericArray;
+}
+
+/** Response of [`tier_items_ml`]. */
+export interface MlTierResponseOut {
+  /** Images per tier. */
+  counts: TierCounts;
+  /** Finding names (the request's, else the index as text). */
+  findings: string[];
+  /** Fitted parameters. */
+  fitted: MlFittedOut;
+  /** One entry per pool image, in input order. */
+  items: MlTieredItem[];
+  /** Images to review, highest priority first (every tier but auto-accept; failed last). */
+  order: number[];
+}
+
+/** One triaged image. */
+export interface MlTieredItem {
+  /** The confidence of the least confident finding, `min_j max(p_j, 1 - p_j)`. */
+  confidence?: number | null;
+  /** Per finding: probability that its current label is wrong. */
+  findingPriority?: number[] | null;
+  /** The findings the image came with. */
+  givenLabels?: number[] | null;
+  /** Pool index. */
+  index: number;
+  /** The findings the image ends with if nobody reviews it (given, else predicted). */
+  labels?: number[] | null;
+  /** Findings the model decides present. */
+  predicted?: number[] | null;
+  /** Probability that the current findings are not all right (review priority). */
+  priority?: number | null;
+  /** Calibrated per-finding probabilities (absent when failed). */
+  probabilities?: number[] | null;
+  /** Every signal that fired (for auto-accepted images: the ones that certify it). */
+  reasons: MlReason[];
+  /** Its tier. */
+  tier: Tier;
+  /** Findings whose conformal set holds both answers (when computed). */
+  undecided?: number[] | null;
+}
+
+/** Verified images: their true findings are known. */
+export interface MlVerifiedSet {
+  /** The findings each image came with before verification (`null`: none given). */
+  givenLabels?: (number[] | null)[] | null;
+  /** True findings per image (`[]`: no finding). */
+  labels: number[][];
+  /** Images. */
+  n: number;
+  /** Outlier scores (lower = more unusual). */
+  outlierScores?: NumericArray | null;
+  /** Row-major `n x k` per-finding probabilities (uncalibrated). */
+  predProbs: NumericArray;
+}
+
 /** Measures of one item. */
 export interface MultiItem {
   /** Mutual information `H(p̄) - mean H(p_t)` (BALD), `>= 0`. */
@@ -1595,6 +2580,26 @@ export interface MultiItem {
   variationRatio: number;
 }
 
+/** The image-level summary (definitions in the module docs). */
+export interface MultiLabelSummary {
+  /** `Σ_j` BALD, when `T > 1`. */
+  bald?: number | null;
+  /** `Σ_j H(p̄_j)`. */
+  entropy: number;
+  /** `Σ_j` expected entropy, when `T > 1`. */
+  expectedEntropy?: number | null;
+  /** The finding with the smallest confidence (ties: the lower index). */
+  leastConfident: number;
+  /** `max_j` BALD, when `T > 1`. */
+  maxBald?: number | null;
+  /** Its confidence, `min_j confidence_j`. */
+  minConfidence: number;
+  /** `1 - Π_j confidence_j`. */
+  pAnyWrong: number;
+  /** Findings decided present, in finding order. */
+  present: number[];
+}
+
 /** Request for [`multi_uncertainty`]. */
 export interface MultiUncertaintyRequest {
   /** Also return the mean probabilities (`n x k`, default false). */
@@ -1617,6 +2622,11 @@ export interface MultiUncertaintyResponse {
   meanProbs?: number[] | null;
 }
 
+/** How the `k` findings of an image are combined. */
+export type Multiplicity =
+  | /** One threshold on the image's least confident finding, tested on "some finding wrong" (default). */ "joint"
+  | /** One threshold per finding at `(alpha / k, delta / k)`, marginal risk. */ "bonferroni";
+
 /** The next item to annotate. */
 export interface NextItem {
   /** Index within that set. */
@@ -1627,6 +2637,20 @@ export interface NextItem {
   score: number;
   /** `"labeled"` or `"unlabeled"`. */
   set: string;
+}
+
+/** An image that most needs another read. */
+export interface NextRead {
+  /** Image index. */
+  index: number;
+  /** Image id. */
+  item: string;
+  /** Reads so far. */
+  reads: number;
+  /** `1 - Π_j max(q_j, 1 - q_j)`. */
+  score: number;
+  /** Findings with `min(q, 1 - q) > uncertainThreshold`, most uncertain first. */
+  uncertainFindings: string[];
 }
 
 /** The fitted noise process (returned in a round plan as `noiseModel`). */
@@ -1747,13 +2771,22 @@ export interface OutlierConfig {
   threshold?: number | null;
 }
 
-/** Whether the model's output rows are logits (softmax is applied) or probabilities. */
+/**
+ * Whether the model's output rows are logits (softmax is applied), probabilities, or
+ * independent per-finding scores (multi-label).
+ */
 export type OutputKind =
   | /** Unnormalized scores; probabilities = softmax(logits). */ "logits"
-  | /** Already probabilities; each row is checked to sum to 1 (within 1e-3). */ "probabilities";
+  | /** Already probabilities; each row is checked to sum to 1 (within 1e-3). */ "probabilities"
+  | /** Multi-label findings: one independent probability per finding (`classes` names the findings), rows need not sum to anything; `activation` says whether the outputs are logits (a sigmoid is applied) or already probabilities. */ "multiLabel";
 
 /** The output side of the manifest. */
 export interface OutputSpec {
+  /**
+   * For `kind: "multiLabel"` (required there, refused elsewhere): `sigmoid` when the
+   * outputs are logits, `none` when they are probabilities already.
+   */
+  activation?: Activation | null;
   /** Class names, in output order; their count must equal the output width. */
   classes: string[];
   /** Name of an ONNX output (e.g. the penultimate layer) to return as an embedding. */
@@ -1766,6 +2799,11 @@ export interface OutputSpec {
 
 /** The output side of the manifest. */
 export interface OutputSpecOut {
+  /**
+   * For `kind: "multiLabel"` (required there, refused elsewhere): `sigmoid` when the
+   * outputs are logits, `none` when they are probabilities already.
+   */
+  activation?: Activation | null;
   /** Class names, in output order; their count must equal the output width. */
   classes: string[];
   /** Name of an ONNX output (e.g. the penultimate layer) to return as an embedding. */
@@ -2041,6 +3079,30 @@ export interface ReadAnnotation {
   label: number;
   /** Label Studio's task id (when the export has it). */
   task?: number | null;
+}
+
+/** Options of [`read_label_studio_ml`]. */
+export interface ReadLabelStudioMlOptions {
+  /** Consensus over several annotators, per finding (default majority). */
+  consensus?: ConsensusMethod;
+  /** Name of the findings `Choices` control (default `"choice"`). */
+  fromName?: string;
+  /** The "no finding" choice (default `"No finding"`). */
+  noFinding?: string;
+}
+
+/** Request of [`read_label_studio_ml`]. */
+export interface ReadLabelStudioMlRequest {
+  /** What Label Studio returned (JSON, JSON-MIN, or the API's tasks). */
+  export: unknown;
+  /** Finding names in index order (the manifest's `output.classes`). */
+  findings: string[];
+  /** The ids the tasks were exported with (checks `medtriage_id`). */
+  ids?: string[] | null;
+  /** Pool size (default `ids.len()`). */
+  n?: number | null;
+  /** Options. */
+  options?: ReadLabelStudioMlOptions;
 }
 
 /** Options of [`read_label_studio`]. */
@@ -2486,6 +3548,76 @@ export type Signal =
   | /** Near-duplicate of a verified item with another label. */ "duplicateConflict"
   | /** No certified auto-accept threshold. */ "autoAcceptUnavailable"
   | /** Invalid probabilities or upstream failure. */ "failure";
+
+/** One finding's starting point. */
+export interface SimFinding {
+  /** Starting accuracy of the given labels. */
+  accuracy: number;
+  /** Wrong labels allowed at the target. */
+  allowed: number;
+  /** Name. */
+  name: string;
+  /** Images where the truth has it. */
+  truthPositives: number;
+  /** Given labels wrong at the start. */
+  wrong: number;
+}
+
+/** Reviews needed by one ordering. */
+export interface SimOrder {
+  /** `reviews / images`. */
+  fraction: number;
+  /** Ordering. */
+  name: string;
+  /** Reviews to reach the target (mean for random). */
+  reviews: number;
+  /** `reviews / oracle reviews`. */
+  vsOracle: number;
+}
+
+/** Options of [`simulate_reviews`]. */
+export interface SimulateOptions {
+  /** Standard deviation of the logit noise of the model-like probabilities (default 1). */
+  noise?: number;
+  /** Random orders averaged (default 5). */
+  randomRepeats?: number;
+  /** Seed of the noise and of the random orders (default 0). */
+  seed?: number;
+  /** Per-finding accuracy target in `(0, 1]` (default 0.99). */
+  target?: number;
+}
+
+/** Request of [`simulate_reviews`]. */
+export interface SimulateRequest {
+  /** Finding names. */
+  findings?: string[] | null;
+  /** Number of findings when names are not given. */
+  numFindings?: number | null;
+  /** Options. */
+  options?: SimulateOptions;
+  /** Reads (image, reader, findings); images need at least three. */
+  reads: MlRead[];
+}
+
+/** Result of [`simulate_reviews`]. */
+export interface SimulateResponse {
+  /** Per finding. */
+  findings: SimFinding[];
+  /** Images simulated. */
+  images: number;
+  /** Images with at least one wrong given finding. */
+  imagesWithErrors: number;
+  /** Mean per-finding accuracy of the model's decisions (`p >= 0.5`) against the truth. */
+  modelAccuracy: number;
+  /** Mean per-finding ECE of the model-like probabilities against the truth (15 bins). */
+  modelMeanEce: number;
+  /** `max_j (wrong_j - allowed_j)`: no order can do with fewer reviews. */
+  oracleLowerBound: number;
+  /** Orders, oracle first. */
+  orders: SimOrder[];
+  /** Target. */
+  target: number;
+}
 
 /** One slot of a mixed batch. */
 export interface Slot {

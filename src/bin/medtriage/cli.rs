@@ -93,7 +93,29 @@ enum Cmd {
         /// row per image, expected-entropy = entropy, bald = 0, variation-ratio = 0.
         #[arg(long, value_enum)]
         sort: Option<MeasureArg>,
+        /// Score only shard i of N (0-based, e.g. 2/4): the images whose content SHA-256 falls
+        /// there, the same split on every machine. Lines then carry imageSha256, modelSha256,
+        /// manifestSha256 and their position, for `merge`. JSON lines only.
+        #[arg(long, value_name = "i/N")]
+        shard: Option<crate::shard::Shard>,
         /// No progress bar.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Join the outputs of `score --shard i/N` into the output of one run: in input order,
+    /// duplicates dropped, mixed models or manifests and missing files refused.
+    Merge {
+        /// Shard outputs (JSON lines written by `score --shard`).
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+        /// Output file (default: standard output).
+        #[arg(long, short)]
+        out: Option<PathBuf>,
+        /// Sort the output most uncertain first by this measure (failed items last), as
+        /// `score --sort`.
+        #[arg(long, value_enum)]
+        sort: Option<MeasureArg>,
+        /// No summary on standard error.
         #[arg(long)]
         quiet: bool,
     },
@@ -118,6 +140,13 @@ enum Cmd {
         #[command(subcommand)]
         cmd: crate::queue::Cmd,
     },
+    /// Multi-label findings: label issues, calibration and certified auto-accept per
+    /// finding, consensus of multi-label reads, tiers, rounds and exports (Label Studio
+    /// multiple choice, pseudo-labels with a weight per finding).
+    Multilabel {
+        #[command(subcommand)]
+        cmd: crate::multilabel::Cmd,
+    },
     /// Batch selection for review: top-k, diverse batches, per-class budgets.
     Select {
         #[command(subcommand)]
@@ -132,6 +161,35 @@ enum Cmd {
         #[arg(long)]
         manifest: PathBuf,
     },
+}
+
+/// A command line clap refuses: help and version as clap prints them; an error as one line
+/// `error[invalid_options]: ...` naming the flag and the value (exit 2, as every
+/// `invalid_options`), without clap's usage block.
+fn flag_error(e: &clap::Error) -> i32 {
+    use clap::error::ErrorKind as K;
+    if matches!(
+        e.kind(),
+        K::DisplayHelp | K::DisplayVersion | K::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        let _ = e.print();
+        return if e.kind() == K::DisplayHelpOnMissingArgumentOrSubcommand {
+            2
+        } else {
+            0
+        };
+    }
+    let text = e.render().to_string();
+    let what: Vec<&str> = text
+        .lines()
+        .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more information"))
+        .collect();
+    let what = what.join(" ");
+    eprintln!(
+        "error[invalid_options]: {}",
+        medtriage::error::one_line(what.trim_start_matches("error: "), 2000)
+    );
+    2
 }
 
 /// A panic that escapes every guard is a bug: one line on stderr, no backtrace, exit 101.
@@ -152,7 +210,10 @@ fn install_panic_hook() {
 
 pub fn main() -> i32 {
     install_panic_hook();
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => return flag_error(&e),
+    };
     let r = match cli.cmd {
         Cmd::Score {
             model,
@@ -164,6 +225,7 @@ pub fn main() -> i32 {
             load_options,
             threads,
             sort,
+            shard,
             quiet,
         } => score_cmd(ScoreArgs {
             model,
@@ -175,14 +237,22 @@ pub fn main() -> i32 {
             load_options,
             threads,
             sort: sort.map(Into::into),
+            shard,
             quiet,
         }),
+        Cmd::Merge {
+            inputs,
+            out,
+            sort,
+            quiet,
+        } => crate::shard::merge_cmd(&inputs, out.as_deref(), sort.map(Into::into), quiet),
         Cmd::Check { model, manifest } => check_cmd(&model, &manifest),
         Cmd::Calibrate { cmd } => crate::calibrate::run(cmd),
         Cmd::Triage { cmd } => crate::triage::run(cmd),
         Cmd::Consensus { cmd } => crate::consensus::run(cmd),
         Cmd::Select { cmd } => crate::select::run(cmd),
         Cmd::Queue { cmd } => crate::queue::run(cmd),
+        Cmd::Multilabel { cmd } => crate::multilabel::run(cmd),
     };
     match r {
         Ok(()) => 0,
@@ -388,11 +458,104 @@ struct ScoreArgs {
     load_options: String,
     threads: Option<usize>,
     sort: Option<Measure>,
+    shard: Option<crate::shard::Shard>,
     quiet: bool,
+}
+
+/// One file's outcome: its position in the input list, its content hash (when sharding),
+/// and its results (several for a multi-frame DICOM object).
+struct FileResults {
+    file: usize,
+    sha256: Option<String>,
+    results: Vec<ItemResult>,
+}
+
+/// Score one chunk of files: runs of readable files go to the scorer together; with a shard,
+/// files hashed elsewhere are skipped (read once: hashing needs the bytes anyway).
+fn score_chunk(
+    scorer: &Scorer,
+    opts: &ScoreOptions,
+    shard: Option<crate::shard::Shard>,
+    chunk: &[(usize, PathBuf)],
+) -> Vec<FileResults> {
+    let mut out: Vec<FileResults> = Vec::with_capacity(chunk.len());
+    let mut run: Vec<Readable> = Vec::new();
+    for (k, p) in chunk {
+        let id = path_id(p);
+        let bytes = read_image(p);
+        let sha = match (&shard, &bytes) {
+            (Some(_), Ok(b)) => Some(medtriage::engine::model::sha256_hex(b)),
+            _ => None,
+        };
+        if shard.is_some_and(|s| !s.owns(sha.as_deref(), &id)) {
+            continue;
+        }
+        match bytes {
+            Ok(b) => run.push((*k, id, b, sha)),
+            Err(e) => {
+                score_run(scorer, opts, &mut run, &mut out);
+                out.push(FileResults {
+                    file: *k,
+                    sha256: None,
+                    results: vec![ItemResult::new(id, Err(e))],
+                });
+            }
+        }
+    }
+    score_run(scorer, opts, &mut run, &mut out);
+    out
+}
+
+/// A readable file: position, id, bytes, content hash.
+type Readable = (usize, String, Vec<u8>, Option<String>);
+
+/// Score a run of readable files in one batch. A manifest scoring every DICOM frame gives an
+/// unknown number of results per file, so there each file is its own batch (its frames are
+/// batched together).
+fn score_run(
+    scorer: &Scorer,
+    opts: &ScoreOptions,
+    run: &mut Vec<Readable>,
+    out: &mut Vec<FileResults>,
+) {
+    let each_frame = matches!(
+        scorer.manifest().input.dicom.as_ref().map(|d| d.frame),
+        Some(medtriage::engine::dicom::FrameChoice::Each)
+    );
+    if each_frame {
+        for (k, id, b, sha) in run.drain(..) {
+            let results = scorer.score_batch(&[(id.as_str(), ImageInput::Encoded(&b))], opts);
+            out.push(FileResults {
+                file: k,
+                sha256: sha,
+                results,
+            });
+        }
+        return;
+    }
+    let batch: Vec<(&str, ImageInput)> = run
+        .iter()
+        .map(|(_, id, b, _)| (id.as_str(), ImageInput::Encoded(b.as_slice())))
+        .collect();
+    let results = scorer.score_batch(&batch, opts);
+    for ((k, _, _, sha), r) in run.drain(..).zip(results) {
+        out.push(FileResults {
+            file: k,
+            sha256: sha,
+            results: vec![r],
+        });
+    }
 }
 
 fn score_cmd(a: ScoreArgs) -> Result<()> {
     let opts: ScoreOptions = medtriage::error::object_from_json(&a.options, "--options")?;
+    if a.shard.is_some() && (a.sort.is_some() || a.format != Format::Jsonl) {
+        return Err(Error::new(
+            ErrorKind::InvalidOptions,
+            "--shard writes JSON lines in input order: sort or convert after `merge` \
+             (merge --sort)",
+        ));
+    }
     let scorer = load_scorer(&a.model, &a.manifest, &a.load_options)?;
     let paths = collect_inputs(&a.inputs)?;
     if let Some(t) = a.threads {
@@ -414,27 +577,12 @@ fn score_cmd(a: ScoreArgs) -> Result<()> {
     };
     let started = Instant::now();
     let chunk = scorer.model().batch_size().max(1);
-    let mut results: Vec<ItemResult> = pool.install(|| {
-        paths
+    let indexed: Vec<(usize, PathBuf)> = paths.into_iter().enumerate().collect();
+    let files: Vec<FileResults> = pool.install(|| {
+        indexed
             .par_chunks(chunk)
             .flat_map_iter(|ps| {
-                let ids: Vec<String> = ps.iter().map(|p| path_id(p)).collect();
-                let bytes: Vec<Result<Vec<u8>>> = ps.iter().map(|p| read_image(p)).collect();
-                // runs of readable files go to the scorer together; a DICOM object scored
-                // frame by frame comes back as several items, in place
-                let mut out: Vec<ItemResult> = Vec::with_capacity(ps.len());
-                let mut batch = Vec::new();
-                for (i, b) in bytes.iter().enumerate() {
-                    match b {
-                        Ok(b) => batch.push((ids[i].as_str(), ImageInput::Encoded(b))),
-                        Err(e) => {
-                            out.extend(scorer.score_batch(&batch, &opts));
-                            batch.clear();
-                            out.push(ItemResult::new(ids[i].clone(), Err(e.clone())));
-                        }
-                    }
-                }
-                out.extend(scorer.score_batch(&batch, &opts));
+                let out = score_chunk(&scorer, &opts, a.shard, ps);
                 bar.inc(ps.len() as u64);
                 out
             })
@@ -442,29 +590,12 @@ fn score_cmd(a: ScoreArgs) -> Result<()> {
     });
     bar.finish_and_clear();
     let secs = started.elapsed().as_secs_f64();
+    if let Some(shard) = a.shard {
+        return write_keyed(&files, &scorer, &a, shard, indexed.len(), secs);
+    }
+    let mut results: Vec<ItemResult> = files.into_iter().flat_map(|f| f.results).collect();
     if let Some(m) = a.sort {
-        let q = score::queue(&results, m);
-        let pos: std::collections::HashMap<&str, usize> = q
-            .order
-            .iter()
-            .chain(q.failed.iter())
-            .enumerate()
-            .map(|(i, id)| (id.as_str(), i))
-            .collect();
-        let keys: Vec<usize> = results
-            .iter()
-            .map(|r| pos.get(r.id.as_str()).copied().unwrap_or(usize::MAX))
-            .collect();
-        let mut idx: Vec<usize> = (0..results.len()).collect();
-        idx.sort_by_key(|&i| keys[i]);
-        let mut sorted = Vec::with_capacity(results.len());
-        let mut taken: Vec<Option<ItemResult>> = results.into_iter().map(Some).collect();
-        for i in idx {
-            if let Some(r) = taken[i].take() {
-                sorted.push(r);
-            }
-        }
-        results = sorted;
+        results = sort_results(results, m);
     }
     let failed = results.iter().filter(|r| r.error.is_some()).count();
     write_results(&results, &scorer, a.format, a.out.as_deref())?;
@@ -477,6 +608,74 @@ fn score_cmd(a: ScoreArgs) -> Result<()> {
             } else {
                 secs * 1e3 / results.len() as f64
             }
+        );
+    }
+    Ok(())
+}
+
+/// Each result's place in the review queue by `m` (most uncertain first, failed last).
+pub fn queue_keys(results: &[ItemResult], m: Measure) -> Vec<usize> {
+    let q = score::queue(results, m);
+    let pos: std::collections::HashMap<&str, usize> = q
+        .order
+        .iter()
+        .chain(q.failed.iter())
+        .enumerate()
+        .map(|(i, id)| (id.as_str(), i))
+        .collect();
+    results
+        .iter()
+        .map(|r| pos.get(r.id.as_str()).copied().unwrap_or(usize::MAX))
+        .collect()
+}
+
+/// Results in queue order by `m` (a stable sort: equal keys keep their input order).
+fn sort_results(results: Vec<ItemResult>, m: Measure) -> Vec<ItemResult> {
+    let keys = queue_keys(&results, m);
+    let mut keyed: Vec<(usize, ItemResult)> = keys.into_iter().zip(results).collect();
+    keyed.sort_by_key(|(k, _)| *k);
+    keyed.into_iter().map(|(_, r)| r).collect()
+}
+
+/// A shard's output: JSON lines with their keys and positions, in input order.
+fn write_keyed(
+    files: &[FileResults],
+    scorer: &Scorer,
+    a: &ScoreArgs,
+    shard: crate::shard::Shard,
+    total: usize,
+    secs: f64,
+) -> Result<()> {
+    let shas: Vec<&str> = scorer.members().iter().map(|m| m.sha256()).collect();
+    let run = crate::shard::RunKeys::new(&shas, &read(&a.manifest)?);
+    let sink: Box<dyn Write> = match a.out.as_deref() {
+        Some(p) => Box::new(std::fs::File::create(p).map_err(|e| io_err(p, e))?),
+        None => Box::new(std::io::stdout().lock()),
+    };
+    let mut w = BufWriter::new(sink);
+    let werr = |e: std::io::Error| Error::new(ErrorKind::Io, format!("writing results: {e}"));
+    let mut n = 0;
+    for f in files {
+        let pos = crate::shard::Position {
+            index: shard.index,
+            count: shard.count,
+            file: f.file as u64,
+            files: total as u64,
+        };
+        for r in &f.results {
+            let line = crate::shard::keyed_line(r, f.sha256.as_deref(), &run, pos)?;
+            w.write_all(line.as_bytes()).map_err(werr)?;
+            w.write_all(b"\n").map_err(werr)?;
+            n += 1;
+        }
+    }
+    w.flush().map_err(werr)?;
+    if !a.quiet {
+        eprintln!(
+            "shard {}/{}: scored {n} item(s) from {} of {total} file(s) in {secs:.2} s",
+            shard.index,
+            shard.count,
+            files.len()
         );
     }
     Ok(())
@@ -532,6 +731,10 @@ fn write_results(
                 header.extend(["expected_entropy", "bald", "variation_ratio"].map(String::from));
             }
             header.extend(classes.iter().map(|n| format!("p_{n}")));
+            let ml = scorer.manifest().output.is_multi_label();
+            if ml {
+                header.extend(ml_header(classes, multi));
+            }
             let cerr = |e: csv::Error| Error::new(ErrorKind::Io, format!("writing CSV: {e}"));
             c.write_record(&header).map_err(cerr)?;
             for r in results {
@@ -556,6 +759,9 @@ fn write_results(
                             row.extend([f(u.expected_entropy), f(u.bald), f(u.variation_ratio)]);
                         }
                         row.extend(s.probabilities.iter().map(|p| p.to_string()));
+                        if ml {
+                            row.extend(ml_columns(s, classes, multi));
+                        }
                     }
                     (None, e) => {
                         let (code, msg) = e
@@ -564,9 +770,14 @@ fn write_results(
                             .unwrap_or_default();
                         row.extend(["false".into(), code, msg]);
                         let extra = if multi { 3 } else { 0 };
+                        let ml_extra = if ml {
+                            ml_header(classes, multi).len()
+                        } else {
+                            0
+                        };
                         row.extend(std::iter::repeat_n(
                             String::new(),
-                            7 + extra + classes.len(),
+                            7 + extra + classes.len() + ml_extra,
                         ));
                     }
                 }
@@ -576,4 +787,30 @@ fn write_results(
         }
     }
     Ok(())
+}
+
+/// Multi-label CSV columns: the present findings, P(some decision wrong), and with `T > 1`
+/// rows the BALD of each finding.
+fn ml_header(classes: &[String], multi: bool) -> Vec<String> {
+    let mut h = vec!["present".to_string(), "p_any_wrong".into()];
+    if multi {
+        h.extend(classes.iter().map(|n| format!("bald_{n}")));
+    }
+    h
+}
+
+fn ml_columns(s: &score::ImageScore, classes: &[String], multi: bool) -> Vec<String> {
+    let Some(sum) = &s.summary else {
+        return vec![String::new(); ml_header(classes, multi).len()];
+    };
+    let present: Vec<&str> = sum.present.iter().map(|&j| classes[j].as_str()).collect();
+    let mut c = vec![present.join("|"), sum.p_any_wrong.to_string()];
+    if multi {
+        let f = s.findings.as_deref().unwrap_or(&[]);
+        c.extend(
+            f.iter()
+                .map(|x| x.measures.bald.map(|b| b.to_string()).unwrap_or_default()),
+        );
+    }
+    c
 }

@@ -10,9 +10,13 @@ mod consensus;
 #[allow(dead_code)]
 mod io;
 #[cfg(not(target_arch = "wasm32"))]
+mod multilabel;
+#[cfg(not(target_arch = "wasm32"))]
 mod queue;
 #[cfg(not(target_arch = "wasm32"))]
 mod select;
+#[cfg(not(target_arch = "wasm32"))]
+mod shard;
 #[cfg(not(target_arch = "wasm32"))]
 mod triage;
 

@@ -55,8 +55,10 @@ pub struct VerifiedSet {
     /// Row-major `n x k` probabilities (uncalibrated: the policy fits the temperature).
     pub pred_probs: Vec<f64>,
     /// Items.
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub n: usize,
     /// True labels.
+    #[serde(deserialize_with = "crate::engine::limits::de::class")]
     pub labels: Vec<usize>,
     /// The labels the items came with before verification (`-1`: none), for certifying the
     /// agreement rule.
@@ -75,6 +77,7 @@ pub struct PoolSet {
     /// Row-major `n x k` probabilities (uncalibrated). Rows of failed items may hold anything.
     pub pred_probs: Vec<f64>,
     /// Items.
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub n: usize,
     /// The labels the items came with (`-1`: none).
     #[serde(default)]
@@ -92,6 +95,7 @@ pub struct PoolSet {
     pub duplicate_of_verified: Option<Vec<i64>>,
     /// Items that failed upstream (decoding, scoring): tier `failed`.
     #[serde(default)]
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub failed: Vec<usize>,
 }
 
@@ -158,6 +162,7 @@ pub struct ConformalConfig {
     pub alpha: f64,
     /// Sets of at least this many classes go to an expert (default 3); sets of two classes
     /// block auto-accept (light review).
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub expert_set_size: usize,
     /// Score function and variants.
     pub options: ConformalOptions,
@@ -263,6 +268,7 @@ pub struct PolicyConfig {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TierRequest {
     /// Classes.
+    #[serde(deserialize_with = "crate::engine::limits::de::classes")]
     pub k: usize,
     /// Verified items.
     pub verified: VerifiedSet,
@@ -294,7 +300,7 @@ pub enum Tier {
 
 impl Tier {
     /// Review-order rank among equal priorities (failed last).
-    fn rank(self) -> u8 {
+    pub(crate) fn rank(self) -> u8 {
         match self {
             Tier::Outlier => 1,
             Tier::SuspectedLabelError => 0,
@@ -357,26 +363,31 @@ pub struct Reason {
 #[serde(rename_all = "camelCase")]
 pub struct TieredItem {
     /// Pool index.
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub index: usize,
     /// Its tier.
     pub tier: Tier,
     /// Calibrated arg-max class (absent when failed).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "crate::engine::limits::de::class")]
     pub predicted: Option<usize>,
     /// Calibrated max probability.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub confidence: Option<f64>,
     /// The label the item came with.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "crate::engine::limits::de::class")]
     pub given_label: Option<usize>,
     /// Conformal set (when computed).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "crate::engine::limits::de::class")]
     pub conformal_set: Option<Vec<usize>>,
     /// Probability that the current label is wrong (review priority).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub priority: Option<f64>,
     /// The label the item ends with if nobody reviews it (given label, else prediction).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "crate::engine::limits::de::class")]
     pub label: Option<usize>,
     /// Every signal that fired (for auto-accepted items: the ones that certify it).
     pub reasons: Vec<Reason>,
@@ -428,7 +439,8 @@ pub struct TierCounts {
 }
 
 impl TierCounts {
-    fn add(&mut self, t: Tier) {
+    /// Count one item of tier `t`.
+    pub(crate) fn add(&mut self, t: Tier) {
         match t {
             Tier::AutoAccept => self.auto_accept += 1,
             Tier::LightReview => self.light_review += 1,
@@ -448,6 +460,7 @@ pub struct TierResponse {
     /// One entry per pool item, in input order.
     pub items: Vec<TieredItem>,
     /// Items to review, highest priority first (every tier but auto-accept; failed last).
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub order: Vec<usize>,
     /// Items per tier.
     pub counts: TierCounts,
@@ -492,7 +505,7 @@ fn given(v: &Option<Vec<i64>>, n: usize, k: usize, what: &str) -> Result<Vec<Opt
     }
 }
 
-fn check_len<T>(v: &Option<Vec<T>>, n: usize, what: &str) -> Result<()> {
+pub(super) fn check_len<T>(v: &Option<Vec<T>>, n: usize, what: &str) -> Result<()> {
     match v {
         Some(v) if v.len() != n => Err(err!(
             InvalidInput,
@@ -564,7 +577,7 @@ pub fn check_policy(p: &PolicyConfig) -> Result<()> {
 }
 
 /// Linear-interpolation quantile (NumPy's default) of finite values.
-fn quantile(mut v: Vec<f64>, q: f64) -> Option<f64> {
+pub(super) fn quantile(mut v: Vec<f64>, q: f64) -> Option<f64> {
     v.retain(|x| x.is_finite());
     if v.is_empty() {
         return None;
