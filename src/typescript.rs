@@ -47,10 +47,10 @@ macro_rules! roots {
 /// The request types the bindings read (`src/wasm/`), in no particular order.
 fn requests(g: &mut SchemaGenerator) -> Vec<Value> {
     use engine::consensus as c;
+    use engine::multilabel as ml;
     use engine::queue::{
         calibration_session as cs, export, labelstudio, policy, reviewers, rounds,
     };
-    use engine::multilabel as ml;
     use engine::triage::{analysis, calibration, conformal, label_issues as li, multi, outliers};
     roots!(
         g,
@@ -120,10 +120,10 @@ fn requests(g: &mut SchemaGenerator) -> Vec<Value> {
 /// The response types the bindings return.
 fn responses(g: &mut SchemaGenerator) -> Vec<Value> {
     use engine::consensus as c;
+    use engine::multilabel as ml;
     use engine::queue::{
         calibration_session as cs, export, labelstudio, policy, reviewers, rounds,
     };
-    use engine::multilabel as ml;
     use engine::triage::{analysis, calibration, conformal, label_issues as li, multi, outliers};
     roots!(
         g,

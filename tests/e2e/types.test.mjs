@@ -82,7 +82,7 @@ async function exchange(page) {
     call("calibrationReport", "CalibrationReportRequest", "CalibrationReport", { probs: v.p, n: 150, k: 3, labels: v.truth, bins: 5 });
     const cal = call("conformalCalibrate", "ConformalCalibrateRequest", "ConformalCalibration", { probs: v.p, n: 150, k: 3, labels: v.truth, alpha: 0.1 });
     call("conformalSets", "ConformalSetsRequest", "ConformalSetsResponse", { calibration: cal, probs: q.p, n: 40, k: 3, labels: Array.from(q.truth) });
-    call("autoAcceptThreshold", "AutoAcceptRequest", "AutoAcceptResponse", { probs: v.p, n: 150, k: 3, labels: v.truth, alpha: 0.1, delta: 0.1, options: { includeTable: true } });
+    call("autoAcceptThreshold", "AutoAcceptRequest", "AutoAcceptResponse", { probs: v.p, n: 150, k: 3, labels: v.truth, alpha: 0.3, delta: 0.2, options: { includeTable: true } });
     const annotations = [];
     for (let i = 0; i < 12; i++) for (const a of ["r1", "r2", "r3"]) annotations.push({ item: `i${i}`, annotator: a, label: rand() < 0.8 ? i % 3 : (i + 1) % 3 });
     call("majorityVote", "ConsensusRequest<MajorityOptions>", "MajorityResponse", { annotations, numClasses: 3 });
@@ -104,17 +104,34 @@ async function exchange(page) {
     call("applyTemperature", "ApplyTemperatureRequest", "number[]", { scores: v.p.slice(0, 30), n: 10, k: 3, kind: "probabilities", temperature: 1.5 });
     call("activeLabScores", "ConsensusRequest<ActiveLabOptions>", "ActiveLabResponse", { annotations, numClasses: 3, predProbs: v.p.slice(0, 36), predProbsUnlabeled: q.p.slice(0, 12) });
     call("exportTiersCsv", "ExportRequest<TableOptions>", "string", { tiers, ids });
+    // multi-label: 30 images x 3 findings, each image's findings as index lists
+    const mlProbs = Float64Array.from({ length: 90 }, () => rand());
+    const mlLabels = Array.from({ length: 30 }, (_, i) => [0, 1, 2].filter((j) => (mlProbs[i * 3 + j] > 0.5) !== (rand() < 0.1)));
+    call("multiLabelQualityScores", "MlQualityRequest", "MlQualityResponse", { predProbs: mlProbs, n: 30, k: 3, labels: mlLabels });
+    call("multiLabelLabelIssues", "MlFindRequest", "MlLabelIssues", { predProbs: mlProbs, n: 30, k: 3, labels: mlLabels });
     return { out, plan: plan.stop !== undefined };
   });
+}
+
+/** The declared request and response types of a call, read off the package's own signatures
+ * (so a binding declaring the wrong type fails too), and the named type next to it. */
+function declaredTypes(c) {
+  const ref = (t) => (/^[A-Z]/.test(t) ? t.replace(/\b([A-Z]\w*)/g, "M.$1") : t);
+  const method = { scoreBatch: "scoreBatch", scoreImage: "scoreImage" }[c.fn];
+  const sig = c.fn === "Scorer.manifest" ? null : method ? `M.Scorer["${method}"]` : `typeof M.${c.fn}`;
+  const resp = c.fn === "Scorer.manifest" ? `M.Scorer["manifest"]` : `ReturnType<${sig}>`;
+  const req = sig && !method ? `Parameters<${sig}>[0]` : c.reqType && ref(c.reqType);
+  return { req: req && c.reqType ? `${req} & ${ref(c.reqType)}` : req, resp: `${resp} & ${ref(c.respType)}` };
 }
 
 /** A .ts module typing each captured value. */
 function module(calls, transform = (x) => x) {
   const lines = [`import type * as M from "medtriage";`];
-  const ref = (t) => (/^[A-Z]/.test(t) ? t.replace(/\b([A-Z]\w*)/g, "M.$1") : t);
   calls.forEach((c, i) => {
-    if (c.reqType && c.request !== null) lines.push(`export const q${i}_${c.fn.replace(/\W/g, "_")}: ${ref(c.reqType)} = ${JSON.stringify(c.request)};`);
-    lines.push(`export const r${i}_${c.fn.replace(/\W/g, "_")}: ${ref(c.respType)} = ${JSON.stringify(transform(c.response, c))};`);
+    const t = declaredTypes(c);
+    const name = c.fn.replace(/\W/g, "_");
+    if (t.req && c.request !== null) lines.push(`export const q${i}_${name}: ${t.req} = ${JSON.stringify(c.request)};`);
+    lines.push(`export const r${i}_${name}: ${t.resp} = ${JSON.stringify(transform(c.response, c))};`);
   });
   return lines.join("\n") + "\n";
 }
