@@ -118,6 +118,8 @@ fn decode_checked(
     let mut img = match reader_format {
         Some(ImageFormat::Jpeg) => {
             drop(decoder);
+            // every scan's entropy-coded data read through, within the budget just checked
+            super::jpeg_scan::check(bytes)?;
             decode_jpeg_strict(bytes, w, h)?
         }
         _ => DynamicImage::from_decoder(decoder).map_err(decode_error)?,
