@@ -128,6 +128,7 @@ fn every_type_the_bindings_name_is_declared() {
     for builtin in [
         "Uint8Array",
         "Uint8ClampedArray",
+        "Float32Array",
         "ArrayBuffer",
         "Record",
         "O",

@@ -934,8 +934,10 @@ export interface DicomOptionsOut {
 }
 
 /**
- * A display rendering of the first frame the options choose, with the same window the model
- * sees (the output range is ignored: black is 0, white 255).
+ * A display rendering of the frame the model sees: the windowed frame exactly as it goes to
+ * the model's resize and normalization (same decoder, same window, same channels), with the
+ * output range left at `[0, 1]` and rounded to 8 bits (black 0, white 255); gray frames are
+ * replicated into R, G and B.
  */
 export interface DicomPreview {
   /** Height in pixels. */
