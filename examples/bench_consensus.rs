@@ -54,7 +54,8 @@ fn main() {
     let t = Instant::now();
     req.options = DawidSkeneOptions {
         n_iter: iters,
-        tol: -1.0,
+        tol: 0.0,
+        stop_early: false,
     };
     let ds = dawid_skene(&req).expect("dawid-skene");
     let ds_s = t.elapsed().as_secs_f64();

@@ -70,6 +70,28 @@ fn manifest_corpus_and_regressions() {
     }
 }
 
+#[path = "../src/bin/medtriage/io.rs"]
+#[allow(dead_code)]
+mod io;
+
+#[test]
+fn table_corpus_and_regressions() {
+    let all = inputs("table");
+    assert!(all.len() >= 4, "the table corpus is missing");
+    for (name, data) in all {
+        if let Ok((shape, values)) = io::npy_from_bytes(Path::new("fuzz.npy"), &data) {
+            assert_eq!(
+                shape.iter().product::<u64>() as usize,
+                values.len(),
+                "{name}"
+            );
+        }
+        if let Ok((shape, values)) = io::csv_from_bytes(Path::new("fuzz.csv"), &data) {
+            assert_eq!((shape[0] * shape[1]) as usize, values.len(), "{name}");
+        }
+    }
+}
+
 #[cfg(feature = "onnx")]
 #[test]
 fn model_corpus_and_regressions() {
@@ -82,9 +104,18 @@ fn model_corpus_and_regressions() {
     };
     for (_name, data) in inputs("model") {
         let m = Manifest::from_json(manifest).unwrap();
-        if let Ok(model) = Model::load(&data, m, &opts) {
-            let x = vec![0.0f32; model.image_len()];
-            let _ = model.run(&[&x]);
+        match Model::load(&data, m, &opts) {
+            Ok(model) => {
+                let x = vec![0.0f32; model.image_len()];
+                if let Err(e) = model.run(&[&x]) {
+                    assert!(e.code() != "inference_panicked", "{_name}: {e}");
+                }
+            }
+            // tract's panics are caught natively but trap in wasm: our checks must come first
+            Err(e) => assert!(
+                !e.message().contains("crashed the ONNX loader"),
+                "{_name}: {e}"
+            ),
         }
     }
 }

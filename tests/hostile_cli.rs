@@ -321,3 +321,165 @@ fn nan_in_an_input_table_is_bad_input_with_its_row() {
     );
     let _ = std::fs::remove_dir_all(&d);
 }
+
+fn cli(a: &[String]) -> Output {
+    let refs: Vec<&std::ffi::OsStr> = a.iter().map(|s| os(s)).collect();
+    run(&refs)
+}
+
+fn s(v: &[&str]) -> Vec<String> {
+    v.iter().map(|x| x.to_string()).collect()
+}
+
+#[test]
+fn iterations_tolerances_indices_and_classes_are_bounded() {
+    let d = tmp("bounds");
+    let ann = d.join("ann.csv");
+    std::fs::write(&ann, "item,annotator,label\na,x,0\na,y,1\nb,x,1\n").unwrap();
+    let ann_s = ann.display().to_string();
+    // nIter 10^18 with a negative tol: a loop without end, refused while the options are read
+    let mut a = s(&[
+        "consensus",
+        "dawid-skene",
+        "--annotations",
+        &ann_s,
+        "--options",
+    ]);
+    a.push(r#"{"nIter":1000000000000000000,"tol":-1}"#.into());
+    let out = cli(&a);
+    assert_eq!(out.status.code(), Some(2));
+    let l = error_line(&out);
+    assert!(
+        l.contains("invalid_options") && l.contains("--options") && l.contains("MAX_ITERATIONS"),
+        "{l}"
+    );
+    let mut a = s(&[
+        "consensus",
+        "dawid-skene",
+        "--annotations",
+        &ann_s,
+        "--options",
+    ]);
+    a.push(r#"{"tol":-1}"#.into());
+    let l = error_line(&cli(&a));
+    assert!(l.contains("--options") && l.contains(">= 0, got -1"), "{l}");
+
+    // an annotation of class 4e9: K would be 4e9 + 1
+    let big = d.join("big.csv");
+    std::fs::write(&big, "item,annotator,label\na,x,0\nb,x,4000000000\n").unwrap();
+    let a = s(&[
+        "consensus",
+        "majority",
+        "--annotations",
+        &big.display().to_string(),
+    ]);
+    let out = cli(&a);
+    assert_eq!(out.status.code(), Some(1));
+    let l = error_line(&out);
+    assert!(
+        l.contains("invalid_input")
+            && l.contains("--annotations")
+            && l.contains("big.csv")
+            && l.contains("MAX_CLASSES"),
+        "{l}"
+    );
+
+    // a triage naming item 10^12, exported without ids
+    let tiers = d.join("tiers.json");
+    std::fs::write(&tiers, r#"{"items":[{"index":1000000000000,"tier":"expertReview","predicted":0,"reasons":[]}],"order":[],"counts":{"autoAccept":0,"lightReview":0,"expertReview":1,"suspectedLabelError":0,"outlier":0,"failed":0},"fitted":{"temperature":1.0,"certifiedOn":0}}"#).unwrap();
+    let a = s(&[
+        "queue",
+        "export",
+        "--tiers",
+        &tiers.display().to_string(),
+        "--to",
+        "csv",
+    ]);
+    let l = error_line(&cli(&a));
+    assert!(
+        l.contains("--tiers") && l.contains("tiers.json") && l.contains("MAX_ITEMS"),
+        "{l}"
+    );
+
+    // a flag beyond its bound: one line naming the flag, exit 2
+    let scores = d.join("scores.csv");
+    std::fs::write(&scores, "0.5\n0.2\n").unwrap();
+    let a = s(&[
+        "select",
+        "batch",
+        "--scores",
+        &scores.display().to_string(),
+        "--batch-size",
+        "1000000000000",
+    ]);
+    let out = cli(&a);
+    assert_eq!(out.status.code(), Some(2));
+    let l = error_line(&out);
+    assert!(
+        l.contains("invalid_options") && l.contains("--batch-size") && l.contains("MAX_ITEMS"),
+        "{l}"
+    );
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
+fn data_errors_name_the_flag_and_the_file() {
+    let d = tmp("flags");
+    let probs = d.join("probs.csv");
+    let labels = d.join("labels.csv");
+    let pool = d.join("pool.csv");
+    std::fs::write(&probs, "0.9,0.1\n0.2,0.8\n0.7,0.3\n").unwrap();
+    std::fs::write(&labels, "0\n1\n").unwrap();
+    std::fs::write(&pool, "0.6,0.4\n").unwrap();
+    let p = |x: &PathBuf| x.display().to_string();
+    // queue tiers: the verified labels do not match the verified probabilities
+    let a = s(&[
+        "queue",
+        "tiers",
+        "--verified-probs",
+        &p(&probs),
+        "--verified-labels",
+        &p(&labels),
+        "--pool-probs",
+        &p(&pool),
+    ]);
+    let l = error_line(&cli(&a));
+    assert!(
+        l.contains("--verified-labels")
+            && l.contains("labels.csv")
+            && !l.contains("verified.labels"),
+        "{l}"
+    );
+    // triage: a label beyond the classes
+    std::fs::write(&labels, "0\n1\n7\n").unwrap();
+    let a = s(&[
+        "triage",
+        "label-issues",
+        "--pred-probs",
+        &p(&probs),
+        "--labels",
+        &p(&labels),
+    ]);
+    let l = error_line(&cli(&a));
+    assert!(
+        l.contains("--labels") && l.contains("labels.csv") && l.contains("--pred-probs"),
+        "{l}"
+    );
+    // calibrate: the same through another command
+    let a = s(&[
+        "calibrate",
+        "report",
+        "--pred-probs",
+        &p(&probs),
+        "--labels",
+        &p(&labels),
+    ]);
+    let l = error_line(&cli(&a));
+    assert!(l.contains("--labels") && l.contains("labels.csv"), "{l}");
+    // a missing required flag: one line naming it, exit 2
+    let out = cli(&s(&["triage", "label-issues", "--pred-probs", &p(&probs)]));
+    assert_eq!(out.status.code(), Some(2));
+    let l = error_line(&out);
+    assert!(l.contains("--labels"), "{l}");
+    let _ = std::fs::remove_dir_all(&d);
+}

@@ -144,6 +144,7 @@ fn four_reader_malignancy_matches_crowdkit_statsmodels_krippendorff() {
     req.options = DawidSkeneOptions {
         n_iter: ds_want["nIter"].as_u64().unwrap() as usize,
         tol: ds_want["tol"].as_f64().unwrap(),
+        stop_early: true,
     };
     let ds = dawid_skene(&req).unwrap();
     assert_eq!(

@@ -54,7 +54,7 @@ try {
       });
       run = () => mt.crowdlab({ annotations, numClasses: k, items: kept, predProbs: pk });
     } else {
-      run = () => mt.dawidSkene({ annotations, numClasses: k, options: { nIter: 100, tol: -1 } });
+      run = () => mt.dawidSkene({ annotations, numClasses: k, options: { nIter: 100, stopEarly: false } });
     }
   }
   run();

@@ -1,4 +1,5 @@
-//! Model loading: any bytes must load or give a typed error (`--features onnx`).
+//! Model loading: any bytes must load or give a typed error (`--features onnx`), and
+//! tract must never panic (our checks refuse what would make it panic: a trap in wasm).
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use medtriage::engine::manifest::Manifest;
@@ -15,8 +16,14 @@ fuzz_target!(|data: &[u8]| {
         max_tensor_bytes: 64 * 1024 * 1024,
         ..Default::default()
     };
-    if let Ok(model) = Model::load(data, m, &opts) {
-        let x = vec![0.0f32; model.image_len()];
-        let _ = model.run(&[&x]);
+    // a panic inside tract is caught natively but is a trap in wasm: report it as a crash
+    match Model::load(data, m, &opts) {
+        Ok(model) => {
+            let x = vec![0.0f32; model.image_len()];
+            if let Err(e) = model.run(&[&x]) {
+                assert!(e.code() != "inference_panicked", "{e}");
+            }
+        }
+        Err(e) => assert!(!e.message().contains("crashed the ONNX loader"), "{e}"),
     }
 });

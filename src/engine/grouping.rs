@@ -51,9 +51,11 @@ pub struct GroupClassesRequest {
     /// Probabilities over the model's classes, `n x k` row-major.
     pub pred_probs: Vec<f64>,
     /// Number of rows.
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub n: usize,
     /// Labels over the model's classes (`n` indices in `0..k`), mapped to group indices.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(deserialize_with = "crate::engine::limits::de::class")]
     pub labels: Option<Vec<usize>>,
 }
 
@@ -68,9 +70,11 @@ pub struct GroupClassesResponse {
     /// Grouped probabilities, `n x groups` row-major.
     pub pred_probs: Vec<f64>,
     /// Rows.
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub n: usize,
     /// The labels mapped to group indices, when labels were given.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "crate::engine::limits::de::class")]
     pub labels: Option<Vec<usize>>,
 }
 

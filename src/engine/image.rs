@@ -92,7 +92,8 @@ fn decode_checked(
     let mut reader = ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
         .map_err(|e| err!(ImageDecode, "cannot read image: {e}"))?;
-    match reader.format() {
+    let reader_format = reader.format();
+    match reader_format {
         Some(ImageFormat::Png) => check_png_structure(bytes)?,
         Some(ImageFormat::Jpeg) => check_jpeg_structure(bytes)?,
         _ => {
@@ -113,10 +114,55 @@ fn decode_checked(
     budget(w, h, decoder.total_bytes())?;
     // a missing or unreadable orientation tag means "as stored"
     let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
-    let mut img = DynamicImage::from_decoder(decoder).map_err(decode_error)?;
+    let mut img = match reader_format {
+        Some(ImageFormat::Jpeg) => {
+            drop(decoder);
+            decode_jpeg_strict(bytes, w, h)?
+        }
+        _ => DynamicImage::from_decoder(decoder).map_err(decode_error)?,
+    };
     img.apply_orientation(orientation);
     check_size(img.width(), img.height(), limits)?;
     Ok(img)
+}
+
+/// Decode a JPEG's pixels (already checked to be `w x h` within the limits) with the
+/// decoder in strict mode: a scan whose entropy-coded data is corrupt (an invalid Huffman
+/// code, a coefficient past the block, data that ends before the last MCU or a marker inside
+/// the data) is an error, where the lenient default fills the rest of the image with grey.
+fn decode_jpeg_strict(bytes: &[u8], w: u32, h: u32) -> Result<DynamicImage> {
+    use zune_core::{bytestream::ZCursor, colorspace::ColorSpace, options::DecoderOptions};
+    let opts = DecoderOptions::default()
+        .set_strict_mode(true)
+        .set_max_width(w as usize)
+        .set_max_height(h as usize);
+    let corrupt = |e: zune_jpeg::errors::DecodeErrors| err!(ImageDecode, "corrupt JPEG: {e}");
+    let mut d = zune_jpeg::JpegDecoder::new_with_options(ZCursor::new(bytes), opts);
+    d.decode_headers().map_err(corrupt)?;
+    let out = match d.input_colorspace() {
+        Some(c @ (ColorSpace::Luma | ColorSpace::LumaA | ColorSpace::RGBA)) => c,
+        _ => ColorSpace::RGB,
+    };
+    d.set_options(d.options().jpeg_set_out_colorspace(out));
+    let px = d.decode().map_err(corrupt)?;
+    let size = || {
+        err!(
+            ImageDecode,
+            "corrupt JPEG: the decoded pixels do not fill {w}x{h}"
+        )
+    };
+    Ok(match out {
+        ColorSpace::Luma => {
+            DynamicImage::ImageLuma8(ImageBuffer::from_raw(w, h, px).ok_or_else(size)?)
+        }
+        ColorSpace::LumaA => {
+            DynamicImage::ImageLumaA8(ImageBuffer::from_raw(w, h, px).ok_or_else(size)?)
+        }
+        ColorSpace::RGBA => {
+            DynamicImage::ImageRgba8(ImageBuffer::from_raw(w, h, px).ok_or_else(size)?)
+        }
+        _ => DynamicImage::ImageRgb8(ImageBuffer::from_raw(w, h, px).ok_or_else(size)?),
+    })
 }
 
 fn decode_error(e: ImageError) -> crate::error::Error {
@@ -244,14 +290,27 @@ pub fn check_jpeg_structure(b: &[u8]) -> Result<()> {
         }
         scans += 1;
         // entropy-coded data: 0xFF is followed by 0x00 (a stuffed byte), RSTn or fill 0xFF;
-        // anything else is the next marker
+        // anything else is the next marker. Restart markers count RST0..RST7 in turn from 0
+        // in each scan: one out of turn means a lost or corrupt restart interval.
+        let mut rst = 0u8;
         loop {
             let Some(j) = b[i..].iter().position(|&v| v == 0xFF).map(|j| i + j) else {
                 return Err(truncated(b.len(), &format!("inside scan {scans}")));
             };
             match b.get(j + 1) {
                 None => return Err(truncated(b.len(), &format!("inside scan {scans}"))),
-                Some(0x00) | Some(0xD0..=0xD7) => i = j + 2,
+                Some(0x00) => i = j + 2,
+                Some(&r @ 0xD0..=0xD7) => {
+                    if r - 0xD0 != rst {
+                        return Err(err!(
+                            ImageDecode,
+                            "corrupt JPEG: restart marker RST{} at byte {j} in scan {scans}, RST{rst} expected",
+                            r - 0xD0
+                        ));
+                    }
+                    rst = (rst + 1) % 8;
+                    i = j + 2;
+                }
                 Some(0xFF) => i = j + 1,
                 Some(_) => {
                     i = j;

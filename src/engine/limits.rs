@@ -15,6 +15,7 @@
 //! | iterations of an iterative fit (`nIter`, `maxIter`) | [`MAX_ITERATIONS`] = 10^6 | with a negative tolerance the loop never stops early |
 //! | batch sizes (`maxBatch`, review batches) | [`MAX_BATCH`] = 4096 images / [`MAX_ITEMS`] items | a fixed model batch of 10^8 would allocate its input tensor at once |
 //! | an item index or a class index read from a request | [`MAX_ITEMS`] = 10^8 items, `K` classes | indices size the arrays built from them |
+//! | runs of a `Scan` body per model run (the scanned axis, times every enclosing `Scan`'s) | [`MAX_SCAN_ITERATIONS`] = 10^5 | a scan over a long axis, or scans nested 8 deep, run "forever" (tract has no `Loop`) |
 //! | one model tensor (any operator's output, at the batch size used) | `LoadOptions::maxTensorBytes`, default 1 GiB | checked after shape inference, before the model runs |
 //! | all of a model's initializers and constants | `LoadOptions::maxModelBytes` (default 512 MiB) | declared sizes, checked before tract reads them |
 //! | one image | `ImageLimits` (`maxWidth`, `maxHeight`, `maxAlloc`: the decoded pixels **and** their float copy and resize buffers) | |
@@ -37,6 +38,8 @@ pub const MAX_ITERATIONS: u64 = 1_000_000;
 pub const MAX_BATCH: u64 = 4096;
 /// Deepest nesting of sub-graphs (`If`, `Loop`, `Scan`) in a model.
 pub const MAX_GRAPH_DEPTH: usize = 8;
+/// Most runs of a `Scan` body per model run (nested `Scan`s multiply).
+pub const MAX_SCAN_ITERATIONS: u64 = 100_000;
 
 /// Refuse `value > limit` with an error of `kind` naming `what`, the value and the limit.
 pub fn at_most(kind: ErrorKind, what: &str, value: u64, limit: u64, name: &str) -> Result<()> {
@@ -164,6 +167,116 @@ pub fn vec_with_capacity<T>(kind: ErrorKind, what: &str, len: usize) -> Result<V
         )
     })?;
     Ok(v)
+}
+
+/// The same bounds applied while a request is read (`#[serde(deserialize_with = ...)]` on
+/// its fields), so a JS request and a CLI flag or JSON file meet them at the one door both go
+/// through: serde. The refusal is a deserialization error, which both faces report as
+/// `invalid_options` with the limit and the value, e.g. `nIter is 1000000000000000000, limit
+/// is 1000000 (limits::MAX_ITERATIONS)`. Each function takes `usize`, `Option<usize>`,
+/// `Vec<usize>` or `Option<Vec<usize>>` (`f64` / `Option<f64>` for [`de::tolerance`]).
+pub mod de {
+    use serde::de::Error as _;
+    use serde::{Deserialize, Deserializer};
+
+    /// The integer values a field holds (one, none or many).
+    pub trait Values {
+        /// Every value, as `u64`.
+        fn values(&self) -> Vec<u64>;
+    }
+    impl Values for usize {
+        fn values(&self) -> Vec<u64> {
+            vec![*self as u64]
+        }
+    }
+    impl Values for u64 {
+        fn values(&self) -> Vec<u64> {
+            vec![*self]
+        }
+    }
+    impl<T: Values> Values for Option<T> {
+        fn values(&self) -> Vec<u64> {
+            self.as_ref().map(Values::values).unwrap_or_default()
+        }
+    }
+    impl Values for Vec<usize> {
+        fn values(&self) -> Vec<u64> {
+            // the largest is the one that matters; one pass, one value
+            self.iter()
+                .max()
+                .map(|&m| vec![m as u64])
+                .unwrap_or_default()
+        }
+    }
+
+    fn bounded<'de, D, T>(
+        d: D,
+        check: impl Fn(u64) -> crate::error::Result<()>,
+    ) -> Result<T, D::Error>
+    where
+        D: Deserializer<'de>,
+        T: Deserialize<'de> + Values,
+    {
+        let v = T::deserialize(d)?;
+        for x in v.values() {
+            check(x).map_err(|e| D::Error::custom(e.message()))?;
+        }
+        Ok(v)
+    }
+
+    /// An item index or a number of items: at most [`super::MAX_ITEMS`].
+    pub fn item<'de, D, T>(d: D) -> Result<T, D::Error>
+    where
+        D: Deserializer<'de>,
+        T: Deserialize<'de> + Values,
+    {
+        bounded(d, |x| super::items("an item index or count", x))
+    }
+
+    /// A number of classes: at most [`super::MAX_CLASSES`].
+    pub fn classes<'de, D, T>(d: D) -> Result<T, D::Error>
+    where
+        D: Deserializer<'de>,
+        T: Deserialize<'de> + Values,
+    {
+        bounded(d, super::classes)
+    }
+
+    /// A class index: below [`super::MAX_CLASSES`] (no table has more classes).
+    pub fn class<'de, D, T>(d: D) -> Result<T, D::Error>
+    where
+        D: Deserializer<'de>,
+        T: Deserialize<'de> + Values,
+    {
+        bounded(d, |c| {
+            super::at_most(
+                crate::error::ErrorKind::InvalidInput,
+                "a class index",
+                c,
+                super::MAX_CLASSES as u64 - 1,
+                "limits::MAX_CLASSES - 1",
+            )
+        })
+    }
+
+    /// An iteration count (`nIter`, `iterations`): at most [`super::MAX_ITERATIONS`].
+    pub fn iterations<'de, D, T>(d: D) -> Result<T, D::Error>
+    where
+        D: Deserializer<'de>,
+        T: Deserialize<'de> + Values,
+    {
+        bounded(d, |n| super::iterations("an iteration count", n))
+    }
+
+    /// A tolerance: finite and `>= 0`.
+    pub fn tolerance<'de, D>(d: D) -> Result<f64, D::Error>
+    where
+        D: Deserializer<'de>,
+    {
+        let t = f64::deserialize(d)?;
+        super::tolerance("a tolerance", t).map_err(|e| D::Error::custom(e.message()))?;
+        Ok(t)
+    }
 }
 
 #[cfg(test)]

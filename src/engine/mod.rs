@@ -9,6 +9,8 @@ pub mod manifest;
 #[cfg(feature = "onnx")]
 pub mod model;
 pub mod multilabel;
+#[cfg(feature = "onnx")]
+pub mod onnx_check;
 pub mod queue;
 pub mod resample;
 pub mod score;

@@ -12,8 +12,9 @@ use sha2::{Digest, Sha256};
 use tract_onnx::prelude::*;
 use tract_onnx::tract_hir::infer::Factoid;
 
-use super::limits::{self, MAX_BATCH, MAX_GRAPH_DEPTH};
+use super::limits::{self, MAX_BATCH, MAX_GRAPH_DEPTH, MAX_SCAN_ITERATIONS};
 use super::manifest::{Layout, Manifest};
+use super::onnx_check::{self, const_i64s};
 use crate::error::{catch_panic, err, one_line, Error, ErrorKind, Result};
 
 /// Options for loading a model.
@@ -307,6 +308,8 @@ fn build_plan(bytes: &[u8], manifest: &Manifest, opts: &LoadOptions) -> Result<(
         .ok_or_else(|| err!(InvalidModel, "cannot parse ONNX model: it has no graph"))?;
     let mut declared = 0u128;
     prescan_graph(graph, 0, opts, &mut declared)?;
+    // what tract would panic on while analysing (a trap in wasm), and Scan trip counts
+    onnx_check::check_model(graph, 4, opts.max_tensor_bytes)?;
     let mut model = onnx
         .model_for_proto_model(&proto)
         .map_err(tract_err(invalid_model, "cannot parse ONNX model"))?;
@@ -456,6 +459,7 @@ fn build_plan(bytes: &[u8], manifest: &Manifest, opts: &LoadOptions) -> Result<(
             .map_err(tract_err(invalid_model, "cannot analyse the model"))?;
         // every tensor's size is known now: refuse before anything is run or folded
         check_tensor_sizes(&t, max_batch, opts.max_tensor_bytes)?;
+        check_scan_trips(&t, max_batch, 1)?;
         t.into_optimized()
             .map_err(tract_err(invalid_model, "cannot optimize the model"))
     };
@@ -539,25 +543,6 @@ fn dims_volume(dims: &[i64]) -> Result<u128> {
 
 fn tensor_proto_bytes(t: &tract_onnx::pb::TensorProto) -> Result<u128> {
     Ok(dims_volume(&t.dims)?.saturating_mul(onnx_elem_bytes(t.data_type)))
-}
-
-/// The int64 values of a small constant tensor (a shape or repeat count), if readable.
-fn const_i64s(t: &tract_onnx::pb::TensorProto) -> Option<Vec<i64>> {
-    if t.data_type != 7 || t.dims.len() > 1 {
-        return None;
-    }
-    if !t.int64_data.is_empty() {
-        return Some(t.int64_data.clone());
-    }
-    let raw = &t.raw_data;
-    if !raw.len().is_multiple_of(8) || raw.len() > 8 * 64 {
-        return None;
-    }
-    Some(
-        raw.chunks_exact(8)
-            .map(|c| i64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
-            .collect(),
-    )
 }
 
 /// Checks on the ONNX proto before tract builds anything from it: sub-graph nesting depth,
@@ -719,6 +704,44 @@ fn check_tensor_sizes(model: &TypedModel, batch: usize, limit: u64) -> Result<()
                 ));
             }
         }
+    }
+    Ok(())
+}
+
+/// Every `Scan` of the analysed model runs its body at most [`MAX_SCAN_ITERATIONS`] times
+/// per run, counting the iterations of the enclosing `Scan`s (`outer`): a trip count taken
+/// from the input's shape is known only now. (tract has no `Loop`.)
+fn check_scan_trips(model: &TypedModel, batch: usize, outer: u64) -> Result<()> {
+    use tract_onnx::tract_core::ops::scan::Scan;
+    let mut values = SymbolValues::default();
+    for s in model.symbols.all_symbols() {
+        values.set(&s, batch as i64);
+    }
+    for node in model.nodes() {
+        let Some(scan) = node.op_as::<Scan>() else {
+            continue;
+        };
+        let trips = scan
+            .input_mapping
+            .iter()
+            .enumerate()
+            .find_map(|(slot, m)| m.as_scan().map(|info| (slot, *info)))
+            .and_then(|(slot, info)| {
+                let fact = model.outlet_fact(*node.inputs.get(slot)?).ok()?;
+                let len = fact.shape.get(info.axis)?.eval(&values).to_i64().ok()?;
+                let chunk = info.chunk.unsigned_abs().max(1) as u64;
+                Some((len.max(0) as u64).div_ceil(chunk))
+            })
+            .unwrap_or(1);
+        let total = outer.saturating_mul(trips);
+        if total > MAX_SCAN_ITERATIONS {
+            return Err(err!(
+                InvalidModel,
+                "operator {:?} (Scan) runs its body {total} times per run at batch {batch}, limit is {MAX_SCAN_ITERATIONS} (limits::MAX_SCAN_ITERATIONS)",
+                node.name
+            ));
+        }
+        check_scan_trips(&scan.body, batch, total)?;
     }
     Ok(())
 }

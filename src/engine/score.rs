@@ -50,6 +50,7 @@ impl Default for ScoreOptions {
 #[serde(rename_all = "camelCase")]
 pub struct TopClass {
     /// Class index in the model's output.
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub index: usize,
     /// Class name from the manifest.
     pub name: String,
@@ -66,6 +67,7 @@ pub struct ImageScore {
     /// The top classes, most probable first (ties: lower index first).
     pub top: Vec<TopClass>,
     /// Index of the most probable class.
+    #[serde(deserialize_with = "crate::engine::limits::de::class")]
     pub predicted: usize,
     /// Its probability.
     pub confidence: f32,

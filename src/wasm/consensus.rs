@@ -42,10 +42,12 @@ export interface ConsensusRequest<O> {
 
 export interface MajorityOptions {}
 export interface DawidSkeneOptions {
-  /** Max EM iterations (default 100). */
+  /** Max EM iterations (default 100, at most 1e6). */
   nIter?: number;
-  /** Stop when the loss gains less than this (default 1e-5; negative: always nIter). */
+  /** Stop when the loss gains less than this (default 1e-5; finite and >= 0). */
   tol?: number;
+  /** false: always run nIter iterations, never stop on tol (default true). */
+  stopEarly?: boolean;
 }
 export interface CrowdlabOptions {
   /** Temperature-scale predProbs first (default false). */

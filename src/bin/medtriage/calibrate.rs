@@ -19,7 +19,7 @@ use medtriage::engine::triage::risk::{
 };
 use medtriage::{Error, ErrorKind, Result};
 
-use crate::io::{io_err, read_labels, read_probs, write_json, Matrix};
+use crate::io::{cli_context, io_err, read_labels, read_probs, write_json, Matrix};
 
 #[derive(Clone, Copy, ValueEnum)]
 pub enum MethodArg {
@@ -56,7 +56,7 @@ pub enum Cmd {
         #[arg(long)]
         probs: PathBuf,
         /// Rows per item when --probs is 2-D.
-        #[arg(long)]
+        #[arg(long, value_parser = crate::io::items_flag)]
         t: Option<usize>,
         /// Also output the mean probabilities.
         #[arg(long)]
@@ -107,7 +107,7 @@ pub enum Cmd {
         #[arg(long)]
         labels: PathBuf,
         /// Equal-width bins.
-        #[arg(long, default_value_t = 15)]
+        #[arg(long, default_value_t = 15, value_parser = crate::io::items_flag)]
         bins: usize,
         #[arg(long, short)]
         out: Option<PathBuf>,
@@ -138,7 +138,7 @@ pub enum Cmd {
         randomized: bool,
         #[arg(long)]
         lambda: Option<f64>,
-        #[arg(long)]
+        #[arg(long, value_parser = crate::io::classes_flag)]
         k_reg: Option<usize>,
         #[arg(long)]
         class_conditional: bool,
@@ -205,6 +205,25 @@ fn cerr(e: csv::Error) -> Error {
     Error::new(ErrorKind::Io, format!("writing CSV: {e}"))
 }
 
+/// The flags and files of a `--logits` / `--probs` (+ `--labels`) input, for errors.
+fn scores_files<'a>(
+    logits: &'a Option<PathBuf>,
+    probs: &'a Option<PathBuf>,
+    labels: impl Into<Option<&'a PathBuf>>,
+) -> Vec<(&'static str, &'a std::path::Path)> {
+    let mut files = Vec::new();
+    if let Some(p) = logits {
+        files.push(("--logits", p.as_path()));
+    }
+    if let Some(p) = probs {
+        files.push(("--probs", p.as_path()));
+    }
+    if let Some(p) = labels.into() {
+        files.push(("--labels", p.as_path()));
+    }
+    files
+}
+
 pub fn run(cmd: Cmd) -> Result<()> {
     match cmd {
         Cmd::Uncertainty {
@@ -244,7 +263,8 @@ pub fn run(cmd: Cmd) -> Result<()> {
                 k,
                 include_mean_probs: mean_probs,
             };
-            let r = multi::multi_uncertainty(&req)?;
+            let r = multi::multi_uncertainty(&req)
+                .map_err(|e| cli_context(e, &[("--probs", probs.as_path())], "--t"))?;
             if let Some(path) = csv {
                 let mut w = csv_writer(&path)?;
                 w.write_record([
@@ -301,7 +321,10 @@ pub fn run(cmd: Cmd) -> Result<()> {
                     max_temperature: max_t,
                 },
             };
-            write_json(&calibration::fit_temperature(&req)?, out.as_deref())
+            let files = scores_files(&logits, &probs, &labels);
+            let r = calibration::fit_temperature(&req)
+                .map_err(|e| cli_context(e, &files, "--min-t / --max-t"))?;
+            write_json(&r, out.as_deref())
         }
         Cmd::Apply {
             logits,
@@ -323,7 +346,8 @@ pub fn run(cmd: Cmd) -> Result<()> {
                 req.k,
                 req.kind,
                 req.temperature,
-            )?;
+            )
+            .map_err(|e| cli_context(e, &scores_files(&logits, &probs, None), "--temperature"))?;
             let sink: Box<dyn std::io::Write> = match &out {
                 Some(path) => Box::new(std::fs::File::create(path).map_err(|e| io_err(path, e))?),
                 None => Box::new(std::io::stdout().lock()),
@@ -353,7 +377,16 @@ pub fn run(cmd: Cmd) -> Result<()> {
                 labels: read_labels(&labels)?,
                 bins,
             };
-            let r = calibration::calibration_report(&req)?;
+            let r = calibration::calibration_report(&req).map_err(|e| {
+                cli_context(
+                    e,
+                    &[
+                        ("--pred-probs", pred_probs.as_path()),
+                        ("--labels", labels.as_path()),
+                    ],
+                    "--bins",
+                )
+            })?;
             if let Some(path) = bins_csv {
                 let mut w = csv_writer(&path)?;
                 w.write_record(["lower", "upper", "count", "mean_confidence", "accuracy"])
@@ -420,6 +453,16 @@ pub fn run(cmd: Cmd) -> Result<()> {
                 labels: read_labels(&cal_labels)?,
                 alpha,
                 options: o,
+            })
+            .map_err(|e| {
+                cli_context(
+                    e,
+                    &[
+                        ("--cal-probs", cal_probs.as_path()),
+                        ("--cal-labels", cal_labels.as_path()),
+                    ],
+                    "--alpha / --options",
+                )
             })?;
             let tm = read_probs(&test_probs)?;
             let labels = match &test_labels {
@@ -432,6 +475,13 @@ pub fn run(cmd: Cmd) -> Result<()> {
                 n: tm.rows,
                 k: tm.cols,
                 labels,
+            })
+            .map_err(|e| {
+                let mut files = vec![("--test-probs", test_probs.as_path())];
+                if let Some(p) = &test_labels {
+                    files.push(("--test-labels", p.as_path()));
+                }
+                cli_context(e, &files, "--options")
             })?;
             if let Some(path) = sets_csv {
                 let mut w = csv_writer(&path)?;
@@ -489,7 +539,17 @@ pub fn run(cmd: Cmd) -> Result<()> {
                 delta,
                 options: o,
             };
-            write_json(&risk::auto_accept_threshold(&req)?, out.as_deref())
+            let r = risk::auto_accept_threshold(&req).map_err(|e| {
+                cli_context(
+                    e,
+                    &[
+                        ("--pred-probs", pred_probs.as_path()),
+                        ("--labels", labels.as_path()),
+                    ],
+                    "--alpha / --delta / --options",
+                )
+            })?;
+            write_json(&r, out.as_deref())
         }
     }
 }

@@ -156,6 +156,35 @@ enum Cmd {
     },
 }
 
+/// A command line clap refuses: help and version as clap prints them; an error as one line
+/// `error[invalid_options]: ...` naming the flag and the value (exit 2, as every
+/// `invalid_options`), without clap's usage block.
+fn flag_error(e: &clap::Error) -> i32 {
+    use clap::error::ErrorKind as K;
+    if matches!(
+        e.kind(),
+        K::DisplayHelp | K::DisplayVersion | K::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        let _ = e.print();
+        return if e.kind() == K::DisplayHelpOnMissingArgumentOrSubcommand {
+            2
+        } else {
+            0
+        };
+    }
+    let text = e.render().to_string();
+    let what: Vec<&str> = text
+        .lines()
+        .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more information"))
+        .collect();
+    let what = what.join(" ");
+    eprintln!(
+        "error[invalid_options]: {}",
+        medtriage::error::one_line(what.trim_start_matches("error: "), 2000)
+    );
+    2
+}
+
 /// A panic that escapes every guard is a bug: one line on stderr, no backtrace, exit 101.
 fn install_panic_hook() {
     std::panic::set_hook(Box::new(|info| {
@@ -174,7 +203,10 @@ fn install_panic_hook() {
 
 pub fn main() -> i32 {
     install_panic_hook();
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => return flag_error(&e),
+    };
     let r = match cli.cmd {
         Cmd::Score {
             model,

@@ -53,6 +53,38 @@ pub struct Args {
     csv: Option<PathBuf>,
 }
 
+impl Args {
+    /// An engine error in the CLI's words: request field names become the flags that gave
+    /// them, and a data error names the files it came from.
+    fn context(&self, e: Error) -> Error {
+        let file = |f: &str, p: &Option<PathBuf>| match p {
+            Some(p) => format!("{f} {}", p.display()),
+            None => f.to_string(),
+        };
+        let e = crate::io::name_flags(
+            e,
+            &[
+                ("numClasses", "--num-classes".into()),
+                ("predProbs", file("--pred-probs", &self.pred_probs)),
+                (
+                    "predProbsUnlabeled",
+                    file("--pred-probs-unlabeled", &self.pred_probs_unlabeled),
+                ),
+            ],
+        );
+        let files: Vec<(&str, &std::path::Path)> = [
+            ("--annotations", &self.annotations),
+            ("--pred-probs", &self.pred_probs),
+            ("--pred-probs-unlabeled", &self.pred_probs_unlabeled),
+            ("--items", &self.items),
+        ]
+        .into_iter()
+        .filter_map(|(f, p)| p.as_deref().map(|p| (f, p)))
+        .collect();
+        crate::io::cli_context(e, &files, "--options")
+    }
+}
+
 /// The consensus methods.
 #[derive(clap::Subcommand)]
 pub enum Cmd {
@@ -72,7 +104,7 @@ pub fn run(cmd: Cmd) -> Result<()> {
     match cmd {
         Cmd::Majority(a) => {
             let req = request::<MajorityOptions>(&a)?;
-            let r = majority::majority_vote(&req)?;
+            let r = majority::majority_vote(&req).map_err(|e| a.context(e))?;
             if let Some(p) = &a.csv {
                 let rows = (0..r.items.len()).map(|i| {
                     vec![
@@ -101,7 +133,7 @@ pub fn run(cmd: Cmd) -> Result<()> {
         }
         Cmd::DawidSkene(a) => {
             let req = request::<DawidSkeneOptions>(&a)?;
-            let r = dawid_skene::dawid_skene(&req)?;
+            let r = dawid_skene::dawid_skene(&req).map_err(|e| a.context(e))?;
             if let Some(p) = &a.csv {
                 let k = r.classes.len();
                 let mut header: Vec<String> = ["item", "consensus", "consensus_class", "tied"]
@@ -129,7 +161,7 @@ pub fn run(cmd: Cmd) -> Result<()> {
         }
         Cmd::Crowdlab(a) => {
             let req = request::<CrowdlabOptions>(&a)?;
-            let r = crowdlab::crowdlab(&req)?;
+            let r = crowdlab::crowdlab(&req).map_err(|e| a.context(e))?;
             if let Some(p) = &a.csv {
                 let rows = (0..r.items.len()).map(|i| {
                     vec![
@@ -158,7 +190,7 @@ pub fn run(cmd: Cmd) -> Result<()> {
         }
         Cmd::ActiveLab(a) => {
             let req = request::<ActiveLabOptions>(&a)?;
-            let r = crowdlab::active_lab(&req)?;
+            let r = crowdlab::active_lab(&req).map_err(|e| a.context(e))?;
             if let Some(p) = &a.csv {
                 let rows = r
                     .items
@@ -179,7 +211,7 @@ pub fn run(cmd: Cmd) -> Result<()> {
         }
         Cmd::Agreement(a) => {
             let req = request::<AgreementOptions>(&a)?;
-            let r = agreement::agreement(&req)?;
+            let r = agreement::agreement(&req).map_err(|e| a.context(e))?;
             if let Some(p) = &a.csv {
                 let opt = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
                 let rows = r.pairs.iter().map(|q| {

@@ -21,6 +21,68 @@ impl Matrix {
     }
 }
 
+/// `value_parser` of a flag holding a number of items or an item index: the same bound
+/// ([`limits::MAX_ITEMS`]) the JS API's requests meet.
+pub fn items_flag(s: &str) -> std::result::Result<usize, String> {
+    let n: usize = s.parse().map_err(|e| format!("{e}"))?;
+    limits::items("the value", n as u64).map_err(|e| e.message().to_string())?;
+    Ok(n)
+}
+
+/// `value_parser` of a flag holding a number of classes (at most [`limits::MAX_CLASSES`]).
+pub fn classes_flag(s: &str) -> std::result::Result<usize, String> {
+    let n: usize = s.parse().map_err(|e| format!("{e}"))?;
+    limits::classes(n as u64).map_err(|e| e.message().to_string())?;
+    Ok(n)
+}
+
+/// An engine error read back in the CLI's words: each request field name in `names` (as the
+/// JS API spells it, e.g. `verified.labels`) becomes the flag and file that gave it (e.g.
+/// `--verified-labels labels.csv`). Only whole names are replaced.
+pub fn name_flags(e: Error, names: &[(&str, String)]) -> Error {
+    let mut msg = e.message().to_string();
+    let mut order: Vec<&(&str, String)> = names.iter().collect();
+    order.sort_by_key(|(api, _)| std::cmp::Reverse(api.len()));
+    for (api, flag) in order {
+        msg = replace_word(&msg, api, flag);
+    }
+    Error::new(e.kind(), msg)
+}
+
+fn replace_word(text: &str, word: &str, by: &str) -> String {
+    let ident = |c: char| c.is_alphanumeric() || c == '_' || c == '.' || c == '-';
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find(word) {
+        let before = rest[..i].chars().next_back();
+        let after = rest[i + word.len()..].chars().next();
+        let whole = !before.is_some_and(ident) && !after.is_some_and(|c| ident(c) && c != '.');
+        out.push_str(&rest[..i]);
+        out.push_str(if whole { by } else { word });
+        rest = &rest[i + word.len()..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// An engine error met by a command that read `files` (flag, path) and took its options
+/// from `options` (e.g. `"--options"`): a data error is prefixed with the flags and files
+/// the data came from, an options error with the options flag, so every CLI error names
+/// the flag and the file. An error already naming a flag is left as it is.
+pub fn cli_context(e: Error, files: &[(&str, &Path)], options: &str) -> Error {
+    if e.message().starts_with("--") || e.kind() == ErrorKind::Io {
+        return e;
+    }
+    if e.kind() == ErrorKind::InvalidOptions {
+        return e.context(options);
+    }
+    let named: Vec<String> = files
+        .iter()
+        .map(|(f, p)| format!("{f} {}", p.display()))
+        .collect();
+    e.context(named.join(", "))
+}
+
 /// An I/O error naming the file.
 pub fn io_err(path: &Path, e: impl std::fmt::Display) -> Error {
     Error::new(ErrorKind::Io, format!("{}: {e}", path.display()))
@@ -97,10 +159,16 @@ fn check_npy_header(path: &Path, b: &[u8]) -> Result<()> {
 }
 
 fn npy_f64(path: &Path) -> Result<(Vec<u64>, Vec<f64>)> {
+    npy_from_bytes(path, &read_table_bytes(path)?)
+}
+
+/// A `.npy` file's shape and values (as f64), from its bytes; `path` names it in errors.
+/// Every size the header claims is checked against the bytes that are there and the table
+/// budget before anything is allocated (the fuzz target `table` calls this directly).
+pub fn npy_from_bytes(path: &Path, bytes: &[u8]) -> Result<(Vec<u64>, Vec<f64>)> {
     use npyz::{DType, TypeChar};
-    let bytes = read_table_bytes(path)?;
-    check_npy_header(path, &bytes)?;
-    let npy = npyz::NpyFile::new(&bytes[..]).map_err(|e| bad(path, e))?;
+    check_npy_header(path, bytes)?;
+    let npy = npyz::NpyFile::new(bytes).map_err(|e| bad(path, e))?;
     let fortran = npy.order() == npyz::Order::Fortran;
     let shape = npy.shape().to_vec();
     let (tc, size) = match npy.dtype() {
@@ -163,11 +231,16 @@ fn npy_f64(path: &Path) -> Result<(Vec<u64>, Vec<f64>)> {
 }
 
 fn csv_f64(path: &Path) -> Result<(Vec<u64>, Vec<f64>)> {
-    let bytes = read_table_bytes(path)?;
+    csv_from_bytes(path, &read_table_bytes(path)?)
+}
+
+/// A `.csv` table of numbers (optional header row) as `[rows, cols]` and row-major values;
+/// `path` names it in errors.
+pub fn csv_from_bytes(path: &Path, bytes: &[u8]) -> Result<(Vec<u64>, Vec<f64>)> {
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(false)
-        .from_reader(&bytes[..]);
+        .from_reader(bytes);
     let mut data = Vec::new();
     let mut rows = 0u64;
     let mut cols = 0u64;

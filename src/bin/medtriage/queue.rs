@@ -53,6 +53,62 @@ pub struct Data {
     policy: String,
 }
 
+impl Data {
+    /// The request fields these flags fill, with the flag and file each came from (or the
+    /// `--request` file), to name them in errors.
+    fn flag_names(&self) -> Vec<(&'static str, String)> {
+        if let Some(r) = &self.request {
+            return vec![("", format!("--request {}", r.display()))];
+        }
+        let flag = |f: &str, p: &Option<PathBuf>| match p {
+            Some(p) => format!("{f} {}", p.display()),
+            None => f.to_string(),
+        };
+        vec![
+            (
+                "verified.predProbs",
+                flag("--verified-probs", &self.verified_probs),
+            ),
+            (
+                "verified.labels",
+                flag("--verified-labels", &self.verified_labels),
+            ),
+            (
+                "verified.givenLabels",
+                flag("--verified-given", &self.verified_given),
+            ),
+            (
+                "verified.outlierScores",
+                flag("--verified-outlier-scores", &self.verified_outlier_scores),
+            ),
+            ("verified.n", flag("--verified-probs", &self.verified_probs)),
+            ("pool.predProbs", flag("--pool-probs", &self.pool_probs)),
+            ("pool.givenLabels", flag("--pool-given", &self.pool_given)),
+            (
+                "pool.outlierScores",
+                flag("--pool-outlier-scores", &self.pool_outlier_scores),
+            ),
+            (
+                "pool.agreement",
+                flag("--pool-agreement", &self.pool_agreement),
+            ),
+            (
+                "pool.duplicateOfVerified",
+                flag("--pool-duplicates", &self.pool_duplicates),
+            ),
+            ("pool.n", flag("--pool-probs", &self.pool_probs)),
+        ]
+    }
+
+    /// An engine error on this data, in the CLI's words (see [`crate::io::name_flags`]).
+    fn name_flags(&self, e: Error) -> Error {
+        match self.flag_names().as_slice() {
+            [("", req)] => e.context(req),
+            names => crate::io::name_flags(e, names),
+        }
+    }
+}
+
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
 pub enum Format {
     Json,
@@ -149,7 +205,7 @@ pub enum Cmd {
         #[command(flatten)]
         names: Names,
         /// Pool size (checks the indices).
-        #[arg(long)]
+        #[arg(long, value_parser = crate::io::items_flag)]
         n: Option<usize>,
         /// Output file (default: standard output).
         #[arg(long, short)]
@@ -390,7 +446,7 @@ pub fn run(cmd: Cmd) -> Result<()> {
                     }
                 }
             };
-            let res = policy::tier_items(&req)?;
+            let res = policy::tier_items(&req).map_err(|e| data.name_flags(e))?;
             match format {
                 Format::Json => write_json(&res, out.as_deref()),
                 Format::Csv => write_text(
@@ -460,7 +516,8 @@ pub fn run(cmd: Cmd) -> Result<()> {
             if let Some(p) = &verified_embeddings {
                 req.verified_embeddings = Some(read_matrix(p)?.data);
             }
-            write_json(&rounds::plan_round(&req)?, out.as_deref())
+            let plan = rounds::plan_round(&req).map_err(|e| data.name_flags(e))?;
+            write_json(&plan, out.as_deref())
         }
         Cmd::ReadLabelStudio {
             export,
@@ -612,9 +669,13 @@ pub fn run(cmd: Cmd) -> Result<()> {
             let t: policy::TierResponse = serde_json::from_value(t).map_err(|e| {
                 Error::new(
                     ErrorKind::InvalidInput,
-                    format!("{}: not a triage: {e}", tiers.display()),
+                    format!("--tiers {}: not a triage: {e}", tiers.display()),
                 )
             })?;
+            let mut files = vec![("--tiers", tiers.as_path())];
+            files.extend(ids.as_deref().map(|p| ("--ids", p)));
+            files.extend(classes.as_deref().map(|p| ("--classes", p)));
+            let ctx = |e: Error| crate::io::cli_context(e, &files, "--options");
             let ids = opt(&ids, lines)?;
             let classes = opt(&classes, lines)?;
             fn req<O: serde::de::DeserializeOwned>(
@@ -633,7 +694,7 @@ pub fn run(cmd: Cmd) -> Result<()> {
             let out = out.as_deref();
             match to {
                 ExportFormat::PseudoCsv | ExportFormat::PseudoJson => {
-                    let r = export::pseudo_labels(&req(t, ids, classes, &options)?)?;
+                    let r = export::pseudo_labels(&req(t, ids, classes, &options)?).map_err(ctx)?;
                     if to == ExportFormat::PseudoCsv {
                         write_text(&r.csv, out)
                     } else {
@@ -641,11 +702,12 @@ pub fn run(cmd: Cmd) -> Result<()> {
                     }
                 }
                 ExportFormat::LabelStudio => write_json(
-                    &export::label_studio(&req(t, ids, classes, &options)?)?,
+                    &export::label_studio(&req(t, ids, classes, &options)?).map_err(ctx)?,
                     out,
                 ),
                 ExportFormat::Csv => {
-                    write_text(&export::tiers_csv(&req(t, ids, classes, &options)?)?, out)
+                    let csv = export::tiers_csv(&req(t, ids, classes, &options)?).map_err(ctx)?;
+                    write_text(&csv, out)
                 }
             }
         }

@@ -45,7 +45,7 @@ pub struct BatchArgs {
     #[arg(long)]
     scores: PathBuf,
     /// Items to select.
-    #[arg(long)]
+    #[arg(long, value_parser = crate::io::items_flag)]
     batch_size: usize,
     /// Selection rule.
     #[arg(long, value_enum, default_value = "top-k")]
@@ -63,7 +63,7 @@ pub struct BatchArgs {
     #[arg(long)]
     predicted: Option<PathBuf>,
     /// Number of classes (with --predicted and no --pred-probs).
-    #[arg(long)]
+    #[arg(long, value_parser = crate::io::classes_flag)]
     k: Option<usize>,
     /// Options as JSON (the JS API's options object), e.g.
     /// '{"classBudget":"byEstimatedError","classErrorRates":[0.1,0.3],"minPerClass":2}'.
@@ -136,11 +136,45 @@ fn build(a: &BatchArgs) -> Result<SelectRequest> {
     })
 }
 
+impl BatchArgs {
+    /// An engine error in the CLI's words: request field names become the flags that gave
+    /// them, and a data error names the files it came from.
+    fn context(&self, e: Error) -> Error {
+        let file = |f: &str, p: &Option<PathBuf>| match p {
+            Some(p) => format!("{f} {}", p.display()),
+            None => f.to_string(),
+        };
+        let e = crate::io::name_flags(
+            e,
+            &[
+                ("batchSize", "--batch-size".into()),
+                ("predProbs", file("--pred-probs", &self.pred_probs)),
+                (
+                    "labeledEmbeddings",
+                    file("--labeled-embeddings", &self.labeled_embeddings),
+                ),
+            ],
+        );
+        let mut files: Vec<(&str, &std::path::Path)> = vec![("--scores", self.scores.as_path())];
+        for (f, p) in [
+            ("--embeddings", &self.embeddings),
+            ("--labeled-embeddings", &self.labeled_embeddings),
+            ("--pred-probs", &self.pred_probs),
+            ("--predicted", &self.predicted),
+        ] {
+            if let Some(p) = p {
+                files.push((f, p.as_path()));
+            }
+        }
+        crate::io::cli_context(e, &files, "--options")
+    }
+}
+
 pub fn run(cmd: Cmd) -> Result<()> {
     match cmd {
         Cmd::Batch(a) => {
             let r = build(&a)?;
-            let res = select::select_batch(&r)?;
+            let res = select::select_batch(&r).map_err(|e| a.context(e))?;
             for note in &res.notes {
                 eprintln!("note: {note}");
             }

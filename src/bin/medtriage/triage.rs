@@ -114,6 +114,20 @@ struct Loaded {
     labels: Vec<usize>,
 }
 
+impl ProbsArgs {
+    /// An engine error in the CLI's words: the flags and files it came from.
+    fn context(&self, e: medtriage::Error) -> medtriage::Error {
+        crate::io::cli_context(
+            e,
+            &[
+                ("--pred-probs", self.pred_probs.as_path()),
+                ("--labels", self.labels.as_path()),
+            ],
+            "--options",
+        )
+    }
+}
+
 fn load(a: &ProbsArgs) -> Result<Loaded> {
     let m = read_probs(&a.pred_probs)?;
     let labels = read_labels(&a.labels)?;
@@ -136,7 +150,7 @@ pub fn run(cmd: Cmd) -> Result<()> {
                 labels: l.labels,
                 options: from_json(&a.options, "--options")?,
             };
-            let res = li::find_label_issues_request(&r)?;
+            let res = li::find_label_issues_request(&r).map_err(|e| a.context(e))?;
             match a.format {
                 Format::Json => write_json(&res, a.out.as_deref()),
                 Format::Csv => {
@@ -179,7 +193,7 @@ pub fn run(cmd: Cmd) -> Result<()> {
                 labels: l.labels,
                 options: from_json(&a.options, "--options")?,
             };
-            let res = li::quality_scores_request(&r)?;
+            let res = li::quality_scores_request(&r).map_err(|e| a.context(e))?;
             match a.format {
                 Format::Json => write_json(&res, a.out.as_deref()),
                 Format::Csv => write_csv(
@@ -201,7 +215,7 @@ pub fn run(cmd: Cmd) -> Result<()> {
                 labels: l.labels,
                 options: from_json(&a.options, "--options")?,
             };
-            let res = li::confident_joint_request(&r)?;
+            let res = li::confident_joint_request(&r).map_err(|e| a.context(e))?;
             match a.format {
                 Format::Json => write_json(&res, a.out.as_deref()),
                 Format::Csv => {
@@ -226,7 +240,10 @@ pub fn run(cmd: Cmd) -> Result<()> {
                 labels: l.labels,
                 options: from_json(&a.options, "--options")?,
             };
-            write_json(&li::num_label_issues_request(&r)?, a.out.as_deref())
+            write_json(
+                &li::num_label_issues_request(&r).map_err(|e| a.context(e))?,
+                a.out.as_deref(),
+            )
         }
         Cmd::Outliers {
             embeddings,

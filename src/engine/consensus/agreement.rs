@@ -96,6 +96,7 @@ pub struct AnnotatorLabel {
     /// Annotator id.
     pub annotator: String,
     /// Class index.
+    #[serde(deserialize_with = "crate::engine::limits::de::class")]
     pub label: usize,
     /// Class name.
     pub class: String,
@@ -106,6 +107,7 @@ pub struct AnnotatorLabel {
 #[serde(rename_all = "camelCase")]
 pub struct Disagreement {
     /// Item index.
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub index: usize,
     /// Item id.
     pub item: String,

@@ -85,6 +85,7 @@ pub struct AnnotatorStats {
     /// Share of the annotator's labels equal to the consensus.
     pub agreement_with_consensus: f64,
     /// The class this annotator labels worst (cleanlab's `worst_class`).
+    #[serde(deserialize_with = "crate::engine::limits::de::class")]
     pub worst_class: usize,
     /// Items labeled.
     pub num_examples_labeled: usize,
@@ -134,6 +135,7 @@ pub struct NextItem {
     /// `"labeled"` or `"unlabeled"`.
     pub set: String,
     /// Index within that set.
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub index: usize,
     /// Its id.
     pub item: String,

@@ -61,6 +61,7 @@ pub struct ConsensusRequest<O> {
     pub classes: Option<Vec<String>>,
     /// Class count when `classes` is not given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(deserialize_with = "crate::engine::limits::de::classes")]
     pub num_classes: Option<usize>,
     /// Declared item ids (order of `predProbs` rows).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -254,6 +255,17 @@ impl Dataset {
         if k < 2 {
             return Err(err!(InvalidInput, "at least 2 classes are needed, got {k}"));
         }
+        // K sizes the class names and every K x K matrix: bounded before anything is built
+        let inferred = classes.is_none() && num_classes.is_none() && pred_len.is_none();
+        crate::engine::limits::classes(k as u64).map_err(|e| {
+            if inferred {
+                e.context(format!(
+                    "K is the largest annotation label + 1 ({max_label} + 1)"
+                ))
+            } else {
+                e
+            }
+        })?;
         let class_names: Vec<String> = match classes {
             Some(c) => c.to_vec(),
             None => (0..k).map(|i| i.to_string()).collect(),

@@ -12,7 +12,9 @@
 //!   max(p_c, 1e-10)) - Σ_i Σ_c q'_i[c] ln q'_i[c]`, `q' = max(q, 1e-10)` (crowd-kit adds the
 //!   prior term once per annotation, not once per item; we keep that). The run stops after
 //!   `nIter` iterations or when the loss rises by less than `tol` (`new - old < tol`); the first
-//!   iteration never stops. As in crowd-kit, the returned posteriors are the last E-step's,
+//!   iteration never stops. `stopEarly: false` always runs `nIter` (crowd-kit's negative `tol`;
+//!   here `tol` must be finite and `>= 0`, and `nIter` at most `limits::MAX_ITERATIONS`).
+//!   As in crowd-kit, the returned posteriors are the last E-step's,
 //!   clipped below at `1e-10` (not renormalized).
 //!
 //! Defaults as crowd-kit: `nIter = 100`, `tol = 1e-5`. Consensus = argmax posterior, ties to
@@ -28,7 +30,7 @@ use serde::{Deserialize, Serialize};
 
 use super::data::{argmax_first, ConsensusRequest, Dataset};
 use super::majority::{majority_vote_data, reject_probs};
-use crate::error::{err, Result};
+use crate::error::Result;
 
 /// crowd-kit's `_EPS`.
 pub const EPS: f64 = 1e-10;
@@ -37,11 +39,17 @@ pub const EPS: f64 = 1e-10;
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct DawidSkeneOptions {
-    /// Maximum EM iterations (default 100, as crowd-kit).
+    /// Maximum EM iterations (default 100, as crowd-kit; at most `limits::MAX_ITERATIONS`
+    /// when read from a request).
+    #[serde(deserialize_with = "crate::engine::limits::de::iterations")]
     pub n_iter: usize,
-    /// Stop when the loss gains less than this (default 1e-5, as crowd-kit). Use a negative
-    /// value to always run `nIter` iterations.
+    /// Stop when the loss gains less than this (default 1e-5, as crowd-kit): finite and
+    /// `>= 0`.
+    #[serde(deserialize_with = "crate::engine::limits::de::tolerance")]
     pub tol: f64,
+    /// `false`: never stop on `tol`, always run `nIter` iterations (what crowd-kit does with
+    /// a negative `tol`, which is refused here). Default `true`.
+    pub stop_early: bool,
 }
 
 impl Default for DawidSkeneOptions {
@@ -49,6 +57,7 @@ impl Default for DawidSkeneOptions {
         DawidSkeneOptions {
             n_iter: 100,
             tol: 1e-5,
+            stop_early: true,
         }
     }
 }
@@ -74,6 +83,7 @@ pub struct DawidSkeneResponse {
     /// Class priors.
     pub priors: Vec<f64>,
     /// EM iterations run.
+    #[serde(deserialize_with = "crate::engine::limits::de::iterations")]
     pub iterations: usize,
     /// Whether the run stopped on `tol` before `nIter`.
     pub converged: bool,
@@ -218,9 +228,8 @@ fn mean_rows(q: &[f64], n: usize, k: usize) -> Vec<f64> {
 
 /// Dawid-Skene on a validated dataset.
 pub fn dawid_skene_data(d: &Dataset, opts: &DawidSkeneOptions) -> Result<DawidSkeneResponse> {
-    if opts.tol.is_nan() {
-        return Err(err!(InvalidOptions, "tol must be a number, got NaN"));
-    }
+    crate::engine::limits::tolerance("tol", opts.tol)?;
+    crate::engine::limits::iterations("nIter", opts.n_iter as u64)?;
     let (n, k, m) = (d.n(), d.k(), d.m());
     let mut observed = vec![false; m * k];
     for &(_, w, l) in &d.obs {
@@ -246,7 +255,7 @@ pub fn dawid_skene_data(d: &Dataset, opts: &DawidSkeneOptions) -> Result<DawidSk
         history.push(new_loss);
         // crowd-kit clips the posteriors in place while computing the ELBO
         q.iter_mut().for_each(|v| *v = v.max(EPS));
-        if new_loss - loss < opts.tol {
+        if opts.stop_early && new_loss - loss < opts.tol {
             converged = true;
             break;
         }
@@ -328,6 +337,7 @@ mod tests {
         req.options = DawidSkeneOptions {
             n_iter: 0,
             tol: 1e-5,
+            stop_early: true,
         };
         let r = dawid_skene(&req).unwrap();
         assert_eq!(r.iterations, 0);
@@ -346,7 +356,7 @@ mod tests {
         fn permutation_equivariant(data in random_annotations(2..30, 2..5, 2..5)) {
             let (anns, k, perm) = data;
             let mut req = request(&anns, k);
-            req.options = DawidSkeneOptions { n_iter: 20, tol: -1.0 };
+            req.options = DawidSkeneOptions { n_iter: 20, tol: 0.0, stop_early: false };
             let mut preq = request(&permute(&anns, &perm), k);
             preq.options = req.options;
             let a = dawid_skene(&req).unwrap();

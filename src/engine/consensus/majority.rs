@@ -24,10 +24,12 @@ pub struct MajorityOptions {}
 #[serde(rename_all = "camelCase")]
 pub struct Tie {
     /// Item index.
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub index: usize,
     /// Item id.
     pub item: String,
     /// Tied class indices, ascending (the first one was chosen).
+    #[serde(deserialize_with = "crate::engine::limits::de::class")]
     pub candidates: Vec<usize>,
 }
 

@@ -30,6 +30,7 @@ use crate::error::{err, Result};
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Candidate {
     /// Item index (echoed).
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub index: usize,
     /// Reviews so far (may be empty).
     #[serde(default)]
@@ -44,11 +45,13 @@ pub struct Candidate {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PickRequest {
     /// Classes.
+    #[serde(deserialize_with = "crate::engine::limits::de::classes")]
     pub k: usize,
     /// Candidates.
     pub candidates: Vec<Candidate>,
     /// Items to pick (default 20).
     #[serde(default = "default_size")]
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub size: usize,
     /// Weight of the model's opinion, in votes (default 1).
     #[serde(default = "default_weight")]
@@ -67,6 +70,7 @@ fn default_weight() -> f64 {
 #[serde(rename_all = "camelCase")]
 pub struct Picked {
     /// Item index.
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub index: usize,
     /// Entropy of the pooled votes.
     pub disagreement: f64,
@@ -151,10 +155,12 @@ pub fn pick_session(req: &PickRequest) -> Result<PickResponse> {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SessionLabel {
     /// Item index.
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub index: usize,
     /// Reviewer id.
     pub reviewer: String,
     /// Label.
+    #[serde(deserialize_with = "crate::engine::limits::de::class")]
     pub label: usize,
 }
 
@@ -163,6 +169,7 @@ pub struct SessionLabel {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SessionRequest {
     /// Classes.
+    #[serde(deserialize_with = "crate::engine::limits::de::classes")]
     pub k: usize,
     /// Every label given in the session (one per reviewer and item).
     pub labels: Vec<SessionLabel>,
@@ -173,10 +180,13 @@ pub struct SessionRequest {
 #[serde(rename_all = "camelCase")]
 pub struct Deviation {
     /// Item index.
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub index: usize,
     /// The reviewer's label.
+    #[serde(deserialize_with = "crate::engine::limits::de::class")]
     pub label: usize,
     /// The consensus of the other reviewers.
+    #[serde(deserialize_with = "crate::engine::limits::de::class")]
     pub consensus: usize,
 }
 
@@ -203,8 +213,10 @@ pub struct SessionReviewer {
 #[serde(rename_all = "camelCase")]
 pub struct SessionItem {
     /// Item index.
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub index: usize,
     /// Plurality label (ties to the lower class).
+    #[serde(deserialize_with = "crate::engine::limits::de::class")]
     pub consensus: usize,
     /// Its share of the labels.
     pub share: f64,

@@ -109,8 +109,10 @@ pub struct PseudoLabel {
     /// Item id.
     pub id: String,
     /// Pool index.
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub index: usize,
     /// Class index.
+    #[serde(deserialize_with = "crate::engine::limits::de::class")]
     pub label: usize,
     /// Class name.
     pub class: String,
@@ -130,12 +132,34 @@ pub struct PseudoLabels {
     pub csv: String,
 }
 
+/// Item ids by pool index: the given list, or each index the triage holds as text (never a
+/// list as long as the largest index: a hostile triage may name index 10^8).
+enum Ids {
+    Given(Vec<String>),
+    Indices(std::collections::HashMap<usize, String>),
+}
+
+impl std::ops::Index<usize> for Ids {
+    type Output = String;
+    fn index(&self, i: usize) -> &String {
+        match self {
+            Ids::Given(v) => &v[i],
+            Ids::Indices(m) => &m[&i],
+        }
+    }
+}
+
 fn names(
     ids: &Option<Vec<String>>,
     classes: &Option<Vec<String>>,
     t: &TierResponse,
-) -> Result<(Vec<String>, Vec<String>)> {
-    let n = t.items.iter().map(|i| i.index + 1).max().unwrap_or(0);
+) -> Result<(Ids, Vec<String>)> {
+    let n = t
+        .items
+        .iter()
+        .map(|i| i.index.saturating_add(1))
+        .max()
+        .unwrap_or(0);
     let ids = match ids {
         Some(v) if v.len() < n => {
             return Err(err!(
@@ -145,16 +169,22 @@ fn names(
                 n - 1
             ))
         }
-        Some(v) => v.clone(),
-        None => (0..n).map(|i| i.to_string()).collect(),
+        Some(v) => Ids::Given(v.clone()),
+        None => Ids::Indices(
+            t.items
+                .iter()
+                .map(|i| (i.index, i.index.to_string()))
+                .collect(),
+        ),
     };
     let k = t
         .items
         .iter()
         .flat_map(|i| i.predicted.into_iter().chain(i.label).chain(i.given_label))
-        .map(|c| c + 1)
+        .map(|c| c.saturating_add(1))
         .max()
         .unwrap_or(0);
+    crate::engine::limits::classes(k as u64)?;
     let classes = match classes {
         Some(v) if v.len() < k => {
             return Err(err!(

@@ -233,6 +233,7 @@ pub struct ReadLabelStudioRequest {
     pub ids: Option<Vec<String>>,
     /// Pool size (checks the indices; default: `ids.len()` when given).
     #[serde(default)]
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub n: Option<usize>,
     /// Options.
     #[serde(default)]
@@ -244,6 +245,7 @@ pub struct ReadLabelStudioRequest {
 #[serde(rename_all = "camelCase")]
 pub struct ReadAnnotation {
     /// Pool index.
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub index: usize,
     /// Label Studio's task id (when the export has it).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -251,6 +253,7 @@ pub struct ReadAnnotation {
     /// The annotator (Label Studio user id or e-mail, as the export gives it).
     pub annotator: String,
     /// The class chosen.
+    #[serde(deserialize_with = "crate::engine::limits::de::class")]
     pub label: usize,
 }
 
@@ -259,8 +262,10 @@ pub struct ReadAnnotation {
 #[serde(rename_all = "camelCase")]
 pub struct ReadTie {
     /// Pool index.
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub index: usize,
     /// The tied classes (the first one was chosen).
+    #[serde(deserialize_with = "crate::engine::limits::de::class")]
     pub candidates: Vec<usize>,
 }
 

@@ -47,6 +47,7 @@ pub struct NoiseModelConfig {
     /// Confidence bins (1-20, default 3).
     pub bins: usize,
     /// Most EM iterations (1-500, default 30).
+    #[serde(deserialize_with = "crate::engine::limits::de::iterations")]
     pub iterations: usize,
     /// Pseudo-counts of the shrinkage (> 0, default 20).
     pub prior_strength: f64,
@@ -96,6 +97,7 @@ impl NoiseModelConfig {
 #[serde(rename_all = "camelCase")]
 pub struct NoiseModel {
     /// Classes.
+    #[serde(deserialize_with = "crate::engine::limits::de::classes")]
     pub k: usize,
     /// Confidence cut points (`bins - 1`, ascending): bin `b` holds confidences in
     /// `[edges[b-1], edges[b])`.
@@ -109,6 +111,7 @@ pub struct NoiseModel {
     /// Unreviewed items whose true class was latent.
     pub latent: usize,
     /// EM iterations run.
+    #[serde(deserialize_with = "crate::engine::limits::de::iterations")]
     pub iterations: usize,
 }
 

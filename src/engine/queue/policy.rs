@@ -54,8 +54,10 @@ pub struct VerifiedSet {
     /// Row-major `n x k` probabilities (uncalibrated: the policy fits the temperature).
     pub pred_probs: Vec<f64>,
     /// Items.
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub n: usize,
     /// True labels.
+    #[serde(deserialize_with = "crate::engine::limits::de::class")]
     pub labels: Vec<usize>,
     /// The labels the items came with before verification (`-1`: none), for certifying the
     /// agreement rule.
@@ -73,6 +75,7 @@ pub struct PoolSet {
     /// Row-major `n x k` probabilities (uncalibrated). Rows of failed items may hold anything.
     pub pred_probs: Vec<f64>,
     /// Items.
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub n: usize,
     /// The labels the items came with (`-1`: none).
     #[serde(default)]
@@ -90,6 +93,7 @@ pub struct PoolSet {
     pub duplicate_of_verified: Option<Vec<i64>>,
     /// Items that failed upstream (decoding, scoring): tier `failed`.
     #[serde(default)]
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub failed: Vec<usize>,
 }
 
@@ -153,6 +157,7 @@ pub struct ConformalConfig {
     pub alpha: f64,
     /// Sets of at least this many classes go to an expert (default 3); sets of two classes
     /// block auto-accept (light review).
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub expert_set_size: usize,
     /// Score function and variants.
     pub options: ConformalOptions,
@@ -253,6 +258,7 @@ pub struct PolicyConfig {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TierRequest {
     /// Classes.
+    #[serde(deserialize_with = "crate::engine::limits::de::classes")]
     pub k: usize,
     /// Verified items.
     pub verified: VerifiedSet,
@@ -343,26 +349,31 @@ pub struct Reason {
 #[serde(rename_all = "camelCase")]
 pub struct TieredItem {
     /// Pool index.
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub index: usize,
     /// Its tier.
     pub tier: Tier,
     /// Calibrated arg-max class (absent when failed).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "crate::engine::limits::de::class")]
     pub predicted: Option<usize>,
     /// Calibrated max probability.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub confidence: Option<f64>,
     /// The label the item came with.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "crate::engine::limits::de::class")]
     pub given_label: Option<usize>,
     /// Conformal set (when computed).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "crate::engine::limits::de::class")]
     pub conformal_set: Option<Vec<usize>>,
     /// Probability that the current label is wrong (review priority).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub priority: Option<f64>,
     /// The label the item ends with if nobody reviews it (given label, else prediction).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "crate::engine::limits::de::class")]
     pub label: Option<usize>,
     /// Every signal that fired (for auto-accepted items: the ones that certify it).
     pub reasons: Vec<Reason>,
@@ -431,6 +442,7 @@ pub struct TierResponse {
     /// One entry per pool item, in input order.
     pub items: Vec<TieredItem>,
     /// Items to review, highest priority first (every tier but auto-accept; failed last).
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub order: Vec<usize>,
     /// Items per tier.
     pub counts: TierCounts,

@@ -228,8 +228,10 @@ pub struct ReviewerOptions {
     /// reviewer (default 0.9).
     pub model_confidence: f64,
     /// Reviews an expert-tier item gets (default 2).
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub expert_reviews: usize,
     /// Most reviews per item (default 3).
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub max_reviews: usize,
     /// Pseudo-counts pulling a reviewer's per-class confusion towards their overall accuracy
     /// (default 5).
@@ -316,8 +318,10 @@ pub struct ScoredDecision {
     /// Reviewer id.
     pub reviewer: String,
     /// The true class.
+    #[serde(deserialize_with = "crate::engine::limits::de::class")]
     pub truth: usize,
     /// The label the reviewer gave.
+    #[serde(deserialize_with = "crate::engine::limits::de::class")]
     pub label: usize,
 }
 
@@ -326,6 +330,7 @@ pub struct ScoredDecision {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ReviewerReportRequest {
     /// Classes.
+    #[serde(deserialize_with = "crate::engine::limits::de::classes")]
     pub k: usize,
     /// Scored decisions, oldest first.
     pub decisions: Vec<ScoredDecision>,
@@ -339,6 +344,7 @@ pub struct ReviewerReportRequest {
 #[serde(rename_all = "camelCase")]
 pub struct Accuracy {
     /// Scored decisions.
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub n: usize,
     /// Right ones.
     pub correct: usize,
@@ -534,11 +540,14 @@ pub fn reviewer_report(req: &ReviewerReportRequest) -> Result<ReviewerReport> {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MixGoldRequest {
     /// The batch (pool indices), in review order.
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub batch: Vec<usize>,
     /// Verified items that may serve as gold (verified-set indices).
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub gold: Vec<usize>,
     /// Gold items this reviewer has already seen (never shown twice).
     #[serde(default)]
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub seen: Vec<usize>,
     /// Share of gold in the mixed batch, in `[0, 0.5]` (default 0.05).
     #[serde(default = "default_share")]
@@ -557,6 +566,7 @@ fn default_share() -> f64 {
 #[serde(rename_all = "camelCase")]
 pub struct Slot {
     /// Pool index, or verified index when `gold`.
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub index: usize,
     /// A gold item: score the answer against the truth, never use it as a label.
     pub gold: bool,
@@ -644,6 +654,7 @@ pub struct ItemReview {
     /// Reviewer id.
     pub reviewer: String,
     /// The label given.
+    #[serde(deserialize_with = "crate::engine::limits::de::class")]
     pub label: usize,
 }
 
@@ -652,6 +663,7 @@ pub struct ItemReview {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ReviewedItem {
     /// Pool index (echoed).
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub index: usize,
     /// Reviews, oldest first (at least one).
     pub reviews: Vec<ItemReview>,
@@ -668,6 +680,7 @@ pub struct ReviewedItem {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CombineRequest {
     /// Classes.
+    #[serde(deserialize_with = "crate::engine::limits::de::classes")]
     pub k: usize,
     /// Scored decisions (gold, adjudicated), which measure the reviewers.
     pub decisions: Vec<ScoredDecision>,
@@ -686,8 +699,10 @@ pub struct CombineRequest {
 #[serde(rename_all = "camelCase")]
 pub struct CombinedItem {
     /// Pool index.
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub index: usize,
     /// The combined label (posterior argmax, ties to the lower class).
+    #[serde(deserialize_with = "crate::engine::limits::de::class")]
     pub label: usize,
     /// Its posterior probability.
     pub confidence: f64,

@@ -70,8 +70,10 @@ use crate::error::{err, Result};
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ReviewOutcome {
     /// Pool index.
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub index: usize,
     /// The label the reviewer confirmed or gave.
+    #[serde(deserialize_with = "crate::engine::limits::de::class")]
     pub label: usize,
 }
 
@@ -80,6 +82,7 @@ pub struct ReviewOutcome {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AuditRecord {
     /// Unreviewed, unfailed items when the audit was drawn.
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub remainder_size: usize,
     /// Items audited (a fixed-size audit; derived from `indices` in a sequential one).
     #[serde(default)]
@@ -92,6 +95,7 @@ pub struct AuditRecord {
     /// A sequential audit: the pool indices audited so far, in the order drawn (each one's
     /// outcome is read from `reviewed`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub indices: Option<Vec<usize>>,
 }
 
@@ -108,6 +112,7 @@ pub struct StoppingRule {
     /// one costs little).
     pub audit_at: f64,
     /// Largest audit (default 3000).
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub max_audit: usize,
     /// The audit is sized to certify the target if the observed error rate is up to this
     /// multiple of the estimate (default 2; fixed-size audits).
@@ -117,6 +122,7 @@ pub struct StoppingRule {
     /// target is certified; false draws one audit sized in advance (Clopper-Pearson).
     pub sequential: bool,
     /// Items per step of a sequential audit (default 25).
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub audit_step: usize,
 }
 
@@ -151,10 +157,12 @@ pub struct Selection {
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct PlanOptions {
     /// Items per batch (default 500).
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub batch_size: usize,
     /// Per-class budget proportional to expected errors left (default true).
     pub class_budget: bool,
     /// Floor per class under `classBudget` (default 0).
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub min_per_class: usize,
     /// Seed of the audit draws (default 0).
     pub seed: u64,
@@ -187,6 +195,7 @@ impl Default for PlanOptions {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RoundRequest {
     /// Classes.
+    #[serde(deserialize_with = "crate::engine::limits::de::classes")]
     pub k: usize,
     /// The verified set before any round.
     pub verified: VerifiedSet,
@@ -221,8 +230,10 @@ pub struct RoundRequest {
 #[serde(rename_all = "camelCase")]
 pub struct AuditPlan {
     /// Pool indices to review (uniform sample of the unreviewed, unfailed items).
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub indices: Vec<usize>,
     /// Size of the remainder it was drawn from (echo it in the [`AuditRecord`]).
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub remainder_size: usize,
     /// Estimated error rate of the pool now (echo it too).
     pub estimated_rate: f64,
@@ -261,6 +272,7 @@ pub struct ClassEstimate {
 #[serde(rename_all = "camelCase")]
 pub struct PoolEstimate {
     /// Pool size.
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub n: usize,
     /// Reviewed so far.
     pub reviewed: usize,
@@ -288,6 +300,7 @@ pub struct PoolEstimate {
 pub struct RoundPlan {
     /// Pool indices to review next, in order (empty when an audit is asked for or when
     /// stopping).
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub batch: Vec<usize>,
     /// An audit to run instead of a batch.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -170,6 +170,7 @@ pub struct SelectOptions {
     /// needed by `byEstimatedError`.
     pub class_error_rates: Option<Vec<f64>>,
     /// Minimum picks per class (capped at the class's eligible items) when splitting.
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub min_per_class: usize,
     /// BADGE: return the sampling probabilities of each step.
     pub trace: bool,
@@ -182,6 +183,7 @@ pub struct SelectRequest {
     /// One score per item, higher = more informative; non-finite items are never selected.
     pub scores: Vec<f64>,
     /// Items to select.
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub batch_size: usize,
     /// Strategy (default `topK`).
     #[serde(default)]
@@ -201,9 +203,11 @@ pub struct SelectRequest {
     pub pred_probs: Option<Vec<f64>>,
     /// Classes (needed with `predProbs` or a class budget).
     #[serde(default)]
+    #[serde(deserialize_with = "crate::engine::limits::de::classes")]
     pub k: Option<usize>,
     /// Predicted class per item (stratification; default arg-max of `predProbs`).
     #[serde(default)]
+    #[serde(deserialize_with = "crate::engine::limits::de::class")]
     pub predicted: Option<Vec<usize>>,
     /// Options.
     #[serde(default)]
@@ -215,6 +219,7 @@ pub struct SelectRequest {
 #[serde(rename_all = "camelCase")]
 pub struct Pick {
     /// Item index.
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub index: usize,
     /// Position in the batch (0 = first pick).
     pub rank: usize,
@@ -274,6 +279,7 @@ pub struct SelectResponse {
     /// Batch size asked for.
     pub requested_batch_size: usize,
     /// Effective batch size (clipped to the eligible items).
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub batch_size: usize,
     /// Selected item indices in pick order.
     pub selected: Vec<usize>,
@@ -1041,7 +1047,7 @@ pub fn select_batch(r: &SelectRequest) -> Result<SelectResponse> {
             }
             let kk = match k {
                 Some(kk) => kk,
-                None => pr.iter().max().map_or(1, |m| m + 1),
+                None => pr.iter().max().map_or(1, |m| m.saturating_add(1)),
             };
             if let Some((i, c)) = pr.iter().enumerate().find(|(_, &c)| c >= kk) {
                 return Err(err!(

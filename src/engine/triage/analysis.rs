@@ -50,6 +50,7 @@ pub struct ClassStats {
     /// Rows whose verified label is the class.
     pub support: usize,
     /// Rows predicted as the class.
+    #[serde(deserialize_with = "crate::engine::limits::de::class")]
     pub predicted: usize,
     /// Calibration error over rows predicted as the class.
     pub calibration_error: f64,
@@ -190,10 +191,13 @@ pub struct ClassReportRequest {
     /// Row-major probabilities, `n x k`.
     pub pred_probs: Vec<f64>,
     /// Rows.
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub n: usize,
     /// Classes.
+    #[serde(deserialize_with = "crate::engine::limits::de::classes")]
     pub k: usize,
     /// Verified labels.
+    #[serde(deserialize_with = "crate::engine::limits::de::class")]
     pub labels: Vec<usize>,
     /// Options.
     #[serde(default)]

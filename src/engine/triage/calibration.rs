@@ -133,10 +133,13 @@ pub struct TemperatureRequest {
     /// Row-major `n x k` logits or probabilities.
     pub scores: Vec<f64>,
     /// Items.
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub n: usize,
     /// Classes.
+    #[serde(deserialize_with = "crate::engine::limits::de::classes")]
     pub k: usize,
     /// True labels, `n` of them, each `< k`.
+    #[serde(deserialize_with = "crate::engine::limits::de::class")]
     pub labels: Vec<usize>,
     /// Logits (default) or probabilities.
     #[serde(default)]
@@ -322,8 +325,10 @@ pub struct ApplyTemperatureRequest {
     /// Row-major `n x k` logits or probabilities.
     pub scores: Vec<f64>,
     /// Items.
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub n: usize,
     /// Classes.
+    #[serde(deserialize_with = "crate::engine::limits::de::classes")]
     pub k: usize,
     /// Logits (default) or probabilities.
     #[serde(default)]
@@ -387,10 +392,13 @@ pub struct CalibrationReportRequest {
     /// Row-major `n x k` probabilities.
     pub probs: Vec<f64>,
     /// Items.
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub n: usize,
     /// Classes.
+    #[serde(deserialize_with = "crate::engine::limits::de::classes")]
     pub k: usize,
     /// True labels.
+    #[serde(deserialize_with = "crate::engine::limits::de::class")]
     pub labels: Vec<usize>,
     /// Equal-width bins for ECE/MCE (default 15).
     #[serde(default = "default_bins")]
@@ -422,8 +430,10 @@ pub struct ReliabilityBin {
 #[serde(rename_all = "camelCase")]
 pub struct CalibrationReport {
     /// Items.
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub n: usize,
     /// Classes.
+    #[serde(deserialize_with = "crate::engine::limits::de::classes")]
     pub k: usize,
     /// Top-label accuracy.
     pub accuracy: f64,

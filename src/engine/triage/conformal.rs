@@ -104,10 +104,13 @@ pub struct ConformalCalibrateRequest {
     /// Row-major `n x k` calibration probabilities.
     pub probs: Vec<f64>,
     /// Calibration items.
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub n: usize,
     /// Classes.
+    #[serde(deserialize_with = "crate::engine::limits::de::classes")]
     pub k: usize,
     /// True labels of the calibration items.
+    #[serde(deserialize_with = "crate::engine::limits::de::class")]
     pub labels: Vec<usize>,
     /// Miscoverage level in `(0, 1)`: sets cover the true label with probability `>= 1 - alpha`.
     pub alpha: f64,
@@ -123,6 +126,7 @@ pub struct ConformalCalibration {
     /// Miscoverage level.
     pub alpha: f64,
     /// Classes.
+    #[serde(deserialize_with = "crate::engine::limits::de::classes")]
     pub k: usize,
     /// Options used.
     pub options: ConformalOptions,
@@ -143,11 +147,14 @@ pub struct ConformalSetsRequest {
     /// Row-major `n x k` test probabilities.
     pub probs: Vec<f64>,
     /// Test items.
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub n: usize,
     /// Classes.
+    #[serde(deserialize_with = "crate::engine::limits::de::classes")]
     pub k: usize,
     /// True labels, when known: adds a coverage report.
     #[serde(default)]
+    #[serde(deserialize_with = "crate::engine::limits::de::class")]
     pub labels: Option<Vec<usize>>,
 }
 

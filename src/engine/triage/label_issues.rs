@@ -254,6 +254,7 @@ pub fn confident_thresholds(p: &Probs<'_>, labels: &[usize]) -> Result<Vec<f64>>
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Square<T> {
     /// Side.
+    #[serde(deserialize_with = "crate::engine::limits::de::classes")]
     pub k: usize,
     /// Row-major values.
     pub data: Vec<T>,
@@ -1143,10 +1144,13 @@ pub struct FindLabelIssuesRequest {
     /// Row-major predicted probabilities, `n x k`.
     pub pred_probs: Vec<f64>,
     /// Rows.
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub n: usize,
     /// Classes.
+    #[serde(deserialize_with = "crate::engine::limits::de::classes")]
     pub k: usize,
     /// Given labels, `n` values in `0..k`.
+    #[serde(deserialize_with = "crate::engine::limits::de::class")]
     pub labels: Vec<usize>,
     /// Options (cleanlab's defaults when absent).
     #[serde(default)]
@@ -1166,10 +1170,13 @@ pub struct QualityScoresRequest {
     /// Row-major predicted probabilities, `n x k`.
     pub pred_probs: Vec<f64>,
     /// Rows.
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub n: usize,
     /// Classes.
+    #[serde(deserialize_with = "crate::engine::limits::de::classes")]
     pub k: usize,
     /// Given labels.
+    #[serde(deserialize_with = "crate::engine::limits::de::class")]
     pub labels: Vec<usize>,
     /// Options.
     #[serde(default)]
@@ -1233,10 +1240,13 @@ pub struct ConfidentJointRequest {
     /// Row-major predicted probabilities, `n x k`.
     pub pred_probs: Vec<f64>,
     /// Rows.
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub n: usize,
     /// Classes.
+    #[serde(deserialize_with = "crate::engine::limits::de::classes")]
     pub k: usize,
     /// Given labels.
+    #[serde(deserialize_with = "crate::engine::limits::de::class")]
     pub labels: Vec<usize>,
     /// Options.
     #[serde(default)]
@@ -1307,10 +1317,13 @@ pub struct NumIssuesRequest {
     /// Row-major predicted probabilities, `n x k`.
     pub pred_probs: Vec<f64>,
     /// Rows.
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub n: usize,
     /// Classes.
+    #[serde(deserialize_with = "crate::engine::limits::de::classes")]
     pub k: usize,
     /// Given labels.
+    #[serde(deserialize_with = "crate::engine::limits::de::class")]
     pub labels: Vec<usize>,
     /// Options.
     #[serde(default)]

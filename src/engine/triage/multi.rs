@@ -29,10 +29,12 @@ pub struct MultiUncertaintyRequest {
     /// Row-major `n x t x k` probabilities.
     pub probs: Vec<f64>,
     /// Items.
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub n: usize,
     /// Stochastic rows per item.
     pub t: usize,
     /// Classes.
+    #[serde(deserialize_with = "crate::engine::limits::de::classes")]
     pub k: usize,
     /// Also return the mean probabilities (`n x k`, default false).
     #[serde(default)]
@@ -44,6 +46,7 @@ pub struct MultiUncertaintyRequest {
 #[serde(rename_all = "camelCase")]
 pub struct MultiItem {
     /// Argmax of the mean row (ties: lowest index).
+    #[serde(deserialize_with = "crate::engine::limits::de::class")]
     pub predicted: usize,
     /// Its mean probability.
     pub confidence: f64,

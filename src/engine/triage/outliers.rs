@@ -98,11 +98,14 @@ pub struct OodProbsRequest {
     /// Row-major probabilities, `n x k`.
     pub pred_probs: Vec<f64>,
     /// Rows.
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub n: usize,
     /// Classes.
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub k: usize,
     /// Given labels (needed to fit the thresholds when adjusting).
     #[serde(default)]
+    #[serde(deserialize_with = "crate::engine::limits::de::class")]
     pub labels: Option<Vec<usize>>,
     /// Options.
     #[serde(default)]
@@ -217,6 +220,7 @@ fn default_t() -> f64 {
 pub struct KnnOutlierOptions {
     /// Neighbours (default `min(10, n - 1)`; must be below `n`).
     #[serde(default)]
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub k: Option<usize>,
     /// Score temperature `t` in `exp(-t a / s)` (default 1).
     #[serde(default = "default_t")]
@@ -243,6 +247,7 @@ pub struct KnnOutlierRequest {
     /// Row-major embeddings, `n x d`.
     pub embeddings: Vec<f64>,
     /// Rows.
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub n: usize,
     /// Dimensions.
     pub d: usize,
@@ -262,6 +267,7 @@ pub struct KnnOutlierResponse {
     /// `s`: median mean distance (floored at `100 eps`).
     pub scaling_factor: f64,
     /// Neighbours used.
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub k: usize,
     /// Metric used (never `auto`).
     pub metric: KnnMetric,
@@ -598,6 +604,7 @@ pub struct DuplicatesRequest {
     /// Row-major embeddings, `n x d`.
     pub embeddings: Vec<f64>,
     /// Rows.
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub n: usize,
     /// Dimensions.
     pub d: usize,

@@ -104,10 +104,13 @@ pub struct AutoAcceptRequest {
     /// Row-major `n x k` probabilities of the verified items.
     pub probs: Vec<f64>,
     /// Verified items.
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub n: usize,
     /// Classes.
+    #[serde(deserialize_with = "crate::engine::limits::de::classes")]
     pub k: usize,
     /// Their true labels.
+    #[serde(deserialize_with = "crate::engine::limits::de::class")]
     pub labels: Vec<usize>,
     /// Risk level in `(0, 1)`.
     pub alpha: f64,
