@@ -102,7 +102,9 @@ export class WorkerPool extends EventTarget {
   readonly replaced: number;
   load(models: BufferSource | BufferSource[], manifest: object | string): Promise<ModelInfo>;
   score(source: Iterable<ImageSource> | AsyncIterable<ImageSource>, options?: RunOptions): Run;
-  call(fn: "tierItems" | "planRound" | "exportLabelStudio" | "exportPseudoLabels" | "exportTiersCsv" | "selectBatch", request: unknown): Promise<any>;
+  call(fn: "tierItems" | "planRound" | "exportLabelStudio" | "exportPseudoLabels" | "exportTiersCsv" | "selectBatch"
+    | "tierItemsMultiLabel" | "planRoundMultiLabel" | "exportLabelStudioMultiLabel" | "exportPseudoLabelsMultiLabel",
+    request: unknown): Promise<any>;
   rank(results: ItemResult[], measure?: string): Promise<any>;
   memory(): Promise<{ worker: number; wasm: number | null; jsHeap: number | null }[]>;
   terminate(): void;

@@ -5,7 +5,8 @@
 //       -> {type:"ready", variant, simd, batchSize, sha256, members, samplesPerImage}
 //   {type:"score", items:[{id, bytes:ArrayBuffer} | {id, rgba:ArrayBuffer, width, height}], options}
 //       -> {type:"scored", results, ms, wasmBytes}   (probabilities/embedding as Float64Array, transferred)
-//   {type:"call", fn, request}  (tierItems, planRound, exports, selectBatch, rankQueue)
+//   {type:"call", fn, request}  (tierItems, planRound, exports, selectBatch, rankQueue, and the
+//       multi-label tierItemsMultiLabel, planRoundMultiLabel, their two exports)
 //       -> {type:"called", result}
 // Errors: {type:"error", code, message}. A wasm trap (a Rust panic, an out-of-bounds access)
 // poisons the instance: the worker answers {type:"trapped", message} and must be replaced.
@@ -22,6 +23,10 @@ const CALLABLE = new Set([
   "exportTiersCsv",
   "selectBatch",
   "rankQueue",
+  "tierItemsMultiLabel",
+  "planRoundMultiLabel",
+  "exportLabelStudioMultiLabel",
+  "exportPseudoLabelsMultiLabel",
 ]);
 
 function post(msg, transfer = []) {

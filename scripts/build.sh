@@ -113,12 +113,15 @@ rm -rf www/pkg.old
 cp tests/fixtures/digits/model.onnx tests/fixtures/digits/manifest.json www/assets/digits/
 cp tests/fixtures/digits/member1.onnx tests/fixtures/digits/member2.onnx www/assets/digits/
 cp tests/golden/tta/manifest.json www/assets/digits/ensemble.json
+cp tests/fixtures/multilabel/model.onnx www/assets/digits/multilabel.onnx
+cp tests/fixtures/multilabel/manifest.json www/assets/digits/multilabel.json
 cp tests/fixtures/digits/verified.json www/assets/digits/
 cp -r tests/fixtures/digits/samples www/assets/digits/samples
 ( cd www/assets/digits && python3 -c '
 import json, os
 s = sorted(f for f in os.listdir("samples") if f.startswith("d") and f.endswith(".png"))
 json.dump({"model": "model.onnx", "manifest": "manifest.json", "samples": ["samples/" + f for f in s],
-           "ensemble": {"models": ["model.onnx", "member1.onnx", "member2.onnx"], "manifest": "ensemble.json"}},
+           "ensemble": {"models": ["model.onnx", "member1.onnx", "member2.onnx"], "manifest": "ensemble.json"},
+           "multiLabel": {"model": "multilabel.onnx", "manifest": "multilabel.json"}},
           open("index.json", "w"), indent=1)' )
 log "package in $out_dir/ (target/$tarball), demo in www/ (serve with node scripts/serve.mjs)"

@@ -276,6 +276,217 @@ fn group_classes_sums_probabilities_and_refuses_a_missing_class() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Runs the CLI, asserting success, and returns stdout.
+fn ok(args: &[&str]) -> String {
+    let out = Command::new(BIN).args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn multilabel_score_tiers_export_and_label_studio() {
+    let dir = std::env::temp_dir().join(format!("medtriage-cli-ml-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = |name: &str| dir.join(name).display().to_string();
+    // scoring with the multi-label fixture: findings and a summary per image, CSV columns
+    let sample = format!("{FX}/digits/samples/d00_label3.png");
+    let (model, manifest) = (
+        format!("{FX}/multilabel/model.onnx"),
+        format!("{FX}/multilabel/manifest.json"),
+    );
+    let j = ok(&[
+        "score",
+        "--quiet",
+        "--model",
+        &model,
+        "--manifest",
+        &manifest,
+        &sample,
+    ]);
+    let v: serde_json::Value = serde_json::from_str(j.lines().next().unwrap()).unwrap();
+    assert_eq!(v["score"]["findings"].as_array().unwrap().len(), 4);
+    assert!(v["score"]["summary"]["pAnyWrong"].is_f64());
+    let csv = ok(&[
+        "score",
+        "--quiet",
+        "--model",
+        &model,
+        "--manifest",
+        &manifest,
+        &sample,
+        "--format",
+        "csv",
+    ]);
+    let head = csv.lines().next().unwrap();
+    assert!(
+        head.ends_with("p_even,p_loop,p_prime,p_over4,present,p_any_wrong"),
+        "{head}"
+    );
+    // tiers from files: 400 verified, 100 pool images, 2 findings; finding lists one per line
+    let (mut vp, mut vl, mut pp, mut pg) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for i in 0..500usize {
+        let (a, b) = (i % 3 == 0, i % 5 == 0);
+        let c = |y: bool, s: usize| {
+            if y {
+                0.9 + 0.09 * (s % 10) as f64 / 10.0
+            } else {
+                0.1 - 0.09 * (s % 10) as f64 / 10.0
+            }
+        };
+        let row = format!("{},{}", c(a, i * 7), c(b, i * 13));
+        let names: Vec<&str> = [(a, "effusion"), (b, "nodule")]
+            .iter()
+            .filter(|x| x.0)
+            .map(|x| x.1)
+            .collect();
+        let given = if i % 17 == 0 {
+            "nodule".to_string()
+        } else {
+            names.join("|")
+        };
+        if i < 400 {
+            vp.push(row);
+            vl.push(names.join("|"));
+        } else {
+            pp.push(row);
+            pg.push(given);
+        }
+    }
+    let write = |name: &str, rows: &[String]| {
+        std::fs::write(path(name), rows.join("\n") + "\n").unwrap();
+        path(name)
+    };
+    std::fs::write(path("names.txt"), "effusion\nnodule\n").unwrap();
+    let args = [
+        "multilabel",
+        "tiers",
+        "--findings",
+        &path("names.txt"),
+        "--verified-probs",
+        &write("vp.csv", &vp),
+        "--verified-labels",
+        &write("vl.txt", &vl),
+        "--pool-probs",
+        &write("pp.csv", &pp),
+        "--pool-given",
+        &write("pg.txt", &pg),
+        "--out",
+        &path("tiers.json"),
+    ];
+    ok(&args);
+    let t: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path("tiers.json")).unwrap()).unwrap();
+    assert_eq!(t["items"].as_array().unwrap().len(), 100);
+    assert_eq!(t["findings"], serde_json::json!(["effusion", "nodule"]));
+    let pseudo = ok(&[
+        "multilabel",
+        "export",
+        "--tiers",
+        &path("tiers.json"),
+        "--to",
+        "pseudo-csv",
+    ]);
+    assert!(
+        pseudo.starts_with("id,labels,tier,effusion,nodule,weight_effusion,weight_nodule\n"),
+        "{pseudo}"
+    );
+    let ls = ok(&[
+        "multilabel",
+        "export",
+        "--tiers",
+        &path("tiers.json"),
+        "--to",
+        "label-studio",
+        "--out",
+        &path("ls.json"),
+    ]);
+    assert!(ls.is_empty());
+    let config = ok(&[
+        "multilabel",
+        "label-studio-config",
+        "--findings",
+        &path("names.txt"),
+    ]);
+    assert!(config.contains(r#"choice="multiple""#) && config.contains("No finding"));
+    // read the exported tasks back with one annotation each (the prediction accepted)
+    let tasks: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path("ls.json")).unwrap()).unwrap();
+    let annotated: Vec<serde_json::Value> = tasks
+        .as_array()
+        .unwrap()
+        .iter()
+        .enumerate()
+        .map(|(i, task)| {
+            let r = task["predictions"][0]["result"][0].clone();
+            serde_json::json!({"id": i + 1, "data": task["data"], "annotations": [{"completed_by": 1, "result": [r]}]})
+        })
+        .collect();
+    std::fs::write(
+        path("export.json"),
+        serde_json::to_string(&annotated).unwrap(),
+    )
+    .unwrap();
+    let back = ok(&[
+        "multilabel",
+        "read-label-studio",
+        "--export",
+        &path("export.json"),
+        "--findings",
+        &path("names.txt"),
+    ]);
+    let b: serde_json::Value = serde_json::from_str(&back).unwrap();
+    assert_eq!(b["decided"], 100);
+    for r in b["reviewed"].as_array().unwrap() {
+        let i = r["index"].as_u64().unwrap() as usize;
+        assert_eq!(r["findings"], t["items"][i]["labels"], "image {i}");
+    }
+    // a plan with those reviews: everything reviewed, so it stops
+    let mut plan_args: Vec<&str> = args[..args.len() - 2].to_vec();
+    plan_args[1] = "plan";
+    let export = path("export.json");
+    plan_args.extend(["--reviewed-label-studio", &export]);
+    let p: serde_json::Value = serde_json::from_str(&ok(&plan_args)).unwrap();
+    assert_eq!(p["stop"], true, "{}", p["stopReason"]);
+    assert_eq!(p["estimate"]["reviewed"], 100);
+    // typos in options are refused with the flag named
+    let out = Command::new(BIN)
+        .args([
+            "multilabel",
+            "label-issues",
+            "--probs",
+            &path("vp.csv"),
+            "--labels",
+            &path("vl.txt"),
+        ])
+        .args([
+            "--findings",
+            &path("names.txt"),
+            "--options",
+            r#"{"fracNoize": 1}"#,
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("fracNoize"));
+    let issues: serde_json::Value = serde_json::from_str(&ok(&[
+        "multilabel",
+        "label-issues",
+        "--probs",
+        &path("vp.csv"),
+        "--labels",
+        &path("vl.txt"),
+        "--findings",
+        &path("names.txt"),
+    ]))
+    .unwrap();
+    assert_eq!(issues["isLabelIssue"].as_array().unwrap().len(), 400);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 /// `score --shard i/N` over 4 machines, then `merge`: exactly the output of one run.
 #[test]
 fn four_shards_merge_to_one_run() {

@@ -49,6 +49,10 @@ async function loadModel(modelBytes, manifest) {
   $("model-info").textContent = `${manifest.name ?? "model"}: ${manifest.output.classes.length} classes${rows}, ` +
     `${info.variant} (${info.simd ? "SIMD" : "no SIMD"}), ${state.pool.size} worker(s)`;
   $("score").disabled = state.images.length === 0;
+  const multi = manifest.output.kind === "multiLabel";
+  const heads = multi ? ["findings present", "P(all findings right)", "uncertainty", "per-finding probability"]
+    : ["top class", "confidence", "uncertainty", "runner-up"];
+  [...$("queue").querySelectorAll("thead th")].slice(3).forEach((th, j) => (th.textContent = heads[j]));
   window.__medtriage.model = info;
   setStatus("model-ready", "model ready");
 }
@@ -204,15 +208,13 @@ async function render() {
     const img = document.createElement("img");
     img.src = urls.get(id) ?? "";
     img.alt = id;
-    const cells = [
-      String(i + 1),
-      img,
-      id,
+    const cells = s.findings ? multiLabelCells(s) : [
       s.top[0].name,
       `${(100 * s.confidence).toFixed(1)}%`,
       null,
       s.top[1] ? `${s.top[1].name} (${(100 * s.top[1].probability).toFixed(1)}%)` : "",
     ];
+    cells.unshift(String(i + 1), img, id);
     for (const c of cells) {
       const td = document.createElement("td");
       if (c instanceof Node) td.append(c);
@@ -238,6 +240,27 @@ async function render() {
   );
 }
 
+/** A multi-label result's cells: the findings present, P(every decision right), the bar, and
+ *  each finding's probability (with BALD when the image has several rows). */
+function multiLabelCells(s) {
+  const present = s.summary.present.map((j) => s.findings[j].name).join(", ") || "no finding";
+  const each = s.findings
+    .map((f) => `${f.name} ${(100 * f.probability).toFixed(1)}%` + (f.bald !== undefined ? ` (BALD ${f.bald.toFixed(3)})` : ""))
+    .join(" · ");
+  return [present, `${(100 * (1 - s.summary.pAnyWrong)).toFixed(1)}%`, null, each];
+}
+
+async function useBundledMultiLabel() {
+  const base = new URL("assets/digits/", location.href);
+  const index = await (await fetch(new URL("index.json", base))).json();
+  const [model, manifest] = await Promise.all([
+    fetchBytes(new URL(index.multiLabel.model, base)),
+    fetch(new URL(index.multiLabel.manifest, base)).then((r) => r.json()),
+  ]);
+  await loadModel(model, manifest); // no verified set: the bundled one is the digit classifier's
+  if (!state.images.length) await bundledSamples(index);
+}
+
 async function guarded(fn) {
   try {
     await fn();
@@ -249,6 +272,7 @@ async function guarded(fn) {
 
 $("use-bundled").onclick = () => guarded(useBundled);
 $("use-ensemble").onclick = () => guarded(useBundledEnsemble);
+$("use-multilabel").onclick = () => guarded(useBundledMultiLabel);
 $("tiers").onclick = () => guarded(assignTiers);
 $("verified-file").onchange = (e) =>
   guarded(async () => {

@@ -116,7 +116,8 @@ pub enum Resize {
     },
 }
 
-/// Whether the model's output rows are logits (softmax is applied) or probabilities.
+/// Whether the model's output rows are logits (softmax is applied), probabilities, or
+/// independent per-finding scores (multi-label).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum OutputKind {
@@ -124,6 +125,22 @@ pub enum OutputKind {
     Logits,
     /// Already probabilities; each row is checked to sum to 1 (within 1e-3).
     Probabilities,
+    /// Multi-label findings: one independent probability per finding (`classes` names the
+    /// findings), rows need not sum to anything; `activation` says whether the outputs are
+    /// logits (a sigmoid is applied) or already probabilities.
+    #[serde(rename = "multiLabel")]
+    MultiLabel,
+}
+
+/// What turns a multi-label model's outputs into per-finding probabilities.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Activation {
+    /// The outputs are logits: `p = 1 / (1 + exp(-z))` per finding.
+    Sigmoid,
+    /// The outputs are already probabilities (the graph ends in a sigmoid); each is checked
+    /// to lie in `[0, 1]`.
+    None,
 }
 
 /// The input side of the manifest.
@@ -167,6 +184,42 @@ pub struct OutputSpec {
     /// Name of an ONNX output (e.g. the penultimate layer) to return as an embedding.
     #[serde(default)]
     pub embedding: Option<String>,
+    /// For `kind: "multiLabel"` (required there, refused elsewhere): `sigmoid` when the
+    /// outputs are logits, `none` when they are probabilities already.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activation: Option<Activation>,
+}
+
+impl OutputSpec {
+    /// Whether the outputs are multi-label findings.
+    pub fn is_multi_label(&self) -> bool {
+        self.kind == OutputKind::MultiLabel
+    }
+
+    /// Check `kind` against `activation` and the class count (at least 2 classes for a
+    /// single-label model, at least 1 finding for a multi-label one).
+    pub fn validate_kind(&self) -> Result<()> {
+        match (self.kind, self.activation) {
+            (OutputKind::MultiLabel, None) => Err(err!(
+                InvalidManifest,
+                "output.activation is required with kind \"multiLabel\": \"sigmoid\" (the outputs are logits) or \"none\" (they are probabilities)"
+            )),
+            (OutputKind::MultiLabel, Some(_)) if self.classes.is_empty() => Err(err!(
+                InvalidManifest,
+                "output.classes needs at least 1 finding name"
+            )),
+            (OutputKind::MultiLabel, Some(_)) => Ok(()),
+            (_, Some(_)) => Err(err!(
+                InvalidManifest,
+                "output.activation applies to kind \"multiLabel\" only"
+            )),
+            (_, None) if self.classes.len() < 2 => Err(err!(
+                InvalidManifest,
+                "output.classes needs at least 2 names"
+            )),
+            (_, None) => Ok(()),
+        }
+    }
 }
 
 /// What fills the pixels a shift uncovers.
@@ -328,12 +381,7 @@ impl Manifest {
                 crate::engine::limits::MAX_CLASSES
             ));
         }
-        if self.output.classes.len() < 2 {
-            return Err(err!(
-                InvalidManifest,
-                "output.classes needs at least 2 names"
-            ));
-        }
+        self.output.validate_kind()?;
         let mut names: Vec<&str> = self.output.classes.iter().map(String::as_str).collect();
         names.sort_unstable();
         if names.windows(2).any(|w| w[0] == w[1]) {

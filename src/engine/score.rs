@@ -9,12 +9,24 @@
 //! `variationRatio` are added ([`crate::engine::triage::multi`] definitions); `samples`
 //! returns the `T` rows when asked for. The embedding, if asked for, is the first member's
 //! under the first transform. With `T = 1` the result is exactly the single-model one.
+//!
+//! A multi-label manifest (`output.kind: "multiLabel"`) gives one independent probability
+//! per finding ([`crate::engine::multilabel::score`]): `probabilities` are the per-finding
+//! probabilities (the mean over the `T` rows), `top` the most probable findings, `predicted`
+//! / `confidence` the most probable finding and its probability, `findings` the measures of
+//! each finding (entropy, margin, with `T > 1` BALD per finding) and `summary` the image's
+//! (present findings, probability that some decision is wrong). The flattened uncertainty
+//! fields then describe the image, so that ranking works unchanged: `leastConfidence = 1 -
+//! min_j confidence_j`, `margin = min_j margin_j`, `ratio = max_j (1 - c_j) / c_j`,
+//! `entropy = Σ_j H(p̄_j)`, and with `T > 1` `expectedEntropy` and `bald` the sums over the
+//! findings, `variationRatio` the largest per-finding one.
 
 use serde::{Deserialize, Serialize};
 
 use super::dicom::{DicomAttributes, DicomIdentity};
 use super::image::ImageLimits;
-use super::manifest::{Manifest, OutputKind};
+use super::manifest::{Activation, Manifest, OutputKind};
+use super::multilabel::score::{self as ml, FindingMeasures, MultiLabelSummary};
 use super::triage::multi::item_measures;
 use super::uncertainty::{check_probabilities, rank_desc, softmax, Measure, RowUncertainty};
 use crate::error::{err, Error, Result};
@@ -84,6 +96,25 @@ pub struct ImageScore {
     /// For DICOM inputs: SOP Instance UID, frame and modality (nothing else from the header).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub dicom: Option<DicomIdentity>,
+    /// Multi-label models: the measures of each finding, in manifest order.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub findings: Option<Vec<FindingScore>>,
+    /// Multi-label models: the image-level summary.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub summary: Option<MultiLabelSummary>,
+}
+
+/// One finding of a multi-label result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FindingScore {
+    /// Finding index in the model's output.
+    pub index: usize,
+    /// Finding name from the manifest.
+    pub name: String,
+    /// Its measures (probability, decision, entropy, margin, BALD, …).
+    #[serde(flatten)]
+    pub measures: FindingMeasures,
 }
 
 /// An error as data: what the JS API and CLI report for a failed item.
@@ -163,6 +194,9 @@ pub fn finish_row(
     manifest: &Manifest,
     opts: &ScoreOptions,
 ) -> Result<ImageScore> {
+    if manifest.output.is_multi_label() {
+        return finish_multi_label(&[scores], embedding, manifest, opts);
+    }
     let k = manifest.num_classes();
     if scores.len() != k {
         return Err(err!(
@@ -172,11 +206,7 @@ pub fn finish_row(
         ));
     }
     let probabilities = to_probabilities(scores, manifest)?;
-    if let Some(e) = &embedding {
-        if e.iter().any(|v| !v.is_finite()) {
-            return Err(err!(NonFiniteOutput, "embedding contains NaN or infinity"));
-        }
-    }
+    check_embedding(&embedding)?;
     let mut order: Vec<usize> = (0..k).collect();
     order.sort_by(|&a, &b| {
         probabilities[b]
@@ -194,6 +224,100 @@ pub fn finish_row(
         probabilities,
         embedding: if opts.embedding { embedding } else { None },
         dicom: None,
+        findings: None,
+        summary: None,
+    })
+}
+
+fn check_embedding(embedding: &Option<Vec<f32>>) -> Result<()> {
+    match embedding {
+        Some(e) if e.iter().any(|v| !v.is_finite()) => {
+            Err(err!(NonFiniteOutput, "embedding contains NaN or infinity"))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The image-level uncertainty of a multi-label result (module docs): the flattened
+/// fields, so that ranking by any measure works on multi-label images.
+fn image_uncertainty(f: &[FindingMeasures], s: &MultiLabelSummary) -> RowUncertainty {
+    let fold = |g: fn(&FindingMeasures) -> f64, init: f64, max: bool| {
+        f.iter()
+            .map(g)
+            .fold(init, |a, b| if max { a.max(b) } else { a.min(b) })
+    };
+    RowUncertainty {
+        least_confidence: 1.0 - s.min_confidence,
+        margin: fold(|m| m.margin, 1.0, false),
+        ratio: fold(|m| (1.0 - m.confidence) / m.confidence, 0.0, true),
+        entropy: s.entropy,
+        expected_entropy: s.expected_entropy,
+        bald: s.bald,
+        variation_ratio: f
+            .iter()
+            .map(|m| m.variation_ratio)
+            .sum::<Option<f64>>()
+            .map(|_| fold(|m| m.variation_ratio.unwrap_or(0.0), 0.0, true)),
+    }
+}
+
+/// The `T` rows of a multi-label model's outputs for one image -> its result (module docs).
+fn finish_multi_label(
+    rows: &[&[f32]],
+    embedding: Option<Vec<f32>>,
+    manifest: &Manifest,
+    opts: &ScoreOptions,
+) -> Result<ImageScore> {
+    let k = manifest.num_classes();
+    let logits = manifest.output.activation == Some(Activation::Sigmoid);
+    let mut flat = Vec::with_capacity(rows.len() * k);
+    for (j, r) in rows.iter().enumerate() {
+        if r.len() != k {
+            return Err(err!(
+                ShapeMismatch,
+                "row {j}: {} scores for {k} findings",
+                r.len()
+            ));
+        }
+        let p = ml::row_probabilities(r, logits);
+        flat.extend(p.map_err(|e| {
+            if rows.len() > 1 {
+                e.context(format!("row {j}"))
+            } else {
+                e
+            }
+        })?);
+    }
+    check_embedding(&embedding)?;
+    let m = ml::measures(&flat, rows.len(), k)?;
+    let summary = ml::summarize(&m);
+    let probabilities: Vec<f32> = m.iter().map(|f| f.probability as f32).collect();
+    let mut order: Vec<usize> = (0..k).collect();
+    order.sort_by(|&a, &b| {
+        m[b].probability
+            .total_cmp(&m[a].probability)
+            .then(a.cmp(&b))
+    });
+    let findings = m.iter().enumerate().map(|(j, f)| FindingScore {
+        index: j,
+        name: manifest.output.classes[j].clone(),
+        measures: *f,
+    });
+    Ok(ImageScore {
+        top: top_classes(&order, &probabilities, manifest, opts.top_k),
+        predicted: order[0],
+        confidence: probabilities[order[0]],
+        uncertainty: image_uncertainty(&m, &summary),
+        samples: opts.include_samples.then(|| {
+            flat.chunks_exact(k)
+                .map(|r| r.iter().map(|&v| v as f32).collect())
+                .collect()
+        }),
+        probabilities,
+        embedding: if opts.embedding { embedding } else { None },
+        dicom: None,
+        findings: Some(findings.collect()),
+        summary: Some(summary),
     })
 }
 
@@ -203,6 +327,12 @@ fn to_probabilities(scores: &[f32], manifest: &Manifest) -> Result<Vec<f32>> {
         OutputKind::Probabilities => {
             check_probabilities(scores)?;
             scores.to_vec()
+        }
+        OutputKind::MultiLabel => {
+            return Err(err!(
+                InvalidInput,
+                "a multi-label row has no single-label probabilities"
+            ))
         }
     })
 }
@@ -218,6 +348,9 @@ pub fn finish_rows(
     if rows.len() <= 1 {
         let row = rows.first().copied().unwrap_or(&[]);
         return finish_row(row, embedding, manifest, opts);
+    }
+    if manifest.output.is_multi_label() {
+        return finish_multi_label(rows, embedding, manifest, opts);
     }
     let k = manifest.num_classes();
     let t = rows.len();
@@ -235,11 +368,7 @@ pub fn finish_rows(
         flat.extend(p.iter().map(|&v| f64::from(v)));
         samples.push(p);
     }
-    if let Some(e) = &embedding {
-        if e.iter().any(|v| !v.is_finite()) {
-            return Err(err!(NonFiniteOutput, "embedding contains NaN or infinity"));
-        }
-    }
+    check_embedding(&embedding)?;
     let mut mean = vec![0.0; k];
     let mut votes = vec![0usize; k];
     let m = item_measures(&flat, t, k, &mut mean, &mut votes);
@@ -256,6 +385,8 @@ pub fn finish_rows(
         embedding: if opts.embedding { embedding } else { None },
         samples: opts.include_samples.then_some(samples),
         dicom: None,
+        findings: None,
+        summary: None,
     })
 }
 

@@ -32,6 +32,7 @@ mod calibrate;
 mod consensus;
 mod de;
 mod grouping;
+mod multilabel;
 mod queue;
 mod reviewers;
 mod select;

@@ -127,6 +127,8 @@ export interface PseudoLabels {
 export interface LabelStudioOptions {
   fromName?: string; toName?: string; dataKey?: string; urlPrefix?: string; modelVersion?: string;
   tierFromName?: string; reasonsFromName?: string; skipAutoAccepted?: boolean;
+  /** Multi-label exports: the choice standing for "no finding" (default "No finding"). */
+  noFinding?: string;
 }
 /**
  * Label Studio tasks (import as JSON). Prediction `score` = how sure medtriage is that the current
@@ -138,6 +140,8 @@ export type LabelStudioTasks = { data: Record<string, unknown>; predictions: { m
 export interface LabelConfigOptions {
   fromName?: string; toName?: string; dataKey?: string;
   tierFromName?: string | null; reasonsFromName?: string | null; hotkeys?: boolean; header?: boolean;
+  /** Multi-label findings: choice="multiple" plus a `noFinding` choice (default "No finding"). */
+  multiple?: boolean; noFinding?: string;
 }
 export interface LabelConfigRequest { classes: string[]; options?: LabelConfigOptions; }
 export interface ReadLabelStudioOptions { fromName?: string; consensus?: "majority" | "dawidSkene"; }

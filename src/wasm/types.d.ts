@@ -19,7 +19,11 @@ export interface Manifest {
     dicom?: DicomOptions;
   };
   output: {
-    kind: "logits" | "probabilities";
+    /** "multiLabel": one independent probability per finding (`classes` names the findings). */
+    kind: "logits" | "probabilities" | "multiLabel";
+    /** kind "multiLabel" only, and required there: "sigmoid" (the outputs are logits) or
+     *  "none" (they are probabilities already). */
+    activation?: "sigmoid" | "none";
     classes: string[];
     /** ONNX output holding the class scores; defaults to the first output. */
     name?: string;
@@ -116,6 +120,49 @@ export interface ImageScore {
   samples?: number[][];
   /** DICOM inputs only: SOP Instance UID, frame and modality. */
   dicom?: DicomIdentity;
+  /** Multi-label models: each finding's measures, in manifest order. With a multi-label model
+   *  `probabilities` are per finding, `top`/`predicted`/`confidence` the most probable findings,
+   *  and the flattened uncertainty fields describe the image: leastConfidence = 1 - min_j c_j,
+   *  margin = min_j margin_j, ratio = max_j (1 - c_j) / c_j, entropy = sum_j H(p_j), and with
+   *  T > 1 expectedEntropy / bald the sums over findings, variationRatio the largest. */
+  findings?: FindingScore[];
+  /** Multi-label models: the image-level summary. */
+  summary?: MultiLabelSummary;
+}
+
+/** One finding of a multi-label result (c = max(p, 1 - p); H the binary entropy, nats). */
+export interface FindingScore {
+  index: number;
+  name: string;
+  /** Mean over the T rows. */
+  probability: number;
+  /** probability >= 0.5 */
+  present: boolean;
+  confidence: number;
+  /** H(p) in [0, ln 2]. */
+  entropy: number;
+  /** |2p - 1|: distance from 0.5, scaled to [0, 1] (small = uncertain). */
+  margin: number;
+  /** T > 1: mean H of the rows. */
+  expectedEntropy?: number;
+  /** T > 1: BALD of the finding, H(mean) - mean H(rows). */
+  bald?: number;
+  /** T > 1: 1 - max(votes present, votes absent) / T. */
+  variationRatio?: number;
+}
+
+export interface MultiLabelSummary {
+  /** Findings decided present. */
+  present: number[];
+  /** 1 - prod_j c_j: P(some decision wrong) if the findings are independent. */
+  pAnyWrong: number;
+  leastConfident: number;
+  minConfidence: number;
+  /** sum_j H(p_j). */
+  entropy: number;
+  expectedEntropy?: number;
+  bald?: number;
+  maxBald?: number;
 }
 
 export interface ItemError {

@@ -41,3 +41,10 @@ mod select;
 
 /// The review queue: tiers, rounds and the stopping rule, exports.
 mod queue;
+
+/// The multi-label review queue: tiers, rounds, exports, Label Studio round trip.
+mod ml_queue;
+
+/// Multi-label scoring of a real ONNX model with a multi-label head against onnxruntime.
+#[cfg(feature = "onnx")]
+mod ml_score;

@@ -140,6 +140,13 @@ enum Cmd {
         #[command(subcommand)]
         cmd: crate::queue::Cmd,
     },
+    /// Multi-label findings: label issues, calibration and certified auto-accept per
+    /// finding, consensus of multi-label reads, tiers, rounds and exports (Label Studio
+    /// multiple choice, pseudo-labels with a weight per finding).
+    Multilabel {
+        #[command(subcommand)]
+        cmd: crate::multilabel::Cmd,
+    },
     /// Batch selection for review: top-k, diverse batches, per-class budgets.
     Select {
         #[command(subcommand)]
@@ -245,6 +252,7 @@ pub fn main() -> i32 {
         Cmd::Consensus { cmd } => crate::consensus::run(cmd),
         Cmd::Select { cmd } => crate::select::run(cmd),
         Cmd::Queue { cmd } => crate::queue::run(cmd),
+        Cmd::Multilabel { cmd } => crate::multilabel::run(cmd),
     };
     match r {
         Ok(()) => 0,
@@ -723,6 +731,10 @@ fn write_results(
                 header.extend(["expected_entropy", "bald", "variation_ratio"].map(String::from));
             }
             header.extend(classes.iter().map(|n| format!("p_{n}")));
+            let ml = scorer.manifest().output.is_multi_label();
+            if ml {
+                header.extend(ml_header(classes, multi));
+            }
             let cerr = |e: csv::Error| Error::new(ErrorKind::Io, format!("writing CSV: {e}"));
             c.write_record(&header).map_err(cerr)?;
             for r in results {
@@ -747,6 +759,9 @@ fn write_results(
                             row.extend([f(u.expected_entropy), f(u.bald), f(u.variation_ratio)]);
                         }
                         row.extend(s.probabilities.iter().map(|p| p.to_string()));
+                        if ml {
+                            row.extend(ml_columns(s, classes, multi));
+                        }
                     }
                     (None, e) => {
                         let (code, msg) = e
@@ -755,9 +770,14 @@ fn write_results(
                             .unwrap_or_default();
                         row.extend(["false".into(), code, msg]);
                         let extra = if multi { 3 } else { 0 };
+                        let ml_extra = if ml {
+                            ml_header(classes, multi).len()
+                        } else {
+                            0
+                        };
                         row.extend(std::iter::repeat_n(
                             String::new(),
-                            7 + extra + classes.len(),
+                            7 + extra + classes.len() + ml_extra,
                         ));
                     }
                 }
@@ -767,4 +787,30 @@ fn write_results(
         }
     }
     Ok(())
+}
+
+/// Multi-label CSV columns: the present findings, P(some decision wrong), and with `T > 1`
+/// rows the BALD of each finding.
+fn ml_header(classes: &[String], multi: bool) -> Vec<String> {
+    let mut h = vec!["present".to_string(), "p_any_wrong".into()];
+    if multi {
+        h.extend(classes.iter().map(|n| format!("bald_{n}")));
+    }
+    h
+}
+
+fn ml_columns(s: &score::ImageScore, classes: &[String], multi: bool) -> Vec<String> {
+    let Some(sum) = &s.summary else {
+        return vec![String::new(); ml_header(classes, multi).len()];
+    };
+    let present: Vec<&str> = sum.present.iter().map(|&j| classes[j].as_str()).collect();
+    let mut c = vec![present.join("|"), sum.p_any_wrong.to_string()];
+    if multi {
+        let f = s.findings.as_deref().unwrap_or(&[]);
+        c.extend(
+            f.iter()
+                .map(|x| x.measures.bald.map(|b| b.to_string()).unwrap_or_default()),
+        );
+    }
+    c
 }

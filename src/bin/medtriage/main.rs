@@ -10,6 +10,8 @@ mod consensus;
 #[allow(dead_code)]
 mod io;
 #[cfg(not(target_arch = "wasm32"))]
+mod multilabel;
+#[cfg(not(target_arch = "wasm32"))]
 mod queue;
 #[cfg(not(target_arch = "wasm32"))]
 mod select;

@@ -50,6 +50,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::score::sigmoid;
 use super::{onehot, MlProbs};
 use crate::engine::triage::calibration::TemperatureRequest;
 use crate::engine::triage::calibration::{fit_temperature, ScoreKind, TemperatureOptions};
@@ -63,15 +64,6 @@ use crate::error::{err, Result};
 
 /// Probabilities are clipped to `[CLIP, 1 - CLIP]` before taking logits.
 pub const CLIP: f64 = 1e-12;
-
-fn sigmoid(x: f64) -> f64 {
-    if x >= 0.0 {
-        1.0 / (1.0 + (-x).exp())
-    } else {
-        let e = x.exp();
-        e / (1.0 + e)
-    }
-}
 
 /// Logits of a request's scores (validated).
 pub fn to_logits(scores: &[f64], n: usize, k: usize, kind: ScoreKind) -> Result<Vec<f64>> {

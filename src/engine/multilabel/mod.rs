@@ -6,6 +6,7 @@
 //! | label issues, quality scores, per-finding scores | cleanlab `multilabel_classification` | [`label_issues`] |
 //! | calibration (temperature, Platt), ECE, conformal, certified auto-accept | scikit-learn `_SigmoidCalibration`, Learn-then-Test | [`calibration`] |
 //! | consensus of multi-label reads: majority, Dawid-Skene, Fleiss, Krippendorff, next reads | crowd-kit, statsmodels, krippendorff | [`consensus`] |
+//! | scoring: per-finding probability and uncertainty, BALD per finding, image summary | — | [`score`] |
 //! | review simulation on multi-reader reads (given reader vs consensus of the others) | — | [`simulate`] |
 //!
 //! Shared input shapes: probabilities are row-major `n x k` in `[0, 1]`; given labels are one
@@ -15,6 +16,7 @@
 pub mod calibration;
 pub mod consensus;
 pub mod label_issues;
+pub mod score;
 pub mod simulate;
 
 use crate::error::{err, Result};

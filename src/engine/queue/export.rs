@@ -292,6 +292,9 @@ pub struct LabelStudioOptions {
     pub reasons_from_name: Option<String>,
     /// Leave out auto-accepted items (default false).
     pub skip_auto_accepted: bool,
+    /// Multi-label exports only: the choice that stands for "no finding" (default
+    /// `"No finding"`, as in the multi-label labeling config).
+    pub no_finding: String,
 }
 
 impl Default for LabelStudioOptions {
@@ -305,6 +308,7 @@ impl Default for LabelStudioOptions {
             tier_from_name: Some("tier".into()),
             reasons_from_name: Some("reasons".into()),
             skip_auto_accepted: false,
+            no_finding: super::labelstudio::NO_FINDING.into(),
         }
     }
 }

@@ -53,6 +53,12 @@ pub struct LabelConfigOptions {
     pub hotkeys: bool,
     /// A header with the task's tier and rank (default true).
     pub header: bool,
+    /// Multi-label findings (default false): the class control is `choice="multiple"` and
+    /// carries one more choice, `noFinding`, which the reviewer picks for an image without
+    /// any finding (so that a submitted empty selection is never mistaken for a decision).
+    pub multiple: bool,
+    /// The "no finding" choice of a multiple control (default `"No finding"`).
+    pub no_finding: String,
 }
 
 impl Default for LabelConfigOptions {
@@ -65,9 +71,14 @@ impl Default for LabelConfigOptions {
             reasons_from_name: Some("reasons".into()),
             hotkeys: true,
             header: true,
+            multiple: false,
+            no_finding: NO_FINDING.into(),
         }
     }
 }
+
+/// The default "no finding" choice of a multi-label labeling config.
+pub const NO_FINDING: &str = "No finding";
 
 /// Request of [`label_config`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -113,8 +124,9 @@ fn xml_name(s: &str, what: &str) -> Result<()> {
 
 /// The labeling config for the export's tasks (JS `labelStudioConfig`, CLI
 /// `queue label-studio-config`): the image, a header with tier and rank, one single choice per
-/// class (hotkeys 1-9, 0), the tier (read-only) and the reasons (read-only text area), named
-/// as the export's defaults name them.
+/// class (hotkeys 1-9, 0; with `multiple`, a multiple choice of the findings and "no
+/// finding"), the tier (read-only) and the reasons (read-only text area), named as the
+/// export's defaults name them.
 pub fn label_config(req: &LabelConfigRequest) -> Result<String> {
     let o = &req.options;
     if req.classes.is_empty() {
@@ -149,11 +161,24 @@ pub fn label_config(req: &LabelConfigRequest) -> Result<String> {
         x.push_str("  <Header value=\"$medtriage_tier, rank $medtriage_rank\"/>\n");
     }
     x.push_str(&format!(
-        "  <Choices name=\"{}\" toName=\"{}\" choice=\"single\" showInline=\"true\" required=\"true\">\n",
-        o.from_name, o.to_name
+        "  <Choices name=\"{}\" toName=\"{}\" choice=\"{}\" showInline=\"true\" required=\"true\">\n",
+        o.from_name,
+        o.to_name,
+        if o.multiple { "multiple" } else { "single" }
     ));
     const KEYS: [&str; 10] = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "0"];
-    for (i, c) in req.classes.iter().enumerate() {
+    let mut choices = req.classes.clone();
+    if o.multiple {
+        if o.no_finding.trim().is_empty() || req.classes.contains(&o.no_finding) {
+            return Err(err!(
+                InvalidOptions,
+                "noFinding must be a non-empty name that is not a finding, got {:?}",
+                o.no_finding
+            ));
+        }
+        choices.push(o.no_finding.clone());
+    }
+    for (i, c) in choices.iter().enumerate() {
         match KEYS.get(i).filter(|_| o.hotkeys) {
             Some(k) => x.push_str(&format!(
                 "    <Choice value=\"{}\" hotkey=\"{k}\"/>\n",
@@ -423,114 +448,174 @@ fn sort_key(a: &serde_json::Map<String, Value>, pos: usize) -> (String, String, 
     )
 }
 
-/// Read Label Studio's annotations back into review decisions (JS `readLabelStudio`, CLI
-/// `queue read-label-studio` and `queue plan --reviewed-label-studio`).
-pub fn read_label_studio(req: &ReadLabelStudioRequest) -> Result<LabelStudioReviews> {
-    let from = req.options.from_name.as_str();
-    let k = req.classes.len();
-    if k == 0 {
-        return Err(err!(InvalidInput, "classes: at least one class is needed"));
-    }
-    let class_of: HashMap<&str, usize> = req
-        .classes
-        .iter()
-        .enumerate()
-        .map(|(i, c)| (c.as_str(), i))
-        .collect();
-    if class_of.len() != k {
-        return Err(err!(InvalidInput, "classes: a class name is listed twice"));
-    }
-    let n = req.n.or(req.ids.as_ref().map(Vec::len));
-    let id_map: Option<HashMap<&str, usize>> = req
-        .ids
-        .as_ref()
-        .map(|v| v.iter().enumerate().map(|(i, s)| (s.as_str(), i)).collect());
-    let entries: &[Value] = match &req.export {
-        Value::Array(a) => a,
-        Value::Object(o) => match o.get("tasks").and_then(Value::as_array) {
-            Some(a) => a,
-            None => std::slice::from_ref(&req.export),
-        },
-        _ => {
-            return Err(err!(
-                InvalidInput,
-                "export: expected a list of tasks (Label Studio's JSON or JSON-MIN export, or the API's tasks)"
-            ))
-        }
+/// One annotation that counts: the last one of its annotator on its task, with a choice.
+pub(super) struct Kept {
+    /// "task T" or "entry E", for error messages.
+    pub at: String,
+    /// Pool index.
+    pub index: usize,
+    /// Label Studio's task id.
+    pub task: Option<i64>,
+    /// The annotator.
+    pub annotator: String,
+    /// The values chosen in the class control (at least one).
+    pub choice: Vec<String>,
+}
+
+/// What [`gather`] read from an export.
+pub(super) struct Gathered {
+    pub kept: Vec<Kept>,
+    pub tasks: usize,
+    pub annotations_read: usize,
+    pub skipped: usize,
+    pub without_choice: usize,
+    pub superseded: usize,
+}
+
+/// Read every annotation of an export (any of the three shapes, see the module docs) and keep
+/// the last one of each annotator on each task that has a choice of control `from`.
+pub(super) fn gather(
+    export: &Value,
+    from: &str,
+    ids: Option<&[String]>,
+    n: Option<usize>,
+) -> Result<Gathered> {
+    let id_map: Option<HashMap<&str, usize>> =
+        ids.map(|v| v.iter().enumerate().map(|(i, s)| (s.as_str(), i)).collect());
+    let at_index = |data: &serde_json::Map<String, Value>, at: &str| {
+        index_of(data, id_map.as_ref(), ids, n, at)
     };
     let mut raw: Vec<RawAnn> = Vec::new();
     let mut tasks = std::collections::HashSet::new();
-    for (pos, e) in entries.iter().enumerate() {
+    for (pos, e) in entries_of(export)?.iter().enumerate() {
         let Some(obj) = e.as_object() else {
             return Err(err!(InvalidInput, "export: entry {pos} is not an object"));
         };
         let task = obj.get("id").and_then(Value::as_i64);
         let at = describe(task, pos);
-        if let Some(data) = obj.get("data").and_then(Value::as_object) {
-            // JSON export / API task: annotations nested
-            let index = index_of(data, id_map.as_ref(), req.ids.as_deref(), n, &at)?;
-            tasks.insert(index);
-            let anns = match obj.get("annotations") {
-                None | Some(Value::Null) => &[][..],
-                Some(Value::Array(a)) => a.as_slice(),
-                Some(_) => {
-                    return Err(err!(InvalidInput, "{at}: annotations is not a list"));
-                }
-            };
-            for (j, a) in anns.iter().enumerate() {
-                let Some(a) = a.as_object() else {
-                    return Err(err!(InvalidInput, "{at}: annotation {j} is not an object"));
-                };
-                raw.push(RawAnn {
-                    index,
-                    task,
-                    annotator: annotator_of(a.get("completed_by")),
-                    choice: choice_in_result(a.get("result"), from),
-                    cancelled: a
-                        .get("was_cancelled")
-                        .and_then(Value::as_bool)
-                        .unwrap_or(false),
-                    key: sort_key(a, j),
-                });
-            }
-        } else {
-            // JSON-MIN: one flat row per annotation, the data fields at the top level
-            let index = index_of(obj, id_map.as_ref(), req.ids.as_deref(), n, &at)?;
-            tasks.insert(index);
-            let choice = match obj.get(from) {
-                None | Some(Value::Null) => None,
-                Some(Value::String(s)) => Some(vec![s.clone()]),
-                Some(Value::Object(o)) => o
-                    .get("choices")
-                    .and_then(Value::as_array)
-                    .map(|c| c.iter().map(|x| str_of(Some(x))).collect()),
-                Some(Value::Array(a)) => Some(a.iter().map(|x| str_of(Some(x))).collect()),
-                Some(v) => return Err(err!(InvalidInput, "{at}: {from} is {v}, not a choice")),
-            };
-            // a JSON-MIN row without an annotation (a task nobody labeled) has no annotator
-            if choice.is_none() && obj.get("annotation_id").is_none() {
-                continue;
-            }
-            raw.push(RawAnn {
-                index,
-                task,
-                annotator: annotator_of(obj.get("annotator")),
-                choice,
-                cancelled: obj
-                    .get("was_cancelled")
-                    .and_then(Value::as_bool)
-                    .unwrap_or(false),
-                key: sort_key(obj, pos),
-            });
+        let data = obj.get("data").and_then(Value::as_object);
+        let index = at_index(data.unwrap_or(obj), &at)?;
+        tasks.insert(index);
+        match data {
+            Some(_) => nested_annotations(obj, index, task, from, &at, &mut raw)?,
+            None => raw.extend(min_annotation(obj, index, task, from, &at, pos)?),
         }
     }
-    let annotations_read = raw.len();
+    let no_choice = |a: &RawAnn| a.choice.as_ref().is_none_or(|c| c.is_empty());
     let skipped = raw.iter().filter(|a| a.cancelled).count();
-    let without_choice = raw
-        .iter()
-        .filter(|a| !a.cancelled && a.choice.as_ref().is_none_or(|c| c.is_empty()))
-        .count();
-    // the last annotation of each (task, annotator) counts
+    let without_choice = raw.iter().filter(|a| !a.cancelled && no_choice(a)).count();
+    let (kept, superseded) = keep_last(&raw);
+    let kept = kept
+        .into_iter()
+        .map(|j| {
+            let a = &raw[j];
+            Kept {
+                at: describe(a.task, j),
+                index: a.index,
+                task: a.task,
+                annotator: a.annotator.clone(),
+                choice: a.choice.clone().unwrap_or_default(),
+            }
+        })
+        .collect();
+    Ok(Gathered {
+        kept,
+        tasks: tasks.len(),
+        annotations_read: raw.len(),
+        skipped,
+        without_choice,
+        superseded,
+    })
+}
+
+/// The task list of an export: a list, `{"tasks": [...]}`, or one task.
+fn entries_of(export: &Value) -> Result<&[Value]> {
+    match export {
+        Value::Array(a) => Ok(a),
+        Value::Object(o) => Ok(match o.get("tasks").and_then(Value::as_array) {
+            Some(a) => a,
+            None => std::slice::from_ref(export),
+        }),
+        _ => Err(err!(
+            InvalidInput,
+            "export: expected a list of tasks (Label Studio's JSON or JSON-MIN export, or the API's tasks)"
+        )),
+    }
+}
+
+/// JSON export / API task: the annotations nested under the task.
+fn nested_annotations(
+    obj: &serde_json::Map<String, Value>,
+    index: usize,
+    task: Option<i64>,
+    from: &str,
+    at: &str,
+    raw: &mut Vec<RawAnn>,
+) -> Result<()> {
+    let anns = match obj.get("annotations") {
+        None | Some(Value::Null) => &[][..],
+        Some(Value::Array(a)) => a.as_slice(),
+        Some(_) => return Err(err!(InvalidInput, "{at}: annotations is not a list")),
+    };
+    for (j, a) in anns.iter().enumerate() {
+        let Some(a) = a.as_object() else {
+            return Err(err!(InvalidInput, "{at}: annotation {j} is not an object"));
+        };
+        raw.push(RawAnn {
+            index,
+            task,
+            annotator: annotator_of(a.get("completed_by")),
+            choice: choice_in_result(a.get("result"), from),
+            cancelled: a
+                .get("was_cancelled")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+            key: sort_key(a, j),
+        });
+    }
+    Ok(())
+}
+
+/// JSON-MIN: one flat row per annotation, the data fields at the top level (`None`: a row
+/// of a task nobody labeled, which has no annotator).
+fn min_annotation(
+    obj: &serde_json::Map<String, Value>,
+    index: usize,
+    task: Option<i64>,
+    from: &str,
+    at: &str,
+    pos: usize,
+) -> Result<Option<RawAnn>> {
+    let strings = |a: &[Value]| a.iter().map(|x| str_of(Some(x))).collect();
+    let choice = match obj.get(from) {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(vec![s.clone()]),
+        Some(Value::Object(o)) => o
+            .get("choices")
+            .and_then(Value::as_array)
+            .map(|c| strings(c)),
+        Some(Value::Array(a)) => Some(strings(a)),
+        Some(v) => return Err(err!(InvalidInput, "{at}: {from} is {v}, not a choice")),
+    };
+    if choice.is_none() && obj.get("annotation_id").is_none() {
+        return Ok(None);
+    }
+    Ok(Some(RawAnn {
+        index,
+        task,
+        annotator: annotator_of(obj.get("annotator")),
+        choice,
+        cancelled: obj
+            .get("was_cancelled")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
+        key: sort_key(obj, pos),
+    }))
+}
+
+/// The last annotation with a choice of each (task, annotator), in input order, and how many
+/// were superseded.
+fn keep_last(raw: &[RawAnn]) -> (Vec<usize>, usize) {
     let mut last: HashMap<(usize, &str), usize> = HashMap::new();
     let mut superseded = 0;
     for (j, a) in raw.iter().enumerate() {
@@ -551,11 +636,31 @@ pub fn read_label_studio(req: &ReadLabelStudioRequest) -> Result<LabelStudioRevi
     }
     let mut kept: Vec<usize> = last.into_values().collect();
     kept.sort_unstable();
-    let mut annotations = Vec::with_capacity(kept.len());
-    for &j in &kept {
-        let a = &raw[j];
-        let at = describe(a.task, j);
-        let choice = a.choice.as_deref().unwrap_or(&[]);
+    (kept, superseded)
+}
+
+/// Read Label Studio's annotations back into review decisions (JS `readLabelStudio`, CLI
+/// `queue read-label-studio` and `queue plan --reviewed-label-studio`).
+pub fn read_label_studio(req: &ReadLabelStudioRequest) -> Result<LabelStudioReviews> {
+    let from = req.options.from_name.as_str();
+    let k = req.classes.len();
+    if k == 0 {
+        return Err(err!(InvalidInput, "classes: at least one class is needed"));
+    }
+    let class_of: HashMap<&str, usize> = req
+        .classes
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.as_str(), i))
+        .collect();
+    if class_of.len() != k {
+        return Err(err!(InvalidInput, "classes: a class name is listed twice"));
+    }
+    let n = req.n.or(req.ids.as_ref().map(Vec::len));
+    let g = gather(&req.export, from, req.ids.as_deref(), n)?;
+    let mut annotations = Vec::with_capacity(g.kept.len());
+    for a in &g.kept {
+        let (at, choice) = (&a.at, &a.choice);
         if choice.len() > 1 {
             return Err(err!(
                 InvalidInput,
@@ -660,11 +765,11 @@ pub fn read_label_studio(req: &ReadLabelStudioRequest) -> Result<LabelStudioRevi
         decided: reviewed.len(),
         reviewed,
         annotations,
-        tasks: tasks.len(),
-        annotations_read,
-        skipped,
-        without_choice,
-        superseded,
+        tasks: g.tasks,
+        annotations_read: g.annotations_read,
+        skipped: g.skipped,
+        without_choice: g.without_choice,
+        superseded: g.superseded,
         multi_annotator_tasks,
         disagreements,
         ties,

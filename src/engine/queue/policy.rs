@@ -289,7 +289,7 @@ pub enum Tier {
 
 impl Tier {
     /// Review-order rank among equal priorities (failed last).
-    fn rank(self) -> u8 {
+    pub(crate) fn rank(self) -> u8 {
         match self {
             Tier::Outlier => 1,
             Tier::SuspectedLabelError => 0,
@@ -423,7 +423,8 @@ pub struct TierCounts {
 }
 
 impl TierCounts {
-    fn add(&mut self, t: Tier) {
+    /// Count one item of tier `t`.
+    pub(crate) fn add(&mut self, t: Tier) {
         match t {
             Tier::AutoAccept => self.auto_accept += 1,
             Tier::LightReview => self.light_review += 1,
@@ -487,7 +488,7 @@ fn given(v: &Option<Vec<i64>>, n: usize, k: usize, what: &str) -> Result<Vec<Opt
     }
 }
 
-fn check_len<T>(v: &Option<Vec<T>>, n: usize, what: &str) -> Result<()> {
+pub(super) fn check_len<T>(v: &Option<Vec<T>>, n: usize, what: &str) -> Result<()> {
     match v {
         Some(v) if v.len() != n => Err(err!(
             InvalidInput,
@@ -559,7 +560,7 @@ pub fn check_policy(p: &PolicyConfig) -> Result<()> {
 }
 
 /// Linear-interpolation quantile (NumPy's default) of finite values.
-fn quantile(mut v: Vec<f64>, q: f64) -> Option<f64> {
+pub(super) fn quantile(mut v: Vec<f64>, q: f64) -> Option<f64> {
     v.retain(|x| x.is_finite());
     if v.is_empty() {
         return None;

@@ -1,7 +1,8 @@
 // A typed host: `tsc --noEmit` (tests/e2e/hosts.test.mjs) checks it against the declarations in
 // the packed tarball (engine API, init, pool, store), so a renamed or missing type breaks here first.
 import { init, Scorer, rankQueue, tierItems, numLabelIssues, nearDuplicates } from "medtriage";
-import type { ItemResult, Manifest, ScoreOptions, TierRequest, Queue } from "medtriage";
+import { tierItemsMultiLabel, exportLabelStudioMultiLabel, readLabelStudioMultiLabel } from "medtriage";
+import type { ItemResult, Manifest, ScoreOptions, TierRequest, Queue, MlTierRequest, FindingScore } from "medtriage";
 import { WorkerPool, plainResult, type Progress, type RunSummary } from "medtriage/pool";
 import { openStore, type ImportReport } from "medtriage/store";
 import { simdSupported, compile } from "medtriage/loader";
@@ -28,6 +29,18 @@ export async function host(model: ArrayBuffer, manifest: Manifest, files: FileLi
   tierItems(req);
   numLabelIssues({ labels: new Int32Array([0]), predProbs: new Float64Array(k), n: 1, k });
   nearDuplicates({ embeddings: new Float64Array(4), n: 2, d: 2 });
+  // multi-label: per-finding scores, tiers, Label Studio out and back
+  const findings: FindingScore[] = one[0]?.score?.findings ?? [];
+  const mreq: MlTierRequest = {
+    k: 2,
+    findings: ["effusion", "nodule"],
+    verified: { predProbs: new Float64Array(2), n: 1, labels: [[0]], givenLabels: [null] },
+    pool: { predProbs: new Float64Array(2), n: 1, givenLabels: [[1]] },
+  };
+  const mt = tierItemsMultiLabel(mreq);
+  const tasks = exportLabelStudioMultiLabel({ tiers: mt, options: { noFinding: "None" } });
+  const back = readLabelStudioMultiLabel({ export: tasks, findings: mt.findings });
+  console.log(findings.length, back.reviewed.map((r) => r.findings.length));
   const rep: ImportReport = await store.import(await store.exportJson(info.modelKey));
   console.log(variant, one.length, rep.skipped.length);
   return rankQueue([...results], "entropy");
