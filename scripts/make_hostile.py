@@ -489,6 +489,63 @@ def make_images():
     special("garbage.png", RNG.integers(0, 256, 2048, dtype=np.uint8).tobytes(), "image_decode",
             "2048 random bytes")
     special("png_signature_only.png", png[:8], "image_decode", "the PNG signature alone")
+    # complete files whose scan data is corrupt: every marker in place, so only reading the
+    # entropy-coded data through (src/engine/jpeg_scan.rs) tells; a decoder draws grey blocks
+    def scan_span(data, nth=0):
+        """(start, end) of the entropy-coded data of the nth scan."""
+        i = -1
+        for _ in range(nth + 1):
+            i = data.index(b"\xff\xda", i + 1)
+        start = i + 2 + struct.unpack(">H", data[i + 2:i + 4])[0]
+        j = start
+        while not (data[j] == 0xFF and data[j + 1] not in (0x00,) and not 0xD0 <= data[j + 1] <= 0xD7):
+            j += 1
+        return start, j
+
+    def cut_then_eoi(name, data, nth, fractions, what):
+        start, end = scan_span(data, nth)
+        for f in fractions:
+            cut = start + int((end - start) * f)
+            while data[cut - 1] == 0xFF:
+                cut -= 1
+            special(f"{name}_{int(f * 100):02d}.jpg", data[:cut] + b"\xff\xd9", "image_decode",
+                    f"{what}: scan {nth + 1} cut at {int(f * 100)}% and the end-of-image marker "
+                    "put right after it (a complete file)")
+
+    cut_then_eoi("jpeg_scan_cut_eoi", baseline, 0, [0.1, 0.3, 0.5, 0.7, 0.9, 0.97],
+                 "a baseline JPEG")
+    cut_then_eoi("jpeg_prog_scan_cut_eoi", progressive, 0, [0.2, 0.5, 0.9], "a progressive JPEG")
+    n_scans = prog_rgb.count(b"\xff\xda")
+    cut_then_eoi("jpeg_prog_rgb_last_scan_cut_eoi", prog_rgb, n_scans - 1, [0.3, 0.8],
+                 "a progressive colour JPEG (last scan)")
+    start, end = scan_span(baseline)
+    mid = (start + end) // 2
+    special("jpeg_scan_ones_inserted.jpg", baseline[:mid] + b"\xff\x00" * 4 + baseline[mid:],
+            "image_decode", "32 one-bits inserted mid-scan (no Huffman code is all ones)")
+    special("jpeg_scan_ones_overwritten.jpg",
+            baseline[:mid] + b"\xff\x00" * 4 + baseline[mid + 8:], "image_decode",
+            "8 bytes mid-scan overwritten with one-bits")
+    special("jpeg_scan_leftover.jpg", baseline[:end] + b"\x12\x34\x56\x78" + baseline[end:],
+            "image_decode", "4 bytes of data after the last MCU")
+    pstart, pend = scan_span(progressive, 1)
+    pmid = (pstart + pend) // 2
+    special("jpeg_prog_scan_ones.jpg",
+            progressive[:pmid] + b"\xff\x00" * 4 + progressive[pmid + 8:], "image_decode",
+            "a progressive JPEG: 8 bytes of scan 2 overwritten with one-bits")
+    rst = jpeg_bytes(colour.resize((48, 48)), quality=90, restart_marker_rows=1)
+    assert b"\xff\xdd" in rst, "no restart interval written"
+    special("jpeg_restart_good.jpg", rst, "ok", "a JPEG with a restart marker every MCU row "
+            "(control)")
+    r0, r1 = rst.index(b"\xff\xd0"), rst.index(b"\xff\xd1")
+    swapped = bytearray(rst)
+    swapped[r0 + 1], swapped[r1 + 1] = 0xD1, 0xD0
+    special("jpeg_restart_swapped.jpg", bytes(swapped), "image_decode",
+            "restart markers RST0 and RST1 swapped")
+    special("jpeg_restart_missing.jpg", rst[:r1] + rst[r1 + 2:], "image_decode",
+            "one restart marker removed (two intervals run together)")
+    special("jpeg_restart_interval_cut.jpg", rst[:r0 - 6] + rst[r0:], "image_decode",
+            "the last 6 bytes of the first restart interval removed")
+
     # EXIF orientation 6 (rotate 90 clockwise) on a 40x20 JPEG: decoded as 20x40
     exif = Image.Exif()
     exif[0x0112] = 6

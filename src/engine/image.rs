@@ -20,6 +20,7 @@ use crate::error::{err, Result};
 /// Decoding limits: an image larger than these fails with `image_too_large`, before the
 /// decoder allocates its pixels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct ImageLimits {
     /// Largest accepted width in pixels (default 16384).
@@ -117,6 +118,8 @@ fn decode_checked(
     let mut img = match reader_format {
         Some(ImageFormat::Jpeg) => {
             drop(decoder);
+            // every scan's entropy-coded data read through, within the budget just checked
+            super::jpeg_scan::check(bytes)?;
             decode_jpeg_strict(bytes, w, h)?
         }
         _ => DynamicImage::from_decoder(decoder).map_err(decode_error)?,

@@ -4,6 +4,7 @@ pub mod consensus;
 pub mod dicom;
 pub mod grouping;
 pub mod image;
+mod jpeg_scan;
 pub mod limits;
 pub mod manifest;
 #[cfg(feature = "onnx")]
