@@ -1,4 +1,8 @@
-import type { ItemResult, ScoreOptions } from "./medtriage.js";
+import type {
+  ItemResult, ScoreOptions, Measure, Queue, TierRequest, TierResponseOut, RoundRequest, RoundPlan, ExportRequest,
+  LabelStudioOptions, PseudoLabelOptions, PseudoLabels, TableOptions, SelectRequest, SelectResponse,
+  MlTierRequest, MlTierResponseOut, MlRoundRequest, MlRoundPlan, MlExportRequest, MlPseudoLabelOptions, MlPseudoLabels,
+} from "./medtriage.js";
 import type { WasmInput, Variant } from "./loader.js";
 import type { ResultStore } from "./store.js";
 
@@ -102,10 +106,18 @@ export class WorkerPool extends EventTarget {
   readonly replaced: number;
   load(models: BufferSource | BufferSource[], manifest: object | string): Promise<ModelInfo>;
   score(source: Iterable<ImageSource> | AsyncIterable<ImageSource>, options?: RunOptions): Run;
-  call(fn: "tierItems" | "planRound" | "exportLabelStudio" | "exportPseudoLabels" | "exportTiersCsv" | "selectBatch"
-    | "tierItemsMultiLabel" | "planRoundMultiLabel" | "exportLabelStudioMultiLabel" | "exportPseudoLabelsMultiLabel",
-    request: unknown): Promise<any>;
-  rank(results: ItemResult[], measure?: string): Promise<any>;
+  /** Run an engine function in a worker (the request and response types are the engine's). */
+  call(fn: "tierItems", request: TierRequest): Promise<TierResponseOut>;
+  call(fn: "planRound", request: RoundRequest): Promise<RoundPlan>;
+  call(fn: "exportLabelStudio", request: ExportRequest<LabelStudioOptions>): Promise<unknown[]>;
+  call(fn: "exportPseudoLabels", request: ExportRequest<PseudoLabelOptions>): Promise<PseudoLabels>;
+  call(fn: "exportTiersCsv", request: ExportRequest<TableOptions>): Promise<string>;
+  call(fn: "selectBatch", request: SelectRequest): Promise<SelectResponse>;
+  call(fn: "tierItemsMultiLabel", request: MlTierRequest): Promise<MlTierResponseOut>;
+  call(fn: "planRoundMultiLabel", request: MlRoundRequest): Promise<MlRoundPlan>;
+  call(fn: "exportLabelStudioMultiLabel", request: MlExportRequest<LabelStudioOptions>): Promise<unknown[]>;
+  call(fn: "exportPseudoLabelsMultiLabel", request: MlExportRequest<MlPseudoLabelOptions>): Promise<MlPseudoLabels>;
+  rank(results: ItemResult[], measure?: Measure): Promise<Queue>;
   memory(): Promise<{ worker: number; wasm: number | null; jsHeap: number | null }[]>;
   terminate(): void;
 }

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Runs every test, from a fresh machine: installs what is missing, then
 #   1. cargo fmt --check, clippy (-D warnings), native unit + integration + doc tests;
-#   2. every wasm build the project ships compiled: the no-SIMD fallback and the maths-only
-#      (no tract) library with `cargo check`, then the integration suite compiled to wasm
-#      (SIMD) and run in headless Chromium (wasm-pack test);
-#   3. the npm package build (wasm-pack, pkg/ from js/ + the wasm, `npm pack` -> target/*.tgz);
+#   2. every wasm build the project ships compiled: the maths-only (no tract) library with
+#      `cargo check`, then the integration suite compiled to wasm (SIMD) and run in headless
+#      Chromium (wasm-pack test);
+#   3. the npm package build (wasm-pack, both variants: SIMD and the no-SIMD fallback; pkg/
+#      from js/ + the wasm, `npm pack` -> target/*.tgz);
 #   4. end to end in headless Chromium (node --test + playwright-core), everything from the
 #      tarball: the demo (bundled model and samples scored in workers, queue order checked
-#      against onnxruntime's probabilities); the JS API; two hosts embedding the package (a
+#      against onnxruntime's probabilities); the JS API; real requests and responses checked
+#      against the generated TypeScript declarations; the no-SIMD build; two hosts embedding the package (a
 #      static page under a strict CSP, a Vite app built offline) with the privacy proof; the
 #      pool's and store's faults (trap, hang, quota, cancel, pause, reload, export/import).
 # Skip parts with MEDTRIAGE_SKIP="lint wasm e2e" (space separated).
@@ -33,12 +35,16 @@ fi
 step "native tests (cargo test)"
 cargo test
 
+# The package's variants: MEDTRIAGE_VARIANTS="simd nosimd" also builds, packs and runs the
+# no-SIMD fallback in Chromium (tests/e2e/nosimd.test.mjs); otherwise it is only compiled.
+export MEDTRIAGE_VARIANTS="${MEDTRIAGE_VARIANTS:-simd}"
+
 if [[ "$skip" != *" wasm "* ]]; then
-  # The loader's no-SIMD fallback (no RUSTFLAGS, the package's features) and the build
-  # without tract. A check, not a build: a full no-SIMD release build takes ~6 min here;
-  # `MEDTRIAGE_VARIANTS="simd nosimd" scripts/test.sh` builds and packages both variants.
-  step "wasm no-SIMD build (cargo check)"
-  cargo check --target wasm32-unknown-unknown --lib --no-default-features --features onnx
+  # The no-SIMD fallback is compiled here only when the package build below will not build it.
+  if [[ "$skip" == *" e2e "* || " $MEDTRIAGE_VARIANTS " != *" nosimd "* ]]; then
+    step "wasm no-SIMD build (cargo check)"
+    cargo check --target wasm32-unknown-unknown --lib --no-default-features --features onnx
+  fi
   step "wasm maths-only build, no tract (cargo check)"
   cargo check --target wasm32-unknown-unknown --lib --no-default-features
   step "integration suite in headless Chromium (wasm-pack test --chrome --headless)"
@@ -53,7 +59,7 @@ if [[ "$skip" != *" e2e "* ]]; then
   # wasm-opt (npm binaryen runs as wasm in node) takes 4-7 min on 2 cores for -24% raw size;
   # it is for release builds only; the tests use the SIMD build to keep CI well under its budget (MEDTRIAGE_WASM_OPT=1
   # to test the optimized package instead).
-  MEDTRIAGE_WASM_OPT="${MEDTRIAGE_WASM_OPT:-0}" MEDTRIAGE_VARIANTS="${MEDTRIAGE_VARIANTS:-simd}" scripts/build.sh
+  MEDTRIAGE_WASM_OPT="${MEDTRIAGE_WASM_OPT:-0}" scripts/build.sh
   step "end-to-end in headless Chromium (demo, JS API, hosts, pool and store faults)"
   node --test tests/e2e/
 fi

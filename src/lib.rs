@@ -24,6 +24,8 @@
 
 pub mod engine;
 pub mod error;
+#[cfg(feature = "typescript")]
+pub mod typescript;
 
 pub use error::{Error, ErrorKind, Result};
 

@@ -22,6 +22,7 @@ use crate::error::{err, Result};
 
 /// One target class: its name and the model classes it gathers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ClassGroup {
     /// Name of the grouped class.
@@ -32,6 +33,7 @@ pub struct ClassGroup {
 
 /// A grouping on its own (the part a configuration file holds).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Grouping {
     /// The model's class names, in output order.
@@ -42,6 +44,7 @@ pub struct Grouping {
 
 /// Request: a grouping and the probabilities (and optionally labels) to map.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct GroupClassesRequest {
     /// The model's class names, in output order (`k` = its length).
@@ -61,6 +64,7 @@ pub struct GroupClassesRequest {
 
 /// Response: the grouped probabilities.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct GroupClassesResponse {
     /// Group names (the new classes), in order.

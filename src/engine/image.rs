@@ -20,6 +20,7 @@ use crate::error::{err, Result};
 /// Decoding limits: an image larger than these fails with `image_too_large`, before the
 /// decoder allocates its pixels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct ImageLimits {
     /// Largest accepted width in pixels (default 16384).

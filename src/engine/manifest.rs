@@ -50,6 +50,7 @@ use crate::error::{err, Result};
 
 /// Memory layout of the model's input tensor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Layout {
     /// `[batch, channels, height, width]` (PyTorch).
@@ -60,6 +61,7 @@ pub enum Layout {
 
 /// Channel count and order the model expects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Channels {
     /// One channel. Colour images become gray as `0.299 R + 0.587 G + 0.114 B` (ITU-R BT.601).
@@ -82,6 +84,7 @@ impl Channels {
 
 /// How an image is brought to the model's input size.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(tag = "mode", rename_all = "camelCase", deny_unknown_fields)]
 pub enum Resize {
     /// Resize both sides to exactly width x height (aspect ratio not kept). A struct variant
@@ -119,6 +122,7 @@ pub enum Resize {
 /// Whether the model's output rows are logits (softmax is applied), probabilities, or
 /// independent per-finding scores (multi-label).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum OutputKind {
     /// Unnormalized scores; probabilities = softmax(logits).
@@ -134,6 +138,7 @@ pub enum OutputKind {
 
 /// What turns a multi-label model's outputs into per-finding probabilities.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Activation {
     /// The outputs are logits: `p = 1 / (1 + exp(-z))` per finding.
@@ -145,6 +150,7 @@ pub enum Activation {
 
 /// The input side of the manifest.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct InputSpec {
     /// Input width in pixels.
@@ -172,6 +178,7 @@ pub struct InputSpec {
 
 /// The output side of the manifest.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct OutputSpec {
     /// Logits or probabilities.
@@ -224,6 +231,7 @@ impl OutputSpec {
 
 /// What fills the pixels a shift uncovers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub enum Fill {
     /// The value of a black (zero) pixel after normalization: `(0 - mean[c]) / std[c]`.
@@ -240,6 +248,7 @@ fn default_k() -> u8 {
 /// A test-time augmentation applied to the preprocessed input tensor (definitions in the
 /// module docs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(tag = "op", rename_all = "camelCase", deny_unknown_fields)]
 pub enum Transform {
     /// The tensor unchanged.
@@ -268,6 +277,7 @@ pub enum Transform {
 
 /// One model of an ensemble.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Member {
     /// Free-form name (e.g. the file name).
@@ -287,6 +297,7 @@ pub const MAX_SAMPLES: usize = 256;
 
 /// The whole manifest.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Manifest {
     /// Free-form model name.

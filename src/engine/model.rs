@@ -19,6 +19,7 @@ use crate::error::{catch_panic, err, one_line, Error, ErrorKind, Result};
 
 /// Options for loading a model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct LoadOptions {
     /// Refuse models larger than this many bytes (default 512 MiB).

@@ -35,6 +35,7 @@ use super::image::Pixels;
 
 /// The resampling filter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub enum Filter {
     /// PIL `Image.BILINEAR` / torchvision `InterpolationMode.BILINEAR` (torchvision's
@@ -48,6 +49,7 @@ pub enum Filter {
 
 /// The arithmetic of the resize.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub enum Precision {
     /// PIL on 8-bit images: fixed-point weights, rounding to 0-255 after each pass.

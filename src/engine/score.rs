@@ -33,6 +33,7 @@ use crate::error::{err, Error, Result};
 
 /// Options for scoring (one struct for the JS API and the CLI).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct ScoreOptions {
     /// How many top classes to list (default 3, capped at the class count).
@@ -59,6 +60,7 @@ impl Default for ScoreOptions {
 
 /// One of the top classes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct TopClass {
     /// Class index in the model's output.
@@ -72,6 +74,7 @@ pub struct TopClass {
 
 /// The result for one image.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ImageScore {
     /// Class probabilities, in manifest order (with `T > 1` rows: their mean).
@@ -106,6 +109,7 @@ pub struct ImageScore {
 
 /// One finding of a multi-label result.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct FindingScore {
     /// Finding index in the model's output.
@@ -119,6 +123,7 @@ pub struct FindingScore {
 
 /// An error as data: what the JS API and CLI report for a failed item.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 pub struct ItemError {
     /// Stable code, e.g. `image_decode`.
     pub code: String,
@@ -137,6 +142,7 @@ impl From<&Error> for ItemError {
 
 /// The result for one item of a batch: a score or an error, never both.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ItemResult {
     /// The caller's id for the item.
@@ -392,6 +398,7 @@ pub fn finish_rows(
 
 /// A review queue: item ids, most uncertain first, and the ids that failed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Queue {
     /// Ids of scored items, most uncertain first (ties: input order).

@@ -59,6 +59,7 @@ pub fn check_probabilities(row: &[f32]) -> Result<()> {
 
 /// Uncertainty measures of one probability row.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct RowUncertainty {
     /// `1 - max p`.
@@ -140,6 +141,7 @@ impl RowUncertainty {
 
 /// Which measure orders a queue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub enum Measure {
     /// `1 - p1`.

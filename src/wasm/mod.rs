@@ -38,8 +38,12 @@ mod reviewers;
 mod select;
 mod triage;
 
+// Every request and response type, generated from the engine's serde structs (tests/ts_types.rs
+// keeps the committed file current), and the few boundary shapes that are not serde structs.
 #[wasm_bindgen(typescript_custom_section)]
-const TS_TYPES: &'static str = include_str!("types.d.ts");
+const TS_GENERATED: &'static str = include_str!("types.gen.d.ts");
+#[wasm_bindgen(typescript_custom_section)]
+const TS_BOUNDARY: &'static str = include_str!("types.d.ts");
 
 /// Install the panic hook once (a panic then shows its message in the console).
 #[wasm_bindgen(start)]
@@ -89,7 +93,7 @@ pub fn version() -> String {
 }
 
 /// Parse and validate a manifest (object or JSON string); returns the normalized manifest.
-#[wasm_bindgen(js_name = parseManifest, unchecked_return_type = "Manifest")]
+#[wasm_bindgen(js_name = parseManifest, unchecked_return_type = "ManifestOut")]
 pub fn parse_manifest(
     #[wasm_bindgen(unchecked_param_type = "Manifest | string")] manifest: JsValue,
 ) -> Result<JsValue, JsValue> {
@@ -209,7 +213,7 @@ mod scorer {
         }
 
         /// The validated manifest.
-        #[wasm_bindgen(getter, unchecked_return_type = "Manifest")]
+        #[wasm_bindgen(getter, unchecked_return_type = "ManifestOut")]
         pub fn manifest(&self) -> Result<JsValue, JsValue> {
             to_js(self.inner.manifest())
         }
@@ -376,7 +380,7 @@ mod scorer {
 
         /// Render a DICOM object for display with the window this model sees (the
         /// manifest's `input.dicom`): `{width, height, rgba, window, identity}`.
-        #[wasm_bindgen(js_name = dicomPreview, unchecked_return_type = "DicomPreview")]
+        #[wasm_bindgen(js_name = dicomPreview, unchecked_return_type = "DicomPreview & { rgba: Uint8ClampedArray }")]
         pub fn dicom_preview(
             &self,
             bytes: &[u8],
@@ -405,7 +409,7 @@ pub fn is_dicom(bytes: &[u8]) -> bool {
 
 /// Render a DICOM object for display with the given DICOM options (a manifest's
 /// `input.dicom`; default: the file's window): `{width, height, rgba, window, identity}`.
-#[wasm_bindgen(js_name = dicomPreview, unchecked_return_type = "DicomPreview")]
+#[wasm_bindgen(js_name = dicomPreview, unchecked_return_type = "DicomPreview & { rgba: Uint8ClampedArray }")]
 pub fn dicom_preview(
     bytes: &[u8],
     #[wasm_bindgen(unchecked_param_type = "DicomOptions | undefined")] opts: JsValue,

@@ -7,113 +7,6 @@ use wasm_bindgen::prelude::*;
 use super::{from_js, js_error, to_js};
 use crate::engine::triage::{analysis, label_issues as li, outliers};
 
-#[wasm_bindgen(typescript_custom_section)]
-const TS_LABELS: &'static str = r#"
-/** cleanlab's filter_by (snake_case names are accepted too). */
-export type FilterBy = "pruneByNoiseRate" | "pruneByClass" | "both" | "confidentLearning"
-  | "predictedNeqGiven" | "lowNormalizedMargin" | "lowSelfConfidence";
-/** Label quality score (low = likely mislabelled). */
-export type ScoreMethod = "selfConfidence" | "normalizedMargin" | "confidenceWeightedEntropy";
-/** Probabilities (row-major n x k) with given labels. */
-export interface LabeledProbs {
-  predProbs: number[] | Float64Array;
-  n: number;
-  k: number;
-  labels: number[] | Int32Array;
-}
-export interface FindLabelIssuesOptions {
-  filterBy?: FilterBy;
-  fracNoise?: number;
-  numToRemovePerClass?: number[];
-  minExamplesPerClass?: number;
-  /** k x k counts, row-major (ignored by confidentLearning). */
-  confidentJoint?: number[];
-  returnIndicesRankedBy?: ScoreMethod;
-  rankByAdjustPredProbs?: boolean;
-}
-export interface FindLabelIssuesRequest extends LabeledProbs { options?: FindLabelIssuesOptions; }
-export interface LabelIssues { isLabelIssue: boolean[]; numIssues: number; rankedIndices?: number[]; }
-export interface QualityScoresRequest extends LabeledProbs {
-  options?: { method?: ScoreMethod; adjustPredProbs?: boolean };
-}
-export interface QualityScoresResponse { scores: number[]; }
-export interface ConfidentJointRequest extends LabeledProbs {
-  options?: {
-    calibrate?: boolean;
-    thresholds?: number[];
-    pyMethod?: "cnt" | "eqn" | "marginal" | "marginalPs";
-    convergeLatentEstimates?: boolean;
-  };
-}
-export interface ConfidentJointResponse {
-  thresholds: number[];
-  confidentJoint: number[][];
-  offDiagonalIndices: number[];
-  joint: number[][];
-  py: number[];
-  noiseMatrix: number[][];
-  inverseNoiseMatrix: number[][];
-  labelCounts: number[];
-}
-export interface NumLabelIssuesRequest extends LabeledProbs {
-  options?: { estimationMethod?: "offDiagonal" | "offDiagonalCalibrated" };
-}
-export interface NumLabelIssuesResponse { numLabelIssues: number; }
-export interface OodProbsRequest {
-  predProbs: number[] | Float64Array;
-  n: number;
-  k: number;
-  labels?: number[];
-  options?: {
-    method?: "entropy" | "leastConfidence" | "gen";
-    adjustPredProbs?: boolean;
-    confidentThresholds?: number[];
-    m?: number;
-    gamma?: number;
-  };
-}
-export interface OodProbsResponse { scores: number[]; confidentThresholds?: number[]; }
-export interface Embeddings { embeddings: number[] | Float64Array; n: number; d: number; }
-export interface KnnOutlierRequest extends Embeddings {
-  options?: { k?: number; t?: number; metric?: "auto" | "cosine" | "euclidean" };
-}
-export interface KnnOutlierResponse {
-  scores: number[];
-  avgDistances: number[];
-  scalingFactor: number;
-  k: number;
-  metric: "cosine" | "euclidean";
-  /** n x k, nearest first. */
-  neighbors: number[];
-}
-/** Either probabilities (entropy-based) or embeddings (kNN). */
-export type OutlierScoresRequest = ({ predProbs: number[] | Float64Array } & OodProbsRequest) | KnnOutlierRequest;
-export interface NearDuplicatesRequest extends Embeddings {
-  options?: { threshold?: number; maxPairs?: number };
-}
-export interface NearDuplicatesResponse {
-  pairs: { i: number; j: number; distance: number }[];
-  groups: number[][];
-  truncated: boolean;
-}
-export interface ClassReportRequest extends LabeledProbs { options?: { bins?: number }; }
-export interface ClassStats {
-  class: number; precision: number; recall: number; f1: number; support: number;
-  predicted: number; calibrationError: number;
-}
-export interface ClassReport {
-  confusionMatrix: number[][];
-  perClass: ClassStats[];
-  accuracy: number;
-  macroPrecision: number;
-  macroRecall: number;
-  macroF1: number;
-  weightedF1: number;
-  ece: number;
-  bins: number;
-}
-"#;
-
 bind!(
     "findLabelIssues",
     find_label_issues,
@@ -144,8 +37,8 @@ bind!(
 bind!(
     "numLabelIssues",
     num_label_issues,
-    "NumLabelIssuesRequest",
-    "NumLabelIssuesResponse",
+    "NumIssuesRequest",
+    "NumIssuesResponse",
     li::NumIssuesRequest,
     li::num_label_issues_request,
     "Estimated number of label issues (cleanlab `num_label_issues`)."
@@ -153,8 +46,8 @@ bind!(
 bind!(
     "nearDuplicates",
     near_duplicates,
-    "NearDuplicatesRequest",
-    "NearDuplicatesResponse",
+    "DuplicatesRequest",
+    "DuplicatesResponse",
     outliers::DuplicatesRequest,
     outliers::near_duplicates_request,
     "Exact near-duplicate pairs by cosine distance."

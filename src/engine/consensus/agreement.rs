@@ -35,6 +35,7 @@ use crate::error::{err, Result};
 
 /// What to do with Fleiss' kappa.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub enum FleissMode {
     /// Compute it when every item has the same number of ratings, else null with a note.
@@ -48,6 +49,7 @@ pub enum FleissMode {
 
 /// Agreement options.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct AgreementOptions {
     /// Least number of shared items for a pair's kappa (default 2, at least 1).
@@ -75,6 +77,7 @@ impl Default for AgreementOptions {
 
 /// Statistics of one annotator pair.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct PairAgreement {
     /// First annotator (index order, `a < b`).
@@ -91,6 +94,7 @@ pub struct PairAgreement {
 
 /// One annotator's label in a disagreement.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct AnnotatorLabel {
     /// Annotator id.
@@ -104,6 +108,7 @@ pub struct AnnotatorLabel {
 
 /// An item on which annotators disagree.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Disagreement {
     /// Item index.
@@ -117,6 +122,7 @@ pub struct Disagreement {
 
 /// Agreement result.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct AgreementResponse {
     /// Item ids.

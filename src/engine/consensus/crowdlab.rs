@@ -62,6 +62,7 @@ pub const COARSE_TEMPERATURES: [f64; 9] = [0.1, 0.2, 0.5, 0.8, 1.0, 2.0, 3.0, 5.
 
 /// CROWDLAB options.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct CrowdlabOptions {
     /// Temperature-scale the model probabilities first (cleanlab `calibrate_probs`, default
@@ -71,11 +72,13 @@ pub struct CrowdlabOptions {
 
 /// ActiveLab options (none yet; unknown fields are rejected).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ActiveLabOptions {}
 
 /// Per-annotator CROWDLAB statistics (cleanlab's `annotator_stats`, in annotator order).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct AnnotatorStats {
     /// Annotator id.
@@ -93,6 +96,7 @@ pub struct AnnotatorStats {
 
 /// CROWDLAB result.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct CrowdlabResponse {
     /// Item ids (row order).
@@ -130,6 +134,7 @@ pub struct CrowdlabResponse {
 
 /// The next item to annotate.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct NextItem {
     /// `"labeled"` or `"unlabeled"`.
@@ -145,6 +150,7 @@ pub struct NextItem {
 
 /// ActiveLab result.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ActiveLabResponse {
     /// Labeled item ids.

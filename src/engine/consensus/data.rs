@@ -12,6 +12,7 @@ pub const PROB_SUM_TOLERANCE: f64 = 1e-3;
 
 /// A label as given: a class index (`0..K`) or a class name from `classes`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(untagged)]
 pub enum Label {
     /// A class index.
@@ -22,6 +23,7 @@ pub enum Label {
 
 /// One annotation in long format: `annotator` gave `label` to `item`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Annotation {
     /// Item id.
@@ -47,10 +49,18 @@ pub struct Annotation {
 /// - `predProbsUnlabeled` / `unlabeledItems`: probabilities (and optional ids) of items with
 ///   no annotation yet (ActiveLab only).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(
     rename_all = "camelCase",
     deny_unknown_fields,
     bound(deserialize = "O: Deserialize<'de> + Default")
+)]
+#[cfg_attr(
+    feature = "typescript",
+    schemars(
+        rename = "ConsensusRequest<{O}>",
+        bound = "O: schemars::JsonSchema + Default + Serialize"
+    )
 )]
 pub struct ConsensusRequest<O> {
     /// The annotations, long format.

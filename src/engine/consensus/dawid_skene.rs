@@ -37,6 +37,7 @@ pub const EPS: f64 = 1e-10;
 
 /// Dawid-Skene options.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct DawidSkeneOptions {
     /// Maximum EM iterations (default 100, as crowd-kit; at most `limits::MAX_ITERATIONS`
@@ -64,6 +65,7 @@ impl Default for DawidSkeneOptions {
 
 /// Dawid-Skene result.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct DawidSkeneResponse {
     /// Item ids (row order).

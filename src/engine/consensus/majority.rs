@@ -16,11 +16,13 @@ use crate::error::{err, Result};
 
 /// Options of majority vote (none yet; unknown fields are rejected).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MajorityOptions {}
 
 /// A tied item and the classes that share the top vote count.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Tie {
     /// Item index.
@@ -35,6 +37,7 @@ pub struct Tie {
 
 /// Majority-vote result.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct MajorityResponse {
     /// Item ids (row order).

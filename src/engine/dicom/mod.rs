@@ -47,6 +47,7 @@ pub use parse::{is_dicom, DicomFile};
 
 /// Which frame(s) of a multi-frame object are scored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(tag = "mode", rename_all = "camelCase", deny_unknown_fields)]
 pub enum FrameChoice {
     /// Frame 0 (default).
@@ -65,6 +66,7 @@ pub enum FrameChoice {
 
 /// The VOI LUT function of a fixed window (PS3.3 C.11.2.1.2 / C.11.2.1.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub enum VoiFunction {
     /// `LINEAR`: `((x - (c - 0.5)) / (w - 1) + 0.5)` clipped to `[0, 1]`; needs `w >= 1`.
@@ -78,6 +80,7 @@ pub enum VoiFunction {
 
 /// What to do when the file is asked for its window but has none.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub enum WindowFallback {
     /// Use the frame's min-max (default).
@@ -89,6 +92,7 @@ pub enum WindowFallback {
 
 /// How modality values (after rescale / Modality LUT) become `[0, 1]` for grayscale images.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(tag = "mode", rename_all = "camelCase", deny_unknown_fields)]
 pub enum Window {
     /// The file's own VOI: its VOI LUT Sequence if present (as pydicom prefers), else its
@@ -142,6 +146,7 @@ fn yes() -> bool {
 
 /// What the model was trained on, for DICOM inputs (the manifest's `input.dicom`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DicomOptions {
     /// Windowing of grayscale images (default: the file's window, else min-max).
@@ -196,6 +201,7 @@ impl DicomOptions {
 
 /// What identifies a scored frame, and nothing else from the header.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct DicomIdentity {
     /// SOP Instance UID (empty when the file has none).
@@ -216,6 +222,7 @@ impl DicomIdentity {
 
 /// The VOI actually applied, for display next to a thumbnail.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct AppliedWindow {
     /// `file`, `fixed`, `minMax`, `voiLut` or `none` (colour images).
@@ -250,6 +257,7 @@ pub struct DicomFrame {
 /// little-endian bytes, `bitsAllocated / 8` bytes per sample, samples interleaved
 /// (`planarConfiguration` 0) or planar (1), e.g. a cornerstone `pixelData` typed array's bytes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DicomAttributes {
     /// SOP Instance UID (for the result's identity).
@@ -369,7 +377,9 @@ pub fn frame_from_decoded(
 /// A display rendering of the first frame the options choose, with the same window the model
 /// sees (the output range is ignored: black is 0, white 255).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "typescript", schemars(rename = "DicomPreview"))]
 pub struct Preview {
     /// Width in pixels.
     pub width: u32,

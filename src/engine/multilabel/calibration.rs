@@ -96,6 +96,7 @@ pub fn to_logits(scores: &[f64], n: usize, k: usize, kind: ScoreKind) -> Result<
 
 /// The calibration map.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub enum MlCalibrationMethod {
     /// One temperature per finding (default).
@@ -111,6 +112,7 @@ fn default_bins() -> usize {
 
 /// Options of [`fit_calibration`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MlCalibrateOptions {
     /// Map (default temperature).
@@ -136,6 +138,7 @@ impl Default for MlCalibrateOptions {
 
 /// Fit a calibration on labeled images.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MlCalibrateRequest {
     /// Row-major `n x k` logits or probabilities.
@@ -156,6 +159,7 @@ pub struct MlCalibrateRequest {
 
 /// The fitted map of one finding, `p' = sigmoid(slope z + intercept)`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct FindingMap {
     /// `a` (`1 / T` for temperature scaling).
@@ -166,6 +170,7 @@ pub struct FindingMap {
 
 /// Metrics of one finding's probabilities against truths.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct FindingMetrics {
     /// Images where the finding is present.
@@ -184,6 +189,7 @@ pub struct FindingMetrics {
 
 /// One finding's calibration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct FindingCalibration {
     /// Finding index.
@@ -203,6 +209,7 @@ pub struct FindingCalibration {
 
 /// Result of [`fit_calibration`]: pass `maps` to [`apply_calibration`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct MlCalibration {
     /// Map used.
@@ -402,6 +409,7 @@ pub fn fit_calibration(r: &MlCalibrateRequest) -> Result<MlCalibration> {
 
 /// Apply per-finding maps.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MlApplyCalibrationRequest {
     /// Row-major `n x k` logits or probabilities.
@@ -419,6 +427,7 @@ pub struct MlApplyCalibrationRequest {
 
 /// Calibrated probabilities.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct MlProbabilities {
     /// Row-major `n x k`.
@@ -455,6 +464,7 @@ pub fn apply_calibration(r: &MlApplyCalibrationRequest) -> Result<MlProbabilitie
 
 /// Per-finding metrics of probabilities against truths.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MlCalibrationReportRequest {
     /// Row-major `n x k` probabilities.
@@ -472,6 +482,7 @@ pub struct MlCalibrationReportRequest {
 
 /// Per-finding metrics.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct MlCalibrationReport {
     /// One entry per finding.
@@ -513,6 +524,7 @@ fn default_true() -> bool {
 
 /// Calibrate per-finding conformal sets.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MlConformalRequest {
     /// Row-major `n x k` calibrated probabilities of labeled images.
@@ -536,6 +548,7 @@ pub struct MlConformalRequest {
 
 /// Per-finding conformal thresholds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MlConformal {
     /// Image-level level asked for.
@@ -584,6 +597,7 @@ pub fn conformal_calibrate_ml(r: &MlConformalRequest) -> Result<MlConformal> {
 
 /// Per-finding sets for new images.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MlConformalSetsRequest {
     /// From [`conformal_calibrate_ml`].
@@ -601,6 +615,7 @@ pub struct MlConformalSetsRequest {
 
 /// One image's sets.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct MlImageSets {
     /// Findings whose set is `{present}`.
@@ -613,6 +628,7 @@ pub struct MlImageSets {
 
 /// Sets and coverage.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct MlConformalSets {
     /// One entry per image.
@@ -700,6 +716,7 @@ pub fn conformal_sets_ml(r: &MlConformalSetsRequest) -> Result<MlConformalSets> 
 
 /// How the `k` findings of an image are combined.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub enum Multiplicity {
     /// One threshold on the image's least confident finding, tested on "some finding
@@ -712,6 +729,7 @@ pub enum Multiplicity {
 
 /// Options of [`auto_accept_ml`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct MlAutoAcceptOptions {
     /// Thresholds tested per grid: the verified confidences (sorted from the highest) at
@@ -757,6 +775,7 @@ fn quantile_grid(conf: &[f64], g: usize) -> Option<Vec<f64>> {
 
 /// Certify an auto-accept rule on verified images.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MlAutoAcceptRequest {
     /// Row-major `n x k` calibrated probabilities of the verified images.
@@ -778,6 +797,7 @@ pub struct MlAutoAcceptRequest {
 
 /// A certified rule: accept an image when `max(p_j, 1 - p_j) >= thresholds[j]` for all `j`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MlAutoAcceptRule {
     /// Per-finding confidence thresholds (all equal in joint mode).
@@ -920,6 +940,7 @@ pub fn auto_accept_ml(r: &MlAutoAcceptRequest) -> Result<MlAutoAcceptRule> {
 
 /// Apply a certified rule to new images.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MlApplyAutoAcceptRequest {
     /// The rule from [`auto_accept_ml`].
@@ -937,6 +958,7 @@ pub struct MlApplyAutoAcceptRequest {
 
 /// Which images are auto-accepted (and, with truths, the held-out error).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct MlAutoAcceptDecision {
     /// One flag per image.

@@ -29,6 +29,7 @@ use crate::error::{err, Result};
 
 /// One multi-label read: `annotator` read `item` and listed `findings`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MlRead {
     /// Image id.
@@ -45,6 +46,7 @@ fn default_uncertain() -> f64 {
 
 /// Options of [`ml_consensus`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MlConsensusOptions {
     /// Dawid-Skene EM options (crowd-kit's defaults).
@@ -78,6 +80,7 @@ impl Default for MlConsensusOptions {
 
 /// Request of [`ml_consensus`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MlConsensusRequest {
     /// The reads, one per (image, reader).
@@ -101,6 +104,7 @@ pub struct MlConsensusRequest {
 
 /// Consensus and agreement of one finding.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct FindingConsensus {
     /// Finding index.
@@ -135,6 +139,7 @@ pub struct FindingConsensus {
 
 /// An image that most needs another read.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct NextRead {
     /// Image index.
@@ -151,6 +156,7 @@ pub struct NextRead {
 
 /// Result of [`ml_consensus`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct MlConsensusResponse {
     /// Image ids (row order).

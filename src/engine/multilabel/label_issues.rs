@@ -52,6 +52,7 @@ fn default_one_usize() -> usize {
 
 /// How per-finding scores become one score per image (cleanlab's `aggregator_kwargs`).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(tag = "method", rename_all = "camelCase", deny_unknown_fields)]
 pub enum Aggregator {
     /// Exponential moving average over the scores sorted in descending order (default,
@@ -78,6 +79,7 @@ impl Default for Aggregator {
 
 /// Options of [`per_finding_quality_scores`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PerFindingQualityOptions {
     /// Score method (default self-confidence).
@@ -90,6 +92,7 @@ pub struct PerFindingQualityOptions {
 
 /// Options of [`label_quality_scores`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MlQualityOptions {
     /// Per-finding score method (default self-confidence).
@@ -105,6 +108,7 @@ pub struct MlQualityOptions {
 
 /// Options of [`find_label_issues`] (cleanlab's keyword arguments, same defaults).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MlFindOptions {
     /// The flagging rule, applied per finding (default prune by noise rate).
@@ -147,6 +151,7 @@ impl Default for MlFindOptions {
 
 /// Result of [`find_label_issues`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct MlLabelIssues {
     /// One flag per image: some finding of it is likely mislabelled.
@@ -171,6 +176,7 @@ pub struct MlLabelIssues {
 /// Issues of one finding (cleanlab's `common_multilabel_issues` and
 /// `rank_classes_by_multilabel_quality`, in finding order).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct FindingIssueCount {
     /// Finding index.
@@ -298,6 +304,7 @@ pub fn confident_joint(p: &MlProbs<'_>, y: &[u8], calibrate: bool) -> Result<Vec
 
 /// Per-finding result of [`find_label_issues_per_finding`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct PerFindingIssues {
     /// `n x k` row-major flags.
@@ -502,6 +509,7 @@ pub fn find_label_issues(p: &MlProbs<'_>, y: &[u8], o: &MlFindOptions) -> Result
 
 /// Multi-label probabilities plus given labels: the common part of the requests.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MlLabeledProbs {
     /// Row-major probabilities, `n x k`, each in `[0, 1]`.
@@ -524,6 +532,7 @@ impl MlLabeledProbs {
 
 /// Request of [`find_label_issues_request`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MlFindRequest {
     /// Row-major probabilities, `n x k`.
@@ -548,6 +557,7 @@ pub fn find_label_issues_request(r: &MlFindRequest) -> Result<MlLabelIssues> {
 
 /// Request of [`quality_scores_request`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MlQualityRequest {
     /// Row-major probabilities, `n x k`.
@@ -565,6 +575,7 @@ pub struct MlQualityRequest {
 
 /// Response of [`quality_scores_request`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct MlQualityResponse {
     /// One score per image in `[0, 1]`; low = some finding likely mislabelled.
@@ -600,6 +611,7 @@ pub fn quality_scores_request(r: &MlQualityRequest) -> Result<MlQualityResponse>
 
 /// Response of [`confident_joint_request`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct MlConfidentJointResponse {
     /// `k x 2 x 2` counts, row-major (finding, given, true).

@@ -68,6 +68,7 @@ pub fn row_probabilities(scores: &[f32], logits: bool) -> Result<Vec<f64>> {
 
 /// The measures of one finding (definitions in the module docs).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct FindingMeasures {
     /// `p̄_j`.
@@ -93,6 +94,7 @@ pub struct FindingMeasures {
 
 /// The image-level summary (definitions in the module docs).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct MultiLabelSummary {
     /// Findings decided present, in finding order.

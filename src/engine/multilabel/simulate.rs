@@ -41,6 +41,7 @@ fn default_repeats() -> usize {
 
 /// Options of [`simulate_reviews`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SimulateOptions {
     /// Per-finding accuracy target in `(0, 1]` (default 0.99).
@@ -70,6 +71,7 @@ impl Default for SimulateOptions {
 
 /// Request of [`simulate_reviews`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SimulateRequest {
     /// Reads (image, reader, findings); images need at least three.
@@ -87,6 +89,7 @@ pub struct SimulateRequest {
 
 /// One finding's starting point.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct SimFinding {
     /// Name.
@@ -103,6 +106,7 @@ pub struct SimFinding {
 
 /// Reviews needed by one ordering.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct SimOrder {
     /// Ordering.
@@ -117,6 +121,7 @@ pub struct SimOrder {
 
 /// Result of [`simulate_reviews`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct SimulateResponse {
     /// Images simulated.

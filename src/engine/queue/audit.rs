@@ -141,6 +141,7 @@ pub fn upper_bound(outcomes: &[bool], bets: &Bets, remainder: usize, delta: f64)
 
 /// Where a sequential audit stands (returned in a round plan).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct AuditStatus {
     /// Items audited so far.

@@ -27,6 +27,7 @@ use crate::error::{err, Result};
 
 /// A candidate item for a session.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Candidate {
     /// Item index (echoed).
@@ -42,6 +43,7 @@ pub struct Candidate {
 
 /// Request for [`pick_session`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PickRequest {
     /// Classes.
@@ -67,6 +69,7 @@ fn default_weight() -> f64 {
 
 /// One picked item.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Picked {
     /// Item index.
@@ -78,6 +81,7 @@ pub struct Picked {
 
 /// Response of [`pick_session`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct PickResponse {
     /// Most informative first.
@@ -152,6 +156,7 @@ pub fn pick_session(req: &PickRequest) -> Result<PickResponse> {
 
 /// One label of the session.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SessionLabel {
     /// Item index.
@@ -166,6 +171,7 @@ pub struct SessionLabel {
 
 /// Request for [`session_report`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SessionRequest {
     /// Classes.
@@ -177,6 +183,7 @@ pub struct SessionRequest {
 
 /// A deviation from the others' consensus.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Deviation {
     /// Item index.
@@ -192,6 +199,7 @@ pub struct Deviation {
 
 /// One reviewer in the session.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct SessionReviewer {
     /// Reviewer id.
@@ -210,6 +218,7 @@ pub struct SessionReviewer {
 
 /// One item's consensus.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct SessionItem {
     /// Item index.
@@ -226,6 +235,7 @@ pub struct SessionItem {
 
 /// Response of [`session_report`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct SessionReport {
     /// Fleiss' kappa over the items every reviewer labelled (none when undefined or fewer

@@ -52,7 +52,15 @@ use crate::error::{err, Result};
 
 /// Common inputs of the exports.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[cfg_attr(
+    feature = "typescript",
+    schemars(
+        rename = "ExportRequest<{O}>",
+        bound = "O: schemars::JsonSchema + Default + Serialize"
+    )
+)]
 pub struct ExportRequest<O> {
     /// The triage to export.
     pub tiers: TierResponse,
@@ -69,6 +77,7 @@ pub struct ExportRequest<O> {
 
 /// Pseudo-label weight.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub enum Weight {
     /// The calibrated confidence (default).
@@ -82,6 +91,7 @@ pub enum Weight {
 
 /// Options of [`pseudo_labels`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct PseudoLabelOptions {
     /// Tiers to export (default: auto-accept only).
@@ -104,6 +114,7 @@ impl Default for PseudoLabelOptions {
 
 /// One pseudo-label.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct PseudoLabel {
     /// Item id.
@@ -124,6 +135,7 @@ pub struct PseudoLabel {
 
 /// Pseudo-labels with their CSV rendering.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct PseudoLabels {
     /// Rows, in pool order.
@@ -272,6 +284,7 @@ pub fn pseudo_labels(req: &ExportRequest<PseudoLabelOptions>) -> Result<PseudoLa
 
 /// Options of [`label_studio`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct LabelStudioOptions {
     /// `from_name` of the class `Choices` control (default `"choice"`).
@@ -494,6 +507,7 @@ pub fn label_studio(req: &ExportRequest<LabelStudioOptions>) -> Result<Vec<Value
 
 /// Options of [`tiers_csv`] (none yet; unknown fields rejected).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TableOptions {}
 

@@ -37,6 +37,7 @@ use crate::error::{err, Result};
 
 /// Options of [`label_config`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct LabelConfigOptions {
     /// Name of the class `Choices` control (default `"choice"`, as the export's `fromName`).
@@ -82,6 +83,7 @@ pub const NO_FINDING: &str = "No finding";
 
 /// Request of [`label_config`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LabelConfigRequest {
     /// Class names, in class-index order (the manifest's `output.classes`).
@@ -217,6 +219,7 @@ pub fn label_config(req: &LabelConfigRequest) -> Result<String> {
 
 /// How several annotators' choices on one task become its decision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub enum ConsensusMethod {
     /// Majority vote, ties to the lowest class index (default).
@@ -228,6 +231,7 @@ pub enum ConsensusMethod {
 
 /// Options of [`read_label_studio`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct ReadLabelStudioOptions {
     /// Name of the class `Choices` control (default `"choice"`).
@@ -247,6 +251,7 @@ impl Default for ReadLabelStudioOptions {
 
 /// Request of [`read_label_studio`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ReadLabelStudioRequest {
     /// What Label Studio returned: the JSON or JSON-MIN export, or the API's tasks.
@@ -267,6 +272,7 @@ pub struct ReadLabelStudioRequest {
 
 /// One annotation read back.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ReadAnnotation {
     /// Pool index.
@@ -284,6 +290,7 @@ pub struct ReadAnnotation {
 
 /// A task whose annotators tied.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ReadTie {
     /// Pool index.
@@ -296,6 +303,7 @@ pub struct ReadTie {
 
 /// Response of [`read_label_studio`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct LabelStudioReviews {
     /// One decision per task with at least one choice (the consensus when several

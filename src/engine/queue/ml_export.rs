@@ -36,7 +36,15 @@ use crate::error::{err, Result};
 
 /// Common inputs of the multi-label exports.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[cfg_attr(
+    feature = "typescript",
+    schemars(
+        rename = "MlExportRequest<{O}>",
+        bound = "O: schemars::JsonSchema + Default + Serialize"
+    )
+)]
 pub struct MlExportRequest<O> {
     /// The triage to export (its `findings` name the findings).
     pub tiers: MlTierResponse,
@@ -50,6 +58,7 @@ pub struct MlExportRequest<O> {
 
 /// Options of [`pseudo_labels_ml`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct MlPseudoLabelOptions {
     /// Tiers to export (default: auto-accept only).
@@ -73,6 +82,7 @@ impl Default for MlPseudoLabelOptions {
 
 /// One multi-label pseudo-label.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct MlPseudoLabel {
     /// Item id.
@@ -93,6 +103,7 @@ pub struct MlPseudoLabel {
 
 /// Pseudo-labels with their CSV rendering.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct MlPseudoLabels {
     /// Rows, in pool order.
@@ -356,6 +367,7 @@ pub fn label_studio_ml(req: &MlExportRequest<LabelStudioOptions>) -> Result<Vec<
 
 /// Options of [`read_label_studio_ml`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct ReadLabelStudioMlOptions {
     /// Name of the findings `Choices` control (default `"choice"`).
@@ -378,6 +390,7 @@ impl Default for ReadLabelStudioMlOptions {
 
 /// Request of [`read_label_studio_ml`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ReadLabelStudioMlRequest {
     /// What Label Studio returned (JSON, JSON-MIN, or the API's tasks).
@@ -398,6 +411,7 @@ pub struct ReadLabelStudioMlRequest {
 
 /// One multi-label annotation read back.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct MlReadAnnotation {
     /// Pool index.
@@ -413,6 +427,7 @@ pub struct MlReadAnnotation {
 
 /// A task whose annotators tied on some findings (read as absent).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct MlReadTie {
     /// Pool index.
@@ -423,6 +438,7 @@ pub struct MlReadTie {
 
 /// Response of [`read_label_studio_ml`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct MlLabelStudioReviews {
     /// One decision per task with at least one annotation, in pool-index order.

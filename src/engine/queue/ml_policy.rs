@@ -50,6 +50,7 @@ use crate::error::{err, ErrorKind, Result};
 
 /// Verified images: their true findings are known.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MlVerifiedSet {
     /// Row-major `n x k` per-finding probabilities (uncalibrated).
@@ -69,6 +70,7 @@ pub struct MlVerifiedSet {
 
 /// Pool images to triage.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MlPoolSet {
     /// Row-major `n x k` per-finding probabilities (uncalibrated); rows of failed images may
@@ -95,6 +97,7 @@ pub struct MlPoolSet {
 
 /// Calibration settings.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct MlCalibrationConfig {
     /// Fit a map per finding on the verified set (default true); false: probabilities as
@@ -115,6 +118,7 @@ impl Default for MlCalibrationConfig {
 
 /// Auto-accept settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct MlAutoAcceptConfig {
     /// Auto-accept at all (default true).
@@ -143,6 +147,7 @@ impl Default for MlAutoAcceptConfig {
 
 /// Conformal settings.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct MlConformalConfig {
     /// Use conformal sets per finding (default true).
@@ -165,6 +170,7 @@ impl Default for MlConformalConfig {
 
 /// Label-issue settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct MlLabelIssueConfig {
     /// Run cleanlab's multi-label `find_label_issues` on the given findings (default true).
@@ -184,6 +190,7 @@ impl Default for MlLabelIssueConfig {
 
 /// Expert triggers.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct MlExpertConfig {
     /// A finding whose calibrated confidence is below this sends the image to an expert
@@ -204,6 +211,7 @@ impl Default for MlExpertConfig {
 
 /// The multi-label policy (one JSON object; unknown fields rejected at every level).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct MlPolicyConfig {
     /// Calibration per finding.
@@ -222,6 +230,7 @@ pub struct MlPolicyConfig {
 
 /// Request of [`tier_items_ml`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MlTierRequest {
     /// Findings per image.
@@ -241,6 +250,7 @@ pub struct MlTierRequest {
 
 /// Why an image is where it is.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct MlReason {
     /// The signal.
@@ -264,6 +274,7 @@ pub struct MlReason {
 
 /// One triaged image.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct MlTieredItem {
     /// Pool index.
@@ -305,6 +316,7 @@ pub struct MlTieredItem {
 
 /// What was fitted on the verified set.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct MlFitted {
     /// Calibration maps per finding (absent when disabled).
@@ -331,6 +343,7 @@ pub struct MlFitted {
 
 /// Response of [`tier_items_ml`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct MlTierResponse {
     /// Finding names (the request's, else the index as text).

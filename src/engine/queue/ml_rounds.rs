@@ -37,6 +37,7 @@ use crate::error::{err, Result};
 
 /// One review of a multi-label image.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MlReviewOutcome {
     /// Pool index.
@@ -49,6 +50,7 @@ pub struct MlReviewOutcome {
 
 /// Planning options.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct MlPlanOptions {
     /// Images per batch (default 100).
@@ -72,6 +74,7 @@ impl Default for MlPlanOptions {
 
 /// Request of [`plan_round_ml`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MlRoundRequest {
     /// Findings per image.
@@ -100,6 +103,7 @@ pub struct MlRoundRequest {
 
 /// Where one finding stands.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct FindingEstimate {
     /// Finding index.
@@ -114,6 +118,7 @@ pub struct FindingEstimate {
 
 /// The plan of the next round.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct MlRoundPlan {
     /// Pool indices to review next (empty when an audit is asked for or when stopping).

@@ -39,6 +39,7 @@ use crate::error::{err, Result};
 
 /// Settings of the noise model (`options.noiseModel` of a round).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct NoiseModelConfig {
     /// Use the noise-model posterior for the review order and budgets (default true); false
@@ -94,6 +95,7 @@ impl NoiseModelConfig {
 
 /// The fitted noise process (returned in a round plan as `noiseModel`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct NoiseModel {
     /// Classes.

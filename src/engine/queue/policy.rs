@@ -49,6 +49,7 @@ use crate::error::{err, Result};
 
 /// The verified set: items whose true label is known.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct VerifiedSet {
     /// Row-major `n x k` probabilities (uncalibrated: the policy fits the temperature).
@@ -70,6 +71,7 @@ pub struct VerifiedSet {
 
 /// The pool: items to triage.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PoolSet {
     /// Row-major `n x k` probabilities (uncalibrated). Rows of failed items may hold anything.
@@ -99,6 +101,7 @@ pub struct PoolSet {
 
 /// Temperature scaling settings.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct TemperatureConfig {
     /// Fit `T` on the verified set (default true); false uses `value`.
@@ -121,6 +124,7 @@ impl Default for TemperatureConfig {
 
 /// Auto-accept settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct AutoAcceptConfig {
     /// Auto-accept at all (default true).
@@ -149,6 +153,7 @@ impl Default for AutoAcceptConfig {
 
 /// Conformal settings.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct ConformalConfig {
     /// Use conformal sets (default true).
@@ -179,6 +184,7 @@ impl Default for ConformalConfig {
 
 /// Label-issue settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct LabelIssueConfig {
     /// Run confident learning on the pool's given labels (default true).
@@ -198,6 +204,7 @@ impl Default for LabelIssueConfig {
 
 /// Expert-review triggers.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct ExpertConfig {
     /// Calibrated confidence below this goes to an expert (default 0.5).
@@ -217,6 +224,7 @@ impl Default for ExpertConfig {
 
 /// Outlier settings.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct OutlierConfig {
     /// Quantile of the verified items' outlier scores below which a pool item is an outlier
@@ -237,6 +245,7 @@ impl Default for OutlierConfig {
 
 /// The whole policy (one JSON object; unknown fields rejected at every level).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct PolicyConfig {
     /// Temperature scaling.
@@ -255,6 +264,7 @@ pub struct PolicyConfig {
 
 /// Request for [`tier_items`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TierRequest {
     /// Classes.
@@ -271,6 +281,7 @@ pub struct TierRequest {
 
 /// Tiers, in priority order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub enum Tier {
     /// No usable probabilities.
@@ -303,6 +314,7 @@ impl Tier {
 
 /// Which signal a reason is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub enum Signal {
     /// Calibrated confidence (max probability).
@@ -327,6 +339,7 @@ pub enum Signal {
 
 /// Why an item is where it is.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Reason {
     /// The signal.
@@ -346,6 +359,7 @@ pub struct Reason {
 
 /// One triaged item.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct TieredItem {
     /// Pool index.
@@ -381,6 +395,7 @@ pub struct TieredItem {
 
 /// What was fitted on the verified set.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Fitted {
     /// Temperature applied.
@@ -406,6 +421,7 @@ pub struct Fitted {
 
 /// Items per tier.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct TierCounts {
     /// Auto-accepted.
@@ -438,6 +454,7 @@ impl TierCounts {
 
 /// Response of [`tier_items`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct TierResponse {
     /// One entry per pool item, in input order.

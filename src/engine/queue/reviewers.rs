@@ -210,6 +210,7 @@ pub fn wilson(x: usize, n: usize, alpha: f64) -> (f64, f64) {
 
 /// Settings shared by the reviewer functions.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct ReviewerOptions {
     /// Level of the intervals is `1 - alpha` (default 0.05).
@@ -313,6 +314,7 @@ impl ReviewerOptions {
 /// One decision of a reviewer whose truth is known (a gold item or an adjudicated one), in
 /// the order they were made.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ScoredDecision {
     /// Reviewer id.
@@ -327,6 +329,7 @@ pub struct ScoredDecision {
 
 /// Request for [`reviewer_report`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ReviewerReportRequest {
     /// Classes.
@@ -341,6 +344,7 @@ pub struct ReviewerReportRequest {
 
 /// Accuracy with its intervals.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Accuracy {
     /// Scored decisions.
@@ -374,6 +378,7 @@ impl Accuracy {
 
 /// The drift alarm's state.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Drift {
     /// The CUSUM statistic after the last decision.
@@ -390,6 +395,7 @@ pub struct Drift {
 
 /// One reviewer's report.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ReviewerStats {
     /// Reviewer id.
@@ -408,6 +414,7 @@ pub struct ReviewerStats {
 
 /// Response of [`reviewer_report`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ReviewerReport {
     /// One per reviewer, in order of first appearance.
@@ -537,6 +544,7 @@ pub fn reviewer_report(req: &ReviewerReportRequest) -> Result<ReviewerReport> {
 
 /// Request for [`mix_gold`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MixGoldRequest {
     /// The batch (pool indices), in review order.
@@ -563,6 +571,7 @@ fn default_share() -> f64 {
 
 /// One slot of a mixed batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Slot {
     /// Pool index, or verified index when `gold`.
@@ -574,6 +583,7 @@ pub struct Slot {
 
 /// Response of [`mix_gold`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct MixGoldResponse {
     /// The batch with the gold items at random positions.
@@ -649,6 +659,7 @@ pub fn mix_gold(req: &MixGoldRequest) -> Result<MixGoldResponse> {
 
 /// One review of a pool item.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ItemReview {
     /// Reviewer id.
@@ -660,6 +671,7 @@ pub struct ItemReview {
 
 /// An item's reviews so far.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ReviewedItem {
     /// Pool index (echoed).
@@ -677,6 +689,7 @@ pub struct ReviewedItem {
 
 /// Request for [`combine_reviews`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CombineRequest {
     /// Classes.
@@ -696,6 +709,7 @@ pub struct CombineRequest {
 
 /// One item's combined decision.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct CombinedItem {
     /// Pool index.
@@ -717,6 +731,7 @@ pub struct CombinedItem {
 
 /// Response of [`combine_reviews`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct CombineResponse {
     /// One per item, in input order.

@@ -67,6 +67,7 @@ use crate::error::{err, Result};
 
 /// One review outcome.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ReviewOutcome {
     /// Pool index.
@@ -79,6 +80,7 @@ pub struct ReviewOutcome {
 
 /// An audit done: echo of the planner's [`AuditPlan`] with the count of wrong labels found.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AuditRecord {
     /// Unreviewed, unfailed items when the audit was drawn.
@@ -101,6 +103,7 @@ pub struct AuditRecord {
 
 /// Stopping rule settings.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct StoppingRule {
     /// Stop when the pool's error rate is certified below this (default 0.01).
@@ -142,6 +145,7 @@ impl Default for StoppingRule {
 
 /// A diverse-batch strategy for the round's batch ([`super::select`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Selection {
     /// `topK`, `rankedBatch`, `kCenterGreedy` or `badge` (all but `topK` need `embeddings`).
@@ -154,6 +158,7 @@ pub struct Selection {
 
 /// Planning options.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct PlanOptions {
     /// Items per batch (default 500).
@@ -192,6 +197,7 @@ impl Default for PlanOptions {
 
 /// Request for [`plan_round`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RoundRequest {
     /// Classes.
@@ -227,6 +233,7 @@ pub struct RoundRequest {
 
 /// An audit to run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct AuditPlan {
     /// Pool indices to review (uniform sample of the unreviewed, unfailed items).
@@ -251,6 +258,7 @@ pub struct AuditPlan {
 
 /// Expected errors left in one class.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ClassEstimate {
     /// Class (of the item's current label).
@@ -269,6 +277,7 @@ pub struct ClassEstimate {
 
 /// Where the pool stands.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct PoolEstimate {
     /// Pool size.
@@ -296,6 +305,7 @@ pub struct PoolEstimate {
 
 /// The plan of the next round.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct RoundPlan {
     /// Pool indices to review next, in order (empty when an audit is asked for or when

@@ -99,6 +99,7 @@ const PROB_SUM_TOL: f64 = 1e-6;
 
 /// The selection rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub enum Strategy {
     /// Highest scores (default).
@@ -117,6 +118,7 @@ pub enum Strategy {
 
 /// Distance between embeddings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub enum Metric {
     /// Euclidean (default; modAL's default).
@@ -129,6 +131,7 @@ pub enum Metric {
 
 /// Cold start of `rankedBatch` without a labelled set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub enum ColdStart {
     /// The highest-scored item (default, `O(n)`).
@@ -140,6 +143,7 @@ pub enum ColdStart {
 
 /// How the batch is split across classes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub enum ClassBudget {
     /// No split (default).
@@ -155,6 +159,7 @@ pub enum ClassBudget {
 
 /// Options of [`select_batch`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct SelectOptions {
     /// Distance on embeddings for `rankedBatch` and `kCenterGreedy` (default Euclidean;
@@ -178,6 +183,7 @@ pub struct SelectOptions {
 
 /// A batch-selection request (same struct for the JS API and the CLI).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SelectRequest {
     /// One score per item, higher = more informative; non-finite items are never selected.
@@ -216,6 +222,7 @@ pub struct SelectRequest {
 
 /// One selected item and why.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Pick {
     /// Item index.
@@ -252,6 +259,7 @@ pub struct Pick {
 
 /// The per-class split of the batch.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ClassAllocation {
     /// Class index.
@@ -272,6 +280,7 @@ pub struct ClassAllocation {
 
 /// The selection.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct SelectResponse {
     /// Strategy used.

@@ -22,6 +22,7 @@ fn default_bins() -> usize {
 
 /// Options of [`class_report`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ClassReportOptions {
     /// Equal-width confidence bins for the calibration errors (default 15).
@@ -37,6 +38,7 @@ impl Default for ClassReportOptions {
 
 /// Statistics of one class.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ClassStats {
     /// Class index.
@@ -58,6 +60,7 @@ pub struct ClassStats {
 
 /// The report.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ClassReport {
     /// `m[true][predicted]` counts.
@@ -186,6 +189,7 @@ pub fn class_report(
 
 /// Request of [`class_report_request`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ClassReportRequest {
     /// Row-major probabilities, `n x k`.

@@ -117,6 +117,7 @@ pub fn argmax(row: &[f64]) -> usize {
 
 /// What the `scores` of a [`TemperatureRequest`] are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub enum ScoreKind {
     /// Unnormalized logits (default).
@@ -128,6 +129,7 @@ pub enum ScoreKind {
 
 /// Fit a temperature on a labeled set.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TemperatureRequest {
     /// Row-major `n x k` logits or probabilities.
@@ -151,6 +153,7 @@ pub struct TemperatureRequest {
 
 /// Search range for the temperature.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct TemperatureOptions {
     /// Smallest `T` (default 0.05).
@@ -170,6 +173,7 @@ impl Default for TemperatureOptions {
 
 /// The fitted temperature.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct TemperatureResponse {
     /// `T`: calibrated probabilities are `softmax(logits / T)`.
@@ -320,6 +324,7 @@ pub fn fit_temperature(req: &TemperatureRequest) -> Result<TemperatureResponse> 
 
 /// Request to apply a fitted temperature (JS `applyTemperature`, CLI `calibrate apply`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ApplyTemperatureRequest {
     /// Row-major `n x k` logits or probabilities.
@@ -387,6 +392,7 @@ pub fn apply_temperature(
 
 /// Request for [`calibration_report`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CalibrationReportRequest {
     /// Row-major `n x k` probabilities.
@@ -411,6 +417,7 @@ fn default_bins() -> usize {
 
 /// One bin of the reliability diagram.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ReliabilityBin {
     /// Lower edge (inclusive).
@@ -427,6 +434,7 @@ pub struct ReliabilityBin {
 
 /// Calibration metrics of a labeled set.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct CalibrationReport {
     /// Items.

@@ -52,6 +52,7 @@ use crate::error::{err, Result};
 
 /// The score function.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub enum ConformalMethod {
     /// Least ambiguous set-valued classifier, `1 - p_y`.
@@ -65,6 +66,7 @@ pub enum ConformalMethod {
 
 /// Options of the conformal calibration.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct ConformalOptions {
     /// Score function (default APS).
@@ -99,6 +101,7 @@ impl Default for ConformalOptions {
 
 /// Request for [`conformal_calibrate`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ConformalCalibrateRequest {
     /// Row-major `n x k` calibration probabilities.
@@ -121,6 +124,7 @@ pub struct ConformalCalibrateRequest {
 
 /// A calibrated conformal predictor: pass it back to [`conformal_sets`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ConformalCalibration {
     /// Miscoverage level.
@@ -140,6 +144,7 @@ pub struct ConformalCalibration {
 
 /// Request for [`conformal_sets`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ConformalSetsRequest {
     /// The calibration from [`conformal_calibrate`].
@@ -160,6 +165,7 @@ pub struct ConformalSetsRequest {
 
 /// Coverage of one class.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ClassCoverage {
     /// Test items of this true class.
@@ -172,6 +178,7 @@ pub struct ClassCoverage {
 
 /// Coverage and set sizes on labeled test items.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct CoverageReport {
     /// Fraction of items whose set holds the true label.
@@ -182,6 +189,7 @@ pub struct CoverageReport {
 
 /// Prediction sets.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ConformalSetsResponse {
     /// One set per item: class indices, ascending.

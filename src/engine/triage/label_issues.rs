@@ -252,6 +252,7 @@ pub fn confident_thresholds(p: &Probs<'_>, labels: &[usize]) -> Result<Vec<f64>>
 
 /// A square `k x k` matrix, row-major.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 pub struct Square<T> {
     /// Side.
     #[serde(deserialize_with = "crate::engine::limits::de::classes")]
@@ -425,6 +426,7 @@ pub fn estimate_joint(cj: &Square<i64>, label_counts: &[usize]) -> Square<f64> {
 
 /// How [`estimate_latent`] estimates the prior of true labels (cleanlab's `py_method`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub enum PyMethod {
     /// `diag(p(y|s)) / diag(p(s|y)) * p(s)` (default).
@@ -441,6 +443,7 @@ pub enum PyMethod {
 
 /// Latent estimates from a confident joint.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Latent {
     /// Estimated prior of true labels `p(y)`.
@@ -617,6 +620,7 @@ fn predicted_is_given(p: &Probs<'_>, i: usize, s: usize) -> bool {
 
 /// How [`num_label_issues`] counts (cleanlab's `estimation_method`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub enum EstimationMethod {
     /// Confident off-diagonal rows whose prediction is not the given label (default).
@@ -658,6 +662,7 @@ pub fn num_label_issues(
 
 /// A label-quality score (cleanlab's `rank` methods). Low = likely mislabelled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub enum ScoreMethod {
     /// `p[i][s_i]` (default).
@@ -675,6 +680,7 @@ pub enum ScoreMethod {
 
 /// Options of [`label_quality_scores`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct QualityOptions {
     /// Score method (default self-confidence).
@@ -761,6 +767,7 @@ pub fn label_quality_scores(
 
 /// Which rule flags label issues (cleanlab's `filter_by`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub enum FilterBy {
     /// For each (given s, true y) pair, flag the `C[s][y]` rows labelled s with the largest
@@ -797,6 +804,7 @@ fn default_one_usize() -> usize {
 
 /// Options of [`find_label_issues`], cleanlab's keyword arguments (same defaults).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct FindOptions {
     /// The flagging rule (default prune by noise rate).
@@ -840,6 +848,7 @@ impl Default for FindOptions {
 
 /// Result of [`find_label_issues`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct LabelIssues {
     /// One flag per row.
@@ -1139,6 +1148,7 @@ pub fn order_label_issues(
 
 /// Probabilities plus labels: the common part of the label requests.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct FindLabelIssuesRequest {
     /// Row-major predicted probabilities, `n x k`.
@@ -1165,6 +1175,7 @@ pub fn find_label_issues_request(r: &FindLabelIssuesRequest) -> Result<LabelIssu
 
 /// Request of [`label_quality_scores`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct QualityScoresRequest {
     /// Row-major predicted probabilities, `n x k`.
@@ -1185,6 +1196,7 @@ pub struct QualityScoresRequest {
 
 /// Response of [`quality_scores_request`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct QualityScoresResponse {
     /// One score per row in `[0, 1]`; low = likely mislabelled.
@@ -1205,6 +1217,7 @@ fn default_true() -> bool {
 
 /// Options of [`confident_joint_request`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ConfidentJointOptions {
     /// Calibrate the returned confident joint (default true).
@@ -1235,6 +1248,7 @@ impl Default for ConfidentJointOptions {
 
 /// Request of [`confident_joint_request`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ConfidentJointRequest {
     /// Row-major predicted probabilities, `n x k`.
@@ -1255,6 +1269,7 @@ pub struct ConfidentJointRequest {
 
 /// Everything confident learning estimates about the label noise.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ConfidentJointResponse {
     /// Per-class thresholds used.
@@ -1303,6 +1318,7 @@ pub fn confident_joint_request(r: &ConfidentJointRequest) -> Result<ConfidentJoi
 
 /// Options of [`num_label_issues_request`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NumIssuesOptions {
     /// Counting method (default off-diagonal).
@@ -1312,6 +1328,7 @@ pub struct NumIssuesOptions {
 
 /// Request of [`num_label_issues_request`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NumIssuesRequest {
     /// Row-major predicted probabilities, `n x k`.
@@ -1332,6 +1349,7 @@ pub struct NumIssuesRequest {
 
 /// Response of [`num_label_issues_request`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct NumIssuesResponse {
     /// Estimated number of label issues.

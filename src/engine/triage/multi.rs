@@ -24,6 +24,7 @@ use crate::error::{err, Result};
 
 /// Request for [`multi_uncertainty`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MultiUncertaintyRequest {
     /// Row-major `n x t x k` probabilities.
@@ -43,6 +44,7 @@ pub struct MultiUncertaintyRequest {
 
 /// Measures of one item.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct MultiItem {
     /// Argmax of the mean row (ties: lowest index).
@@ -70,6 +72,7 @@ pub struct MultiItem {
 
 /// Response of [`multi_uncertainty`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct MultiUncertaintyResponse {
     /// One entry per item, in input order.

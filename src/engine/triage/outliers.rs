@@ -35,6 +35,7 @@ use crate::error::{err, Result};
 
 /// The score computed from probabilities.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub enum OodMethod {
     /// `1 - normalized entropy` (default).
@@ -59,6 +60,7 @@ fn default_gamma() -> f64 {
 
 /// Options of [`ood_pred_probs`] (cleanlab's `OutOfDistribution` params).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct OodProbsOptions {
     /// Score (default entropy).
@@ -93,6 +95,7 @@ impl Default for OodProbsOptions {
 
 /// Request of [`ood_pred_probs_request`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct OodProbsRequest {
     /// Row-major probabilities, `n x k`.
@@ -114,6 +117,7 @@ pub struct OodProbsRequest {
 
 /// Outlier scores: one per row, in `[0, 1]`, low = outlier.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct OodProbsResponse {
     /// Scores (low = more likely out of distribution).
@@ -199,6 +203,7 @@ pub fn ood_pred_probs_request(r: &OodProbsRequest) -> Result<OodProbsResponse> {
 
 /// Distance between embeddings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub enum KnnMetric {
     /// cleanlab's rule: cosine when `d > 3`, else Euclidean (default).
@@ -216,6 +221,7 @@ fn default_t() -> f64 {
 
 /// Options of [`knn_outliers`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct KnnOutlierOptions {
     /// Neighbours (default `min(10, n - 1)`; must be below `n`).
@@ -242,6 +248,7 @@ impl Default for KnnOutlierOptions {
 
 /// Request of [`knn_outliers_request`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct KnnOutlierRequest {
     /// Row-major embeddings, `n x d`.
@@ -258,6 +265,7 @@ pub struct KnnOutlierRequest {
 
 /// kNN outlier scores.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct KnnOutlierResponse {
     /// Scores in `[0, 1]`, low = outlier.
@@ -578,6 +586,7 @@ fn default_max_pairs() -> usize {
 
 /// Options of [`near_duplicates`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DuplicatesOptions {
     /// Largest cosine distance `1 - cos` counted as a near-duplicate (default 0.02).
@@ -599,6 +608,7 @@ impl Default for DuplicatesOptions {
 
 /// Request of [`near_duplicates_request`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DuplicatesRequest {
     /// Row-major embeddings, `n x d`.
@@ -615,6 +625,7 @@ pub struct DuplicatesRequest {
 
 /// One near-duplicate pair, `i < j`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct DuplicatePair {
     /// First row.
@@ -627,6 +638,7 @@ pub struct DuplicatePair {
 
 /// Near-duplicate pairs and their groups.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct DuplicatesResponse {
     /// Pairs, closest first (ties by `i`, then `j`).

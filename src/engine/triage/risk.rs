@@ -48,6 +48,7 @@ use crate::error::{err, Result};
 
 /// Which risk is controlled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub enum RiskMode {
     /// `P(accepted and wrong)`.
@@ -59,6 +60,7 @@ pub enum RiskMode {
 
 /// p-value of one threshold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub enum PValue {
     /// Exact binomial tail (default).
@@ -70,6 +72,7 @@ pub enum PValue {
 
 /// Family-wise error control over the grid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub enum Procedure {
     /// Fixed sequence from the highest threshold down (default).
@@ -83,6 +86,7 @@ pub enum Procedure {
 
 /// Options of [`auto_accept_threshold`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct AutoAcceptOptions {
     /// Risk mode.
@@ -99,6 +103,7 @@ pub struct AutoAcceptOptions {
 
 /// Request for [`auto_accept_threshold`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AutoAcceptRequest {
     /// Row-major `n x k` probabilities of the verified items.
@@ -123,6 +128,7 @@ pub struct AutoAcceptRequest {
 
 /// One tested threshold.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ThresholdTest {
     /// The threshold.
@@ -139,6 +145,7 @@ pub struct ThresholdTest {
 
 /// The chosen threshold.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct AutoAcceptResponse {
     /// Auto-accept items with confidence `>= threshold`.
