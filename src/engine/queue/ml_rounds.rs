@@ -462,12 +462,11 @@ fn decide(
     remainder: Vec<usize>,
 ) -> MlRoundPlan {
     let s = &req.options.stopping;
-    let (n, e) = (req.pool.n, &plan.estimate);
     if let Some(a) = audit.as_ref().filter(|a| a.rate <= s.target_error_rate) {
         plan.stop = true;
         plan.stop_reason = format!(
             "Certified: with probability at least {:.3}, at most {:.3}% of the pool's images have some finding wrong (target {:.3}%), from a sequential audit of {} images with {} wrong.",
-            1.0 - e.certified_delta.unwrap_or(s.delta),
+            1.0 - plan.estimate.certified_delta.unwrap_or(s.delta),
             a.rate * 100.0,
             s.target_error_rate * 100.0,
             a.status.sampled,
@@ -477,7 +476,7 @@ fn decide(
     }
     if remainder.is_empty() {
         plan.stop = true;
-        plan.stop_reason = match e.failed {
+        plan.stop_reason = match plan.estimate.failed {
             0 => "Every image is reviewed.".into(),
             f => format!(
                 "Every image is reviewed except {f} failed image(s), which need manual handling."
@@ -486,77 +485,102 @@ fn decide(
         return plan;
     }
     if let (Some(a), Some(rec)) = (audit.as_ref().filter(|a| a.open), req.audits.last()) {
-        let step = s.audit_step.min(s.max_audit - a.status.sampled);
-        let indices = audit::draw_step(
-            &remainder,
-            step,
-            audit_seed(req.options.seed, a.number, a.status.sampled),
-        );
-        plan.stop_reason = format!(
-            "Sequential audit {}: {} images checked, {} wrong; the bound allows at most {} wrong images left ({:.3}% of the pool, target {:.3}%): audit {} more.",
-            a.number, a.status.sampled, a.status.wrong, a.status.upper_wrong_left, a.rate * 100.0, s.target_error_rate * 100.0, indices.len()
-        );
-        plan.audit = Some(AuditPlan {
-            indices,
-            remainder_size: rec.remainder_size,
-            estimated_rate: rec.estimated_rate,
-            delta: a.status.delta,
-            sequential: true,
-            number: a.number,
-            status: Some(a.status.clone()),
-        });
+        continue_audit(req, &mut plan, a, rec, &remainder);
         return plan;
     }
-    let failed: std::collections::HashSet<usize> = plan
-        .tiers
+    let review_left = review_left(&plan.tiers);
+    let (rate, failed) = (plan.estimate.expected_error_rate, plan.estimate.failed);
+    let last = req.audits.last().map(|a| a.estimated_rate);
+    let trigger = rate <= s.audit_at * s.target_error_rate && last.is_none_or(|l| rate <= 0.5 * l);
+    let allowed = s.target_error_rate * req.pool.n as f64 > failed as f64;
+    if (trigger || review_left.is_empty()) && allowed {
+        start_audit(req, &mut plan, &remainder, trigger);
+    } else if review_left.is_empty() {
+        plan.stop = true;
+        plan.stop_reason = "Nothing is left to review, and the failed images alone exceed the target: they need manual handling.".into();
+    } else {
+        plan.batch = review_left
+            .into_iter()
+            .take(req.options.batch_size)
+            .collect();
+        plan.stop_reason = format!(
+            "Estimated image error rate {:.3}% (target {:.3}%): review {} more images, highest priority first.",
+            rate * 100.0,
+            s.target_error_rate * 100.0,
+            plan.batch.len()
+        );
+    }
+    plan
+}
+
+/// The review order without the failed images.
+fn review_left(t: &MlTierResponse) -> Vec<usize> {
+    let failed: std::collections::HashSet<usize> = t
         .items
         .iter()
         .filter(|it| it.tier == Tier::Failed)
         .map(|it| it.index)
         .collect();
-    let review_left: Vec<usize> = plan
-        .tiers
-        .order
+    t.order
         .iter()
         .copied()
         .filter(|i| !failed.contains(i))
-        .collect();
-    let rate = e.expected_error_rate;
-    let last = req.audits.last().map(|a| a.estimated_rate);
-    let trigger = rate <= s.audit_at * s.target_error_rate && last.is_none_or(|l| rate <= 0.5 * l);
-    let allowed = s.target_error_rate * n as f64 > e.failed as f64;
-    if (trigger || review_left.is_empty()) && allowed {
-        let j = req.audits.len() + 1;
-        let m = s.audit_step.min(s.max_audit).min(remainder.len());
-        plan.stop_reason = format!(
-            "The estimated image error rate {:.3}% is within {:.0}% of the target {:.3}%: a sequential audit of the {} unreviewed images starts with {m} drawn at random.",
-            rate * 100.0, s.audit_at * 100.0, s.target_error_rate * 100.0, remainder.len()
-        );
-        plan.audit = Some(AuditPlan {
-            indices: audit::draw_step(&remainder, m, audit_seed(req.options.seed, j, 0)),
-            remainder_size: remainder.len(),
-            estimated_rate: rate,
-            delta: s.delta / 2f64.powi(j as i32),
-            sequential: true,
-            number: j,
-            status: None,
-        });
-        return plan;
-    }
-    if review_left.is_empty() {
-        plan.stop = true;
-        plan.stop_reason = "Nothing is left to review, and the failed images alone exceed the target: they need manual handling.".into();
-        return plan;
-    }
-    plan.batch = review_left
-        .into_iter()
-        .take(req.options.batch_size)
-        .collect();
+        .collect()
+}
+
+/// The next step of the open sequential audit.
+fn continue_audit(
+    req: &MlRoundRequest,
+    plan: &mut MlRoundPlan,
+    a: &OpenAudit,
+    rec: &AuditRecord,
+    remainder: &[usize],
+) {
+    let s = &req.options.stopping;
+    let step = s.audit_step.min(s.max_audit - a.status.sampled);
+    let seed = audit_seed(req.options.seed, a.number, a.status.sampled);
+    let indices = audit::draw_step(remainder, step, seed);
     plan.stop_reason = format!(
-        "Estimated image error rate {:.3}% (target {:.3}%): review {} more images, highest priority first.",
-        rate * 100.0,
-        s.target_error_rate * 100.0,
-        plan.batch.len()
+        "Sequential audit {}: {} images checked, {} wrong; the bound allows at most {} wrong images left ({:.3}% of the pool, target {:.3}%): audit {} more.",
+        a.number, a.status.sampled, a.status.wrong, a.status.upper_wrong_left, a.rate * 100.0, s.target_error_rate * 100.0, indices.len()
     );
-    plan
+    plan.audit = Some(AuditPlan {
+        indices,
+        remainder_size: rec.remainder_size,
+        estimated_rate: rec.estimated_rate,
+        delta: a.status.delta,
+        sequential: true,
+        number: a.number,
+        status: Some(a.status.clone()),
+    });
+}
+
+/// The first step of a new sequential audit of the unreviewed, unfailed images.
+fn start_audit(req: &MlRoundRequest, plan: &mut MlRoundPlan, remainder: &[usize], near: bool) {
+    let s = &req.options.stopping;
+    let rate = plan.estimate.expected_error_rate;
+    let j = req.audits.len() + 1;
+    let m = s.audit_step.min(s.max_audit).min(remainder.len());
+    let why = match near {
+        true => format!(
+            "The estimated image error rate {:.3}% is within {:.0}% of the target {:.3}%",
+            rate * 100.0,
+            s.audit_at * 100.0,
+            s.target_error_rate * 100.0
+        ),
+        false => "Only auto-accepted images are left to review".to_string(),
+    };
+    plan.stop_reason = format!(
+        "{why}: a sequential audit of the {} unreviewed images starts with {m} drawn at random.",
+        remainder.len()
+    );
+    plan.audit = Some(AuditPlan {
+        indices: audit::draw_step(remainder, m, audit_seed(req.options.seed, j, 0)),
+        remainder_size: remainder.len(),
+        estimated_rate: rate,
+        delta: s.delta / 2f64.powi(j as i32),
+        sequential: true,
+        number: j,
+        status: None,
+    });
 }
