@@ -50,7 +50,16 @@ import onnxruntime as ort
 from onnx import TensorProto, numpy_helper
 
 ONNX_VERSION = "1.23.2"
-MODELS = {"squeezenet": "light_squeezenet.onnx", "resnet50": "light_resnet50.onnx"}
+MODELS = {
+    "squeezenet": "light_squeezenet.onnx",
+    "shufflenet": "light_shufflenet.onnx",
+    "inception_v1": "light_inception_v1.onnx",
+    "densenet121": "light_densenet121.onnx",
+    "resnet50": "light_resnet50.onnx",
+}
+# the spread of the logits after taming (see tame_logits): a few units, so probabilities are
+# neither uniform nor one-hot, as a trained classifier's
+LOGIT_STD = 2.0
 INPUT_SEED = 12345
 
 
@@ -141,6 +150,32 @@ def randomize(model, seed):
     return model
 
 
+def tame_logits(model, x):
+    """Scale the last Conv/Gemm (weight and bias) so the logits' standard deviation on `x` is
+    LOGIT_STD. Everything after that layer in these graphs (Relu, pooling, reshape, Softmax's
+    input) is positively homogeneous, so the logits scale by the same factor; random He
+    weights otherwise give logits of hundreds, and one-hot probabilities."""
+    g = model.graph
+    last = g.node[-1]
+    logits_name = last.input[0] if last.op_type == "Softmax" else g.output[0].name
+    probe = onnx.ModelProto()
+    probe.CopyFrom(model)
+    if logits_name != g.output[0].name:
+        probe.graph.output.append(onnx.helper.make_tensor_value_info(logits_name, TensorProto.FLOAT, None))
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = 1
+    sess = ort.InferenceSession(probe.SerializeToString(), so, providers=["CPUExecutionProvider"])
+    z = sess.run([logits_name], {g.input[0].name: x})[0].astype(np.float64).ravel()
+    f = LOGIT_STD / max(float(z.std()), 1e-12)
+    head = next(n for n in reversed(g.node) if n.op_type in ("Conv", "Gemm"))
+    inits = {t.name: t for t in g.initializer}
+    for name in head.input[1:3]:
+        if name in inits:
+            a = numpy_helper.to_array(inits[name]).astype(np.float64) * f
+            inits[name].CopyFrom(numpy_helper.from_array(a.astype(np.float32), name))
+    return f
+
+
 def splitmix_input(shape, seed):
     n = int(np.prod(shape))
     with np.errstate(over="ignore"):
@@ -161,6 +196,7 @@ def dims(vi):
 def build(name, out_dir, seed):
     raw, origin = light_model_bytes(MODELS[name])
     model = randomize(onnx.load_from_string(raw), seed)
+    scale = tame_logits(model, splitmix_input([1, 3, 224, 224], INPUT_SEED))
     data = model.SerializeToString(deterministic=True)
     path = out_dir / f"{name}.onnx"
     path.write_bytes(data)
@@ -205,6 +241,7 @@ def build(name, out_dir, seed):
         "model": f"{name}.onnx",
         "source": origin,
         "weightSeed": seed,
+        "headScale": scale,
         "input": {"name": inp.name, "shape": shape, "seed": INPUT_SEED,
                   "generator": "splitmix64: state = seed + (i+1)*0x9E3779B97F4A7C15; "
                                "z = (state ^ state>>30)*0xBF58476D1CE4E5B9; "
@@ -228,12 +265,14 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("out_dir", type=Path)
     ap.add_argument("--resnet50", action="store_true", help="also build resnet50 (~100 MB)")
+    ap.add_argument("--all", action="store_true",
+                    help="build every architecture: " + ", ".join(MODELS))
     ap.add_argument("--seed", type=int, default=0, help="weight seed (default 0)")
     a = ap.parse_args()
     a.out_dir.mkdir(parents=True, exist_ok=True)
-    build("squeezenet", a.out_dir, a.seed)
-    if a.resnet50:
-        build("resnet50", a.out_dir, a.seed)
+    names = list(MODELS) if a.all else ["squeezenet"] + (["resnet50"] if a.resnet50 else [])
+    for name in names:
+        build(name, a.out_dir, a.seed)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,10 @@ const MIME = {
 export const DEMO_CSP =
   "default-src 'self' blob: data:; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self'; img-src 'self' blob: data:; style-src 'self' 'unsafe-inline'";
 
-export function startServer({ root, port = 8080, host = "127.0.0.1", csp = DEMO_CSP, onRequest } = {}) {
+// `isolated` adds the COOP/COEP headers that make the page cross-origin isolated
+// (SharedArrayBuffer, so wasm threads): only the benchmark against onnxruntime-web's threads
+// uses it; our own pool needs no isolation.
+export function startServer({ root, port = 8080, host = "127.0.0.1", csp = DEMO_CSP, onRequest, isolated = false } = {}) {
   const base = resolve(root ?? join(fileURLToPath(new URL("..", import.meta.url)), "www"));
   const server = createServer(async (req, res) => {
     try {
@@ -45,6 +48,7 @@ export function startServer({ root, port = 8080, host = "127.0.0.1", csp = DEMO_
         "Cache-Control": "no-store",
         "X-Content-Type-Options": "nosniff",
         "Content-Security-Policy": csp,
+        ...(isolated ? { "Cross-Origin-Opener-Policy": "same-origin", "Cross-Origin-Embedder-Policy": "require-corp" } : {}),
       });
       res.end(body);
     } catch {

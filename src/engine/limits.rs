@@ -176,79 +176,81 @@ pub fn vec_with_capacity<T>(kind: ErrorKind, what: &str, len: usize) -> Result<V
 /// is 1000000 (limits::MAX_ITERATIONS)`. Each function takes `usize`, `Option<usize>`,
 /// `Vec<usize>` or `Option<Vec<usize>>` (`f64` / `Option<f64>` for [`de::tolerance`]).
 pub mod de {
-    use serde::de::Error as _;
+    use serde::de::{DeserializeOwned, Error as _};
     use serde::{Deserialize, Deserializer};
 
-    /// The integer values a field holds (one, none or many).
-    pub trait Values {
-        /// Every value, as `u64`.
-        fn values(&self) -> Vec<u64>;
+    type Check<'a> = &'a dyn Fn(u64) -> crate::error::Result<()>;
+
+    /// A field type holding integers (one, none or many): read as `u64` first, so a value
+    /// beyond `usize` (in wasm, 32 bits) meets the limit, not a type error, then narrowed.
+    pub trait Values: Sized {
+        /// The same shape with `u64` in place of `usize`.
+        type Wide: DeserializeOwned;
+        /// Check every value, then convert.
+        fn narrow(w: Self::Wide, check: Check<'_>) -> crate::error::Result<Self>;
+    }
+    fn one(v: u64, check: Check<'_>) -> crate::error::Result<usize> {
+        check(v)?;
+        // every limit is far below u32::MAX: the conversion cannot fail after the check
+        usize::try_from(v).map_err(|_| crate::error::err!(InvalidOptions, "{v} does not fit"))
     }
     impl Values for usize {
-        fn values(&self) -> Vec<u64> {
-            vec![*self as u64]
-        }
-    }
-    impl Values for u64 {
-        fn values(&self) -> Vec<u64> {
-            vec![*self]
-        }
-    }
-    impl<T: Values> Values for Option<T> {
-        fn values(&self) -> Vec<u64> {
-            self.as_ref().map(Values::values).unwrap_or_default()
+        type Wide = u64;
+        fn narrow(w: u64, check: Check<'_>) -> crate::error::Result<Self> {
+            one(w, check)
         }
     }
     impl Values for Vec<usize> {
-        fn values(&self) -> Vec<u64> {
-            // the largest is the one that matters; one pass, one value
-            self.iter()
-                .max()
-                .map(|&m| vec![m as u64])
-                .unwrap_or_default()
+        type Wide = Vec<u64>;
+        fn narrow(w: Vec<u64>, check: Check<'_>) -> crate::error::Result<Self> {
+            // the largest is the one that matters: one check
+            if let Some(&m) = w.iter().max() {
+                check(m)?;
+            }
+            w.into_iter().map(|v| one(v, &|_| Ok(()))).collect()
+        }
+    }
+    impl<T: Values> Values for Option<T> {
+        type Wide = Option<T::Wide>;
+        fn narrow(w: Self::Wide, check: Check<'_>) -> crate::error::Result<Self> {
+            w.map(|v| T::narrow(v, check)).transpose()
         }
     }
 
-    fn bounded<'de, D, T>(
-        d: D,
-        check: impl Fn(u64) -> crate::error::Result<()>,
-    ) -> Result<T, D::Error>
+    fn bounded<'de, D, T>(d: D, check: Check<'_>) -> Result<T, D::Error>
     where
         D: Deserializer<'de>,
-        T: Deserialize<'de> + Values,
+        T: Values,
     {
-        let v = T::deserialize(d)?;
-        for x in v.values() {
-            check(x).map_err(|e| D::Error::custom(e.message()))?;
-        }
-        Ok(v)
+        let w = T::Wide::deserialize(d)?;
+        T::narrow(w, check).map_err(|e| D::Error::custom(e.message()))
     }
 
     /// An item index or a number of items: at most [`super::MAX_ITEMS`].
     pub fn item<'de, D, T>(d: D) -> Result<T, D::Error>
     where
         D: Deserializer<'de>,
-        T: Deserialize<'de> + Values,
+        T: Values,
     {
-        bounded(d, |x| super::items("an item index or count", x))
+        bounded(d, &|x| super::items("an item index or count", x))
     }
 
     /// A number of classes: at most [`super::MAX_CLASSES`].
     pub fn classes<'de, D, T>(d: D) -> Result<T, D::Error>
     where
         D: Deserializer<'de>,
-        T: Deserialize<'de> + Values,
+        T: Values,
     {
-        bounded(d, super::classes)
+        bounded(d, &super::classes)
     }
 
     /// A class index: below [`super::MAX_CLASSES`] (no table has more classes).
     pub fn class<'de, D, T>(d: D) -> Result<T, D::Error>
     where
         D: Deserializer<'de>,
-        T: Deserialize<'de> + Values,
+        T: Values,
     {
-        bounded(d, |c| {
+        bounded(d, &|c| {
             super::at_most(
                 crate::error::ErrorKind::InvalidInput,
                 "a class index",
@@ -263,9 +265,9 @@ pub mod de {
     pub fn iterations<'de, D, T>(d: D) -> Result<T, D::Error>
     where
         D: Deserializer<'de>,
-        T: Deserialize<'de> + Values,
+        T: Values,
     {
-        bounded(d, |n| super::iterations("an iteration count", n))
+        bounded(d, &|n| super::iterations("an iteration count", n))
     }
 
     /// A tolerance: finite and `>= 0`.

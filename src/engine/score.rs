@@ -721,6 +721,26 @@ mod scorer {
                 .collect()
         }
 
+        /// Score a tensor the host already preprocessed exactly as the manifest describes
+        /// (size, channels, layout, normalization): [`Model::image_len`] finite values. For a
+        /// host with its own decoding pipeline, and for measuring inference alone.
+        pub fn score_tensor(&self, tensor: &[f32], opts: &ScoreOptions) -> Result<ImageScore> {
+            let want = self.model().image_len();
+            if tensor.len() != want {
+                return Err(err!(
+                    InvalidInput,
+                    "tensor has {} values, the manifest's input needs {want}",
+                    tensor.len()
+                ));
+            }
+            if let Some(i) = tensor.iter().position(|v| !v.is_finite()) {
+                return Err(err!(InvalidInput, "tensor value {i} is not finite"));
+            }
+            self.score_tensors(&[tensor], opts)
+                .pop()
+                .unwrap_or_else(|| Err(err!(Inference, "no output")))
+        }
+
         /// Score one image (a DICOM object scored frame by frame needs [`Scorer::score_batch`]).
         pub fn score(&self, input: ImageInput<'_>, opts: &ScoreOptions) -> Result<ImageScore> {
             let mut frames = self.preprocess_frames(input, opts)?;

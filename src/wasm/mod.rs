@@ -269,6 +269,22 @@ mod scorer {
             to_js(&s)
         }
 
+        /// Score a tensor already preprocessed as the manifest describes (width x height x
+        /// channels floats in its layout, normalized): for a host with its own pipeline.
+        #[wasm_bindgen(js_name = scoreTensor, unchecked_return_type = "ImageScore")]
+        pub fn score_tensor(
+            &self,
+            tensor: &[f32],
+            #[wasm_bindgen(unchecked_param_type = "ScoreOptions | undefined")] options: JsValue,
+        ) -> Result<JsValue, JsValue> {
+            let o: ScoreOptions = super::options(options, "score options")?;
+            let s = self
+                .inner
+                .score_tensor(tensor, &o)
+                .map_err(|e| js_error(&e))?;
+            to_js(&s)
+        }
+
         /// Score a batch of `{id, bytes}` or `{id, rgba, width, height}` items. A failing item
         /// gets an `error` and does not stop the others.
         #[wasm_bindgen(js_name = scoreBatch, unchecked_return_type = "ItemResult[]")]

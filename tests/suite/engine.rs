@@ -139,6 +139,26 @@ fn rgba_pixels_score_like_the_png() {
     assert!(d < 1e-6, "{d}");
 }
 
+/// A host's own preprocessed tensor scores exactly like the image it came from; a tensor of
+/// the wrong size or with a NaN is refused, not scored.
+#[test]
+fn a_preprocessed_tensor_scores_like_its_image() {
+    let s = scorer();
+    let o = ScoreOptions::default();
+    let (_, png) = SAMPLES[3];
+    let t = s.preprocess(ImageInput::Encoded(png), &o).unwrap();
+    let a = s.score_tensor(&t, &o).unwrap();
+    let b = s.score(ImageInput::Encoded(png), &o).unwrap();
+    assert_eq!(a, b);
+    let e = s.score_tensor(&t[1..], &o).unwrap_err();
+    assert_eq!(e.code(), "invalid_input", "{}", e.message());
+    let mut nan = t.clone();
+    nan[7] = f32::NAN;
+    let e = s.score_tensor(&nan, &o).unwrap_err();
+    assert_eq!(e.code(), "invalid_input");
+    assert!(e.message().contains("value 7"), "{}", e.message());
+}
+
 #[test]
 fn batch_equals_single_and_failures_stay_alone() {
     let s = scorer();
