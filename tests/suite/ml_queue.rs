@@ -408,7 +408,7 @@ fn ml_label_studio_export_and_round_trip() {
     });
     assert!(r.is_ok());
     let mut j = json!({"tiers": serde_json::to_value(&t).unwrap()});
-    j["tiers"]["items"][0]["index"] = json!(1_000_000_000_000u64);
+    j["tiers"]["items"][0]["index"] = json!(200_000_000u64);
     let back: Result<MlExportRequest<MlPseudoLabelOptions>, _> = serde_json::from_value(j);
     assert!(back.unwrap_err().to_string().contains("MAX_ITEMS"));
 }
