@@ -35,7 +35,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::policy::{check_len, in_unit, quantile, require, Signal, Tier, TierCounts};
+use super::policy::{
+    check_expert_outliers, check_len, in_unit, quantile, Signal, Tier, TierCounts,
+};
 use crate::engine::multilabel::calibration::{
     apply_auto_accept, apply_calibration, auto_accept_ml, conformal_calibrate_ml,
     conformal_sets_ml, fit_calibration, FindingMap, MlApplyAutoAcceptRequest,
@@ -364,26 +366,7 @@ pub fn check_ml_policy(p: &MlPolicyConfig) -> Result<()> {
     in_unit(p.auto_accept.alpha, "autoAccept.alpha")?;
     in_unit(p.auto_accept.delta, "autoAccept.delta")?;
     in_unit(p.conformal.alpha, "conformal.alpha")?;
-    let unit = |x: f64| (0.0..=1.0).contains(&x);
-    let e = &p.expert;
-    require(
-        unit(e.max_confidence),
-        "expert.maxConfidence",
-        "in [0, 1]",
-        e.max_confidence,
-    )?;
-    require(
-        unit(e.min_agreement),
-        "expert.minAgreement",
-        "in [0, 1]",
-        e.min_agreement,
-    )?;
-    let q = p.outliers.quantile;
-    require((0.0..1.0).contains(&q), "outliers.quantile", "in [0, 1)", q)?;
-    if let Some(t) = p.outliers.threshold {
-        require(t.is_finite(), "outliers.threshold", "finite", t)?;
-    }
-    Ok(())
+    check_expert_outliers(p.expert.max_confidence, p.expert.min_agreement, &p.outliers)
 }
 
 /// Finding names: the given ones (exactly `k`), else the index as text.

@@ -554,23 +554,32 @@ pub fn check_policy(p: &PolicyConfig) -> Result<()> {
         "finite and > 0",
         t,
     )?;
-    let e = &p.expert;
+    check_expert_outliers(p.expert.max_confidence, p.expert.min_agreement, &p.outliers)
+}
+
+/// The expert thresholds and the outlier cut, the same checks for the single- and the
+/// multi-label policy.
+pub(super) fn check_expert_outliers(
+    max_confidence: f64,
+    min_agreement: f64,
+    outliers: &OutlierConfig,
+) -> Result<()> {
     let unit = |x: f64| (0.0..=1.0).contains(&x);
     require(
-        unit(e.max_confidence),
+        unit(max_confidence),
         "expert.maxConfidence",
         "in [0, 1]",
-        e.max_confidence,
+        max_confidence,
     )?;
     require(
-        unit(e.min_agreement),
+        unit(min_agreement),
         "expert.minAgreement",
         "in [0, 1]",
-        e.min_agreement,
+        min_agreement,
     )?;
-    let q = p.outliers.quantile;
+    let q = outliers.quantile;
     require((0.0..1.0).contains(&q), "outliers.quantile", "in [0, 1)", q)?;
-    if let Some(t) = p.outliers.threshold {
+    if let Some(t) = outliers.threshold {
         require(t.is_finite(), "outliers.threshold", "finite", t)?;
     }
     Ok(())
