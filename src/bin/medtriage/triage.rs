@@ -161,7 +161,7 @@ pub fn run(cmd: Cmd) -> Result<()> {
                         .unwrap_or_else(|| (0..r.n).filter(|&i| res.is_label_issue[i]).collect());
                     let rows = idx.into_iter().enumerate().map(|(rank, i)| {
                         let row = &r.pred_probs[i * r.k..(i + 1) * r.k];
-                        let pred = li::argmax(row);
+                        let pred = medtriage::engine::probs::argmax(row);
                         vec![
                             rank.to_string(),
                             i.to_string(),

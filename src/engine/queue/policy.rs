@@ -32,19 +32,18 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::engine::probs::{argmax, check_labels, check_shape, is_distribution, Probs};
 use crate::engine::triage::calibration::{
-    apply_temperature, argmax, check_labels, check_shape, fit_temperature, ScoreKind,
-    TemperatureOptions, TemperatureRequest,
+    apply_temperature, fit_temperature, ScoreKind, TemperatureOptions, TemperatureRequest,
 };
 use crate::engine::triage::conformal::{
     conformal_calibrate, conformal_sets, ConformalCalibrateRequest, ConformalOptions,
     ConformalSetsRequest,
 };
-use crate::engine::triage::label_issues::{find_label_issues, FindOptions, Probs};
+use crate::engine::triage::label_issues::{find_label_issues, FindOptions};
 use crate::engine::triage::risk::{
     auto_accept_threshold, AutoAcceptOptions, AutoAcceptRequest, AutoAcceptResponse,
 };
-use crate::engine::uncertainty::SUM_TOLERANCE;
 use crate::error::{err, Result};
 
 /// The verified set: items whose true label is known.
@@ -468,11 +467,6 @@ pub struct TierResponse {
     pub fitted: Fitted,
 }
 
-fn row_ok(row: &[f64]) -> bool {
-    row.iter().all(|v| v.is_finite() && (0.0..=1.0).contains(v))
-        && (row.iter().sum::<f64>() - 1.0).abs() <= SUM_TOLERANCE
-}
-
 fn opt_label(v: i64, k: usize, what: &str, i: usize) -> Result<Option<usize>> {
     if v < 0 {
         Ok(None)
@@ -839,7 +833,7 @@ pub fn apply_policy(
     for (i, row) in pool.pred_probs.chunks_exact(k).enumerate() {
         if failed[i] {
             fail_msg[i] = Some("the item failed upstream (decoding or scoring)".into());
-        } else if !row_ok(row) {
+        } else if !is_distribution(row) {
             failed[i] = true;
             fail_msg[i] = Some(
                 "its probabilities are not a valid distribution (NaN, infinity, outside [0, 1], or not summing to 1)"

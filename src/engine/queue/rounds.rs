@@ -60,9 +60,7 @@ use super::policy::{
     VerifiedSet,
 };
 use super::select::{select_batch, ClassBudget, SelectOptions, SelectRequest, Strategy};
-use crate::engine::triage::calibration::argmax;
-use crate::engine::triage::conformal::SplitMix64;
-use crate::engine::triage::risk::ln_binom_cdf;
+use crate::engine::probs::{argmax, ln_binom_cdf, SplitMix64};
 use crate::error::{err, Result};
 
 /// One review outcome.

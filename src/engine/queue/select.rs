@@ -47,7 +47,7 @@
 //!   `|g_i - g_j|^2 = |r_i - r_j|^2 |h_i|^2 + |r_j|^2 |h_i - h_j|^2 +
 //!   2 ((r_i - r_j)·r_j)(h_i·(h_i - h_j))` (exact algebra, no cancellation when `g_i ≈ g_j`):
 //!   `O(n (k + d))` per step, `O(n)` extra memory. Sampling: `u` = next SplitMix64 uniform
-//!   (`crate::engine::triage::conformal::SplitMix64`, seeded with `seed`), the pick is the
+//!   (`crate::engine::probs::SplitMix64`, seeded with `seed`), the pick is the
 //!   first item whose running sum of `D^2` (item order) exceeds `u Σ D^2` (inverse CDF; the
 //!   original draws with `scipy.stats.rv_discrete` and redraws when it hits a centre, which
 //!   has zero probability here). When every remaining `D` is 0 the lowest-index remaining item
@@ -88,14 +88,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::engine::triage::conformal::SplitMix64;
+use crate::engine::probs::{argmax, check_row, SplitMix64};
 use crate::error::{err, Result};
 
 /// Largest candidate set for the `O(n^2)` medoid cold start.
 pub const MEDOID_MAX_ITEMS: usize = 20_000;
-
-/// Row sums of `predProbs` must be within this of 1.
-const PROB_SUM_TOL: f64 = 1e-6;
 
 /// The selection rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -644,7 +641,7 @@ impl<'a> Grad<'a> {
             hh: Vec::with_capacity(m),
         };
         for &i in cands {
-            let y = first_max(&p[i * k..(i + 1) * k]);
+            let y = argmax(&p[i * k..(i + 1) * k]);
             g.yhat.push(y);
             let rr: f64 = (0..k).map(|c| g.r(i, y, c).powi(2)).sum();
             g.rr.push(rr);
@@ -720,16 +717,6 @@ pub fn badge_gradient_geometry(
     let norms = (0..n).map(|j| (g.rr[j] * g.hh[j]).sqrt()).collect();
     let dists = pairs.iter().map(|&(i, j)| g.sq_dist(i, i, j, j)).collect();
     Ok((norms, dists))
-}
-
-fn first_max(row: &[f64]) -> usize {
-    let mut best = 0;
-    for (c, &v) in row.iter().enumerate() {
-        if v > row[best] {
-            best = c;
-        }
-    }
-    best
 }
 
 fn badge(cands: &[usize], b: usize, cx: &Ctx<'_>, rng: &mut SplitMix64) -> Result<Out> {
@@ -1029,20 +1016,7 @@ pub fn select_batch(r: &SelectRequest) -> Result<SelectResponse> {
             ));
         }
         for &i in &eligible {
-            let row = &p[i * kk..(i + 1) * kk];
-            if row
-                .iter()
-                .any(|v| !(v.is_finite() && (0.0..=1.0).contains(v)))
-            {
-                return Err(err!(
-                    InvalidProbabilities,
-                    "predProbs row {i} has values outside [0, 1] or not finite"
-                ));
-            }
-            let s: f64 = row.iter().sum();
-            if (s - 1.0).abs() > PROB_SUM_TOL {
-                return Err(err!(InvalidProbabilities, "predProbs row {i} sums to {s}"));
-            }
+            check_row(&p[i * kk..(i + 1) * kk], i, "predProbs")?;
         }
     }
     let classes: Option<Vec<usize>> = match (&r.predicted, &r.pred_probs) {
@@ -1069,11 +1043,7 @@ pub fn select_batch(r: &SelectRequest) -> Result<SelectResponse> {
         }
         (None, Some(p)) => {
             let kk = k.unwrap_or(1);
-            Some(
-                (0..n)
-                    .map(|i| first_max(&p[i * kk..(i + 1) * kk]))
-                    .collect(),
-            )
+            Some((0..n).map(|i| argmax(&p[i * kk..(i + 1) * kk])).collect())
         }
         _ => None,
     };
@@ -1313,7 +1283,7 @@ mod tests {
         let h = [1.0, -2.0, 0.5, 0.3, 0.1, -1.0, 1.0, -2.0, 0.5 + 1e-9];
         let g = |i: usize| -> Vec<f64> {
             let row = &p[i * 2..i * 2 + 2];
-            let y = first_max(row);
+            let y = argmax(row);
             let mut out = Vec::new();
             for (c, &pc) in row.iter().enumerate() {
                 let r = pc - if c == y { 1.0 } else { 0.0 };
