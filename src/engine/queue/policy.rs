@@ -298,6 +298,17 @@ pub enum Tier {
 }
 
 impl Tier {
+    /// The tier's name as the exports write it (its serde name).
+    pub fn name(self) -> &'static str {
+        match self {
+            Tier::Failed => "failed",
+            Tier::Outlier => "outlier",
+            Tier::SuspectedLabelError => "suspectedLabelError",
+            Tier::ExpertReview => "expertReview",
+            Tier::AutoAccept => "autoAccept",
+            Tier::LightReview => "lightReview",
+        }
+    }
     /// Review-order rank among equal priorities (failed last).
     pub(crate) fn rank(self) -> u8 {
         match self {
