@@ -1207,7 +1207,13 @@ mod tests {
     /// A two-class request: `nv` verified items and a pool of `n`, every label right and
     /// confident except pool items `wrong` (given the other class).
     fn request(nv: usize, n: usize, wrong: &[usize]) -> RoundRequest {
-        let row = |i: usize| if i.is_multiple_of(2) { [0.9, 0.1] } else { [0.1, 0.9] };
+        let row = |i: usize| {
+            if i.is_multiple_of(2) {
+                [0.9, 0.1]
+            } else {
+                [0.1, 0.9]
+            }
+        };
         let json = serde_json::json!({
             "k": 2,
             "verified": {
