@@ -13,7 +13,7 @@ use medtriage::error::from_json;
 use medtriage::{Error, ErrorKind, Result};
 
 use crate::io::{
-    read_labels, read_matrix, read_probs, read_text, read_vector, write_csv, write_json, write_text,
+    Format, read_labels, read_matrix, read_probs, read_text, read_vector, write_csv, write_json, write_text,
 };
 
 #[derive(clap::Args)]
@@ -107,12 +107,6 @@ impl Data {
             names => crate::io::name_flags(e, names),
         }
     }
-}
-
-#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
-pub enum Format {
-    Json,
-    Csv,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]

@@ -10,13 +10,7 @@ use medtriage::engine::triage::{analysis, label_issues as li, outliers};
 use medtriage::error::from_json;
 use medtriage::{Error, ErrorKind, Result};
 
-use crate::io::{read_labels, read_matrix, read_probs, read_text, write_csv, write_json};
-
-#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
-pub enum Format {
-    Json,
-    Csv,
-}
+use crate::io::{Format, read_labels, read_matrix, read_probs, read_text, write_csv, write_json};
 
 #[derive(clap::Args)]
 pub struct ProbsArgs {
