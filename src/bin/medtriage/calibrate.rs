@@ -334,9 +334,8 @@ fn multi_rows(a: &UncertaintyArgs) -> Result<(usize, usize, usize, Vec<f64>)> {
         ));
     }
     let m = read_probs(probs)?;
-    let t = a
-        .t
-        .ok_or_else(|| bad("a 2-D input needs --t (rows per item)".into()))?;
+    let t =
+        a.t.ok_or_else(|| bad("a 2-D input needs --t (rows per item)".into()))?;
     if t == 0 || m.rows % t != 0 {
         return Err(bad(format!(
             "{} rows are not a multiple of --t {t}",
@@ -420,13 +419,7 @@ fn apply(a: ApplyArgs) -> Result<()> {
         temperature: a.temperature,
     };
     let p = calibration::apply_temperature(&req.scores, req.n, req.k, req.kind, req.temperature)
-        .map_err(|e| {
-            cli_context(
-                e,
-                &scores_files(&a.logits, &a.probs, None),
-                "--temperature",
-            )
-        })?;
+        .map_err(|e| cli_context(e, &scores_files(&a.logits, &a.probs, None), "--temperature"))?;
     let names: Vec<String> = (0..req.k).map(|j| format!("p{j}")).collect();
     let header: Vec<&str> = names.iter().map(String::as_str).collect();
     let rows = p

@@ -610,14 +610,16 @@ fn calibrate(d: &Labeled, kind: KindArg) -> Result<()> {
 }
 
 fn auto_accept(d: &Labeled, alpha: f64, delta: f64) -> Result<()> {
-    let req = labeled_request(d, |p, options: MlAutoAcceptOptions| cal::MlAutoAcceptRequest {
-        probs: p.pred_probs,
-        n: p.n,
-        k: p.k,
-        labels: p.labels,
-        alpha,
-        delta,
-        options,
+    let req = labeled_request(d, |p, options: MlAutoAcceptOptions| {
+        cal::MlAutoAcceptRequest {
+            probs: p.pred_probs,
+            n: p.n,
+            k: p.k,
+            labels: p.labels,
+            alpha,
+            delta,
+            options,
+        }
     })?;
     write_json(&cal::auto_accept_ml(&req)?, d.out.as_deref())
 }

@@ -13,7 +13,8 @@ use medtriage::error::from_json;
 use medtriage::{Error, ErrorKind, Result};
 
 use crate::io::{
-    Format, read_labels, read_matrix, read_probs, read_text, read_vector, write_csv, write_json, write_text,
+    read_labels, read_matrix, read_probs, read_text, read_vector, write_csv, write_json,
+    write_text, Format,
 };
 
 #[derive(clap::Args)]

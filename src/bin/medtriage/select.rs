@@ -8,7 +8,7 @@ use medtriage::engine::queue::select::{self, SelectRequest, Strategy};
 use medtriage::error::from_json;
 use medtriage::{Error, ErrorKind, Result};
 
-use crate::io::{Format, read_labels, read_matrix, read_vector, sink, write_json};
+use crate::io::{read_labels, read_matrix, read_vector, sink, write_json, Format};
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
 pub enum StrategyArg {
