@@ -264,6 +264,11 @@ pub struct ApplyTemperatureRequest {
     pub temperature: f64,
 }
 
+/// [`apply_temperature`] on a request (JS `applyTemperature`).
+pub fn apply_temperature_request(r: &ApplyTemperatureRequest) -> Result<Vec<f64>> {
+    apply_temperature(&r.scores, r.n, r.k, r.kind, r.temperature)
+}
+
 /// Apply a temperature: `softmax(z / T)` per row, `z` logits or `ln p` (see [`ScoreKind`]).
 pub fn apply_temperature(
     scores: &[f64],
