@@ -4,7 +4,6 @@
 
 use std::path::PathBuf;
 
-use clap::ValueEnum;
 use medtriage::engine::grouping::{group_classes, GroupClassesRequest, Grouping};
 use medtriage::engine::triage::{analysis, label_issues as li, outliers};
 use medtriage::error::from_json;
