@@ -1,8 +1,7 @@
 // The review page's pictures (www/charts.js, Chart.js bundled locally) drawn from fixed data in
 // headless Chromium and compared with a committed reference screenshot. The data,
-// tests/e2e/fixtures/charts.json, is what the review page itself computed from the engine's
-// responses (planRound, calibrationReport, applyTemperature) after a few rounds on the bundled
-// samples. The comparison allows for font antialiasing: a pixel differs when a channel moves by
+// tests/e2e/fixtures/charts.json, has the shape charts.js's chartData() makes of the engine's
+// responses (planRound, calibrationReport, applyTemperature); for now it is hand-made. The comparison allows for font antialiasing: a pixel differs when a channel moves by
 // more than PIXEL_TOLERANCE; at most MAX_DIFF_FRACTION of all pixels, and of the pixels of any
 // TILE x TILE square, may differ (antialiasing spreads thin over the text; a changed bar or
 // point is dense in its square). The charts must also have real content: as many bars and
