@@ -320,7 +320,8 @@ async function submitted(task, annotation) {
   const apiTask = {
     id: task.id,
     data: task.data,
-    annotations: [{ id: seq, completed_by: REVIEWER.id, was_cancelled: false, result: annotation.serializeAnnotation() }],
+    // plain JSON (Label Studio's objects may be observables; the request is posted to a worker)
+    annotations: [{ id: seq, completed_by: REVIEWER.id, was_cancelled: false, result: JSON.parse(JSON.stringify(annotation.serializeAnnotation())) }],
   };
   const reviews = await state.pool.call("readLabelStudio", {
     classes: state.classes,
