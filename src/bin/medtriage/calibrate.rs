@@ -606,3 +606,25 @@ pub fn run(cmd: Cmd) -> Result<()> {
         Cmd::AutoAccept(a) => auto_accept(a),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::items_first;
+
+    #[test]
+    fn rows_first_arrays_are_reordered_items_first() {
+        // T = 2 rows, n = 3 items, K = 2 classes: value = 100 t + 10 i + k
+        let tnk: Vec<f64> = (0..2)
+            .flat_map(|t| {
+                (0..3).flat_map(move |i| (0..2).map(move |k| (100 * t + 10 * i + k) as f64))
+            })
+            .collect();
+        let ntk = items_first(&tnk, 3, 2, 2);
+        let want: Vec<f64> = (0..3)
+            .flat_map(|i| {
+                (0..2).flat_map(move |t| (0..2).map(move |k| (100 * t + 10 * i + k) as f64))
+            })
+            .collect();
+        assert_eq!(ntk, want);
+    }
+}
