@@ -111,9 +111,14 @@ impl RowUncertainty {
     }
 }
 
-/// Which measure orders a queue.
+/// Which measure orders a queue: the one list the JS API (camelCase), the generated types and
+/// the CLI's `--sort` (kebab-case) take their names from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
+#[cfg_attr(
+    all(feature = "cli", not(target_arch = "wasm32")),
+    derive(clap::ValueEnum)
+)]
 #[serde(rename_all = "camelCase")]
 pub enum Measure {
     /// `1 - p1`.

@@ -28,35 +28,13 @@ struct Cli {
     cmd: Cmd,
 }
 
+/// The output of `score` (the other subcommands write `io::Format`).
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
-enum Format {
+enum ScoreFormat {
+    /// One JSON line per image.
     Jsonl,
+    /// One CSV row per image.
     Csv,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum MeasureArg {
-    LeastConfidence,
-    Margin,
-    Ratio,
-    Entropy,
-    ExpectedEntropy,
-    Bald,
-    VariationRatio,
-}
-
-impl From<MeasureArg> for Measure {
-    fn from(m: MeasureArg) -> Measure {
-        match m {
-            MeasureArg::LeastConfidence => Measure::LeastConfidence,
-            MeasureArg::Margin => Measure::Margin,
-            MeasureArg::Ratio => Measure::Ratio,
-            MeasureArg::Entropy => Measure::Entropy,
-            MeasureArg::ExpectedEntropy => Measure::ExpectedEntropy,
-            MeasureArg::Bald => Measure::Bald,
-            MeasureArg::VariationRatio => Measure::VariationRatio,
-        }
-    }
 }
 
 #[derive(Subcommand)]
@@ -76,7 +54,7 @@ enum Cmd {
         inputs: Vec<String>,
         /// Output format.
         #[arg(long, value_enum, default_value = "jsonl")]
-        format: Format,
+        format: ScoreFormat,
         /// Output file (default: standard output).
         #[arg(long, short)]
         out: Option<PathBuf>,
@@ -92,7 +70,7 @@ enum Cmd {
         /// Sort the output most uncertain first by this measure (failed items last). With one
         /// row per image, expected-entropy = entropy, bald = 0, variation-ratio = 0.
         #[arg(long, value_enum)]
-        sort: Option<MeasureArg>,
+        sort: Option<Measure>,
         /// Score only shard i of N (0-based, e.g. 2/4): the images whose content SHA-256 falls
         /// there, the same split on every machine. Lines then carry imageSha256, modelSha256,
         /// manifestSha256 and their position, for `merge`. JSON lines only.
@@ -114,7 +92,7 @@ enum Cmd {
         /// Sort the output most uncertain first by this measure (failed items last), as
         /// `score --sort`.
         #[arg(long, value_enum)]
-        sort: Option<MeasureArg>,
+        sort: Option<Measure>,
         /// No summary on standard error.
         #[arg(long)]
         quiet: bool,
@@ -236,7 +214,7 @@ pub fn main() -> i32 {
             options,
             load_options,
             threads,
-            sort: sort.map(Into::into),
+            sort,
             shard,
             quiet,
         }),
@@ -245,7 +223,7 @@ pub fn main() -> i32 {
             out,
             sort,
             quiet,
-        } => crate::shard::merge_cmd(&inputs, out.as_deref(), sort.map(Into::into), quiet),
+        } => crate::shard::merge_cmd(&inputs, out.as_deref(), sort, quiet),
         Cmd::Check { model, manifest } => check_cmd(&model, &manifest),
         Cmd::Calibrate { cmd } => crate::calibrate::run(cmd),
         Cmd::Triage { cmd } => crate::triage::run(cmd),
@@ -452,7 +430,7 @@ struct ScoreArgs {
     model: Vec<PathBuf>,
     manifest: PathBuf,
     inputs: Vec<String>,
-    format: Format,
+    format: ScoreFormat,
     out: Option<PathBuf>,
     options: String,
     load_options: String,
@@ -549,7 +527,7 @@ fn score_run(
 
 fn score_cmd(a: ScoreArgs) -> Result<()> {
     let opts: ScoreOptions = medtriage::error::object_from_json(&a.options, "--options")?;
-    if a.shard.is_some() && (a.sort.is_some() || a.format != Format::Jsonl) {
+    if a.shard.is_some() && (a.sort.is_some() || a.format != ScoreFormat::Jsonl) {
         return Err(Error::new(
             ErrorKind::InvalidOptions,
             "--shard writes JSON lines in input order: sort or convert after `merge` \
@@ -680,13 +658,13 @@ fn write_keyed(
 fn write_results(
     results: &[ItemResult],
     scorer: &Scorer,
-    format: Format,
+    format: ScoreFormat,
     out: Option<&Path>,
 ) -> Result<()> {
     let w = BufWriter::new(sink(out)?);
     let werr = |e: std::io::Error| Error::new(ErrorKind::Io, format!("writing results: {e}"));
     match format {
-        Format::Jsonl => {
+        ScoreFormat::Jsonl => {
             let mut w = w;
             for r in results {
                 serde_json::to_writer(&mut w, r)
@@ -698,7 +676,7 @@ fn write_results(
                 .flush()
                 .map_err(werr)?;
         }
-        Format::Csv => {
+        ScoreFormat::Csv => {
             let classes = &scorer.manifest().output.classes;
             // T > 1 rows per image: the multi-row measures get their own columns
             let multi = scorer.samples_per_image() > 1;

@@ -130,6 +130,19 @@ impl ProbsArgs {
     }
 }
 
+impl ProbsArgs {
+    /// The request these flags make: the probabilities, the labels and `--options`, put
+    /// together by `make` (the engine's request struct).
+    fn request<O: serde::de::DeserializeOwned, T>(
+        &self,
+        make: impl FnOnce(Vec<f64>, usize, usize, Vec<usize>, O) -> T,
+    ) -> Result<T> {
+        let l = load(self)?;
+        let options = from_json(&self.options, "--options")?;
+        Ok(make(l.probs, l.n, l.k, l.labels, options))
+    }
+}
+
 fn load(a: &ProbsArgs) -> Result<Loaded> {
     let m = read_probs(&a.pred_probs)?;
     let labels = read_labels(&a.labels)?;
@@ -142,14 +155,15 @@ fn load(a: &ProbsArgs) -> Result<Loaded> {
 }
 
 fn label_issues(a: ProbsArgs) -> Result<()> {
-    let l = load(&a)?;
-    let r = li::FindLabelIssuesRequest {
-        pred_probs: l.probs,
-        n: l.n,
-        k: l.k,
-        labels: l.labels,
-        options: from_json(&a.options, "--options")?,
-    };
+    let r = a.request(
+        |pred_probs, n, k, labels, options| li::FindLabelIssuesRequest {
+            pred_probs,
+            n,
+            k,
+            labels,
+            options,
+        },
+    )?;
     let res = li::find_label_issues_request(&r).map_err(|e| a.context(e))?;
     match a.format {
         Format::Json => write_json(&res, a.out.as_deref()),
@@ -186,14 +200,15 @@ fn label_issues(a: ProbsArgs) -> Result<()> {
 }
 
 fn quality_scores(a: ProbsArgs) -> Result<()> {
-    let l = load(&a)?;
-    let r = li::QualityScoresRequest {
-        pred_probs: l.probs,
-        n: l.n,
-        k: l.k,
-        labels: l.labels,
-        options: from_json(&a.options, "--options")?,
-    };
+    let r = a.request(
+        |pred_probs, n, k, labels, options| li::QualityScoresRequest {
+            pred_probs,
+            n,
+            k,
+            labels,
+            options,
+        },
+    )?;
     let res = li::quality_scores_request(&r).map_err(|e| a.context(e))?;
     match a.format {
         Format::Json => write_json(&res, a.out.as_deref()),
@@ -209,14 +224,15 @@ fn quality_scores(a: ProbsArgs) -> Result<()> {
 }
 
 fn confident_joint(a: ProbsArgs) -> Result<()> {
-    let l = load(&a)?;
-    let r = li::ConfidentJointRequest {
-        pred_probs: l.probs,
-        n: l.n,
-        k: l.k,
-        labels: l.labels,
-        options: from_json(&a.options, "--options")?,
-    };
+    let r = a.request(
+        |pred_probs, n, k, labels, options| li::ConfidentJointRequest {
+            pred_probs,
+            n,
+            k,
+            labels,
+            options,
+        },
+    )?;
     let res = li::confident_joint_request(&r).map_err(|e| a.context(e))?;
     match a.format {
         Format::Json => write_json(&res, a.out.as_deref()),
@@ -235,14 +251,13 @@ fn confident_joint(a: ProbsArgs) -> Result<()> {
 }
 
 fn num_issues(a: ProbsArgs) -> Result<()> {
-    let l = load(&a)?;
-    let r = li::NumIssuesRequest {
-        pred_probs: l.probs,
-        n: l.n,
-        k: l.k,
-        labels: l.labels,
-        options: from_json(&a.options, "--options")?,
-    };
+    let r = a.request(|pred_probs, n, k, labels, options| li::NumIssuesRequest {
+        pred_probs,
+        n,
+        k,
+        labels,
+        options,
+    })?;
     write_json(
         &li::num_label_issues_request(&r).map_err(|e| a.context(e))?,
         a.out.as_deref(),
@@ -382,14 +397,15 @@ fn grouped_classes(a: GroupClassesArgs) -> Result<()> {
 }
 
 fn class_report(a: ProbsArgs) -> Result<()> {
-    let l = load(&a)?;
-    let r = analysis::ClassReportRequest {
-        pred_probs: l.probs,
-        n: l.n,
-        k: l.k,
-        labels: l.labels,
-        options: from_json(&a.options, "--options")?,
-    };
+    let r = a.request(
+        |pred_probs, n, k, labels, options| analysis::ClassReportRequest {
+            pred_probs,
+            n,
+            k,
+            labels,
+            options,
+        },
+    )?;
     let res = analysis::class_report_request(&r)?;
     match a.format {
         Format::Json => write_json(&res, a.out.as_deref()),
