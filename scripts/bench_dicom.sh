@@ -3,9 +3,11 @@
 # Chromium (the package's SIMD wasm) against pydicom 3 + pylibjpeg on the same files, in the
 # same run: a 512x512 CT (uncompressed and JPEG 2000), JPEG 2000 CRs (~2 MB and more) and
 # the 120-frame JPEG ultrasound, all from the pydicom-data wheel (installed into .venv, never
-# committed). Each figure is the median of RUNS runs after a warm-up.
+# committed). Each figure is the median and the best of RUNS runs after a warm-up.
 #   scripts/bench_dicom.sh          (the Chromium part needs scripts/build.sh to have run)
 #   RUNS=9 scripts/bench_dicom.sh
+#   BASELINE=<git revision> scripts/bench_dicom.sh   (adds the native figures of that revision's
+#                                   library, from `git archive`, to compare before / after a change)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -20,9 +22,23 @@ echo "== pydicom $(.venv/bin/python -c 'import pydicom; print(pydicom.__version_
 .venv/bin/python scripts/golden_dicom.py --bench "$out" "$runs"
 mapfile -t files < <(.venv/bin/python -c "import json,sys; print('\n'.join(v['path'] for v in json.load(open(sys.argv[1]))['files'].values()))" "$out/bench-dicom.json")
 
+tdir="${CARGO_TARGET_DIR:-$root/target}"
+if [ -n "${BASELINE:-}" ]; then
+  echo "== medtriage native at $BASELINE (release, 1 thread)" >&2
+  rm -rf "$out/baseline-src"; mkdir -p "$out/baseline-src"
+  git archive "$BASELINE" | tar -x -C "$out/baseline-src"
+  # the same harness, that revision's library
+  cp examples/bench_dicom.rs "$out/baseline-src/examples/"
+  # same target directory: only the crate itself is compiled again
+  CARGO_TARGET_DIR="$tdir" cargo build --quiet --release --no-default-features --features dicom-all \
+    --example bench_dicom --manifest-path "$out/baseline-src/Cargo.toml"
+  cp "$tdir/release/examples/bench_dicom" "$out/bench_dicom-baseline"
+  "$out/bench_dicom-baseline" "$runs" "${files[@]}" | tee "$out/baseline.jsonl" >&2
+fi
+
 echo "== medtriage native (release, 1 thread)" >&2
 cargo build --quiet --release --no-default-features --features dicom-all --example bench_dicom
-"${CARGO_TARGET_DIR:-target}"/release/examples/bench_dicom "$runs" "${files[@]}" | tee "$out/native.jsonl" >&2
+"$tdir"/release/examples/bench_dicom "$runs" "${files[@]}" | tee "$out/native.jsonl" >&2
 
 if [ -f www/pkg/medtriage_bg.wasm ]; then
   echo "== medtriage in headless Chromium (package wasm, SIMD, 1 thread)" >&2
@@ -43,17 +59,31 @@ ref = json.load(open(os.path.join(out, "bench-dicom.json")))
 def lines(name):
     p = os.path.join(out, name)
     return {j["file"]: j for j in map(json.loads, open(p))} if os.path.exists(p) else {}
-nat, web = lines("native.jsonl"), lines("chromium.jsonl")
-print(f"pydicom {ref['pydicom']}; ms, median of the runs after a warm-up (pydicom: fewer runs where one "
-      "takes over 6 s, see the runs column); ratio = pydicom's time / ours (decode + window), > 1 = faster than pydicom")
-print("| file | what | bytes | frames | pydicom decode | pydicom decode + window (runs) | native decode | native decode + window | Chromium decode + window | native ratio | Chromium ratio |")
-print("|---|---|---|---|---|---|---|---|---|---|---|")
+nat, web, base = lines("native.jsonl"), lines("chromium.jsonl"), lines("baseline.jsonl")
+print(f"pydicom {ref['pydicom']}; ms, median / best of the runs after a warm-up (pydicom: fewer runs where one "
+      "takes over 6 s, see the runs column); ratio = pydicom's best time / ours (decode + window), > 1 = faster than pydicom")
+cols = ["file", "what", "bytes", "frames", "pydicom decode", "pydicom decode + window (runs)"]
+if base:
+    cols += ["native decode + window before"]
+cols += ["native decode", "native decode + window", "Chromium decode + window"]
+if base:
+    cols += ["native ratio before"]
+cols += ["native ratio", "Chromium ratio"]
+print("| " + " | ".join(cols) + " |")
+print("|" + "---|" * len(cols))
+f = lambda v: f"{v:.1f}" if isinstance(v, (int, float)) else "-"
 for name, r in ref["files"].items():
-    n, w = nat.get(name, {}), web.get(name, {})
+    n, w, b = nat.get(name, {}), web.get(name, {}), base.get(name, {})
     what = f"{r['modality']} {r['rows']}x{r['columns']}x{r['samplesPerPixel']}, {r['bitsStored']}-bit, {r['transferSyntax']}"
-    f = lambda v: f"{v:.1f}" if isinstance(v, (int, float)) else "-"
-    ratio = lambda v: f"{r['decodeWindowMs'] / v:.2f}" if isinstance(v, (int, float)) and v > 0 else "-"
-    print(f"| {name} | {what} | {r['bytes']:,} | {r['frames']} | {f(r['decodeMs'])} | {f(r['decodeWindowMs'])} ({r['runs']}) | "
-          f"{f(n.get('decodeMs'))} | {f(n.get('decodeWindowMs'))} | {f(w.get('decodeWindowMs'))} | "
-          f"{ratio(n.get('decodeWindowMs'))} | {ratio(w.get('decodeWindowMs'))} |")
+    mb = lambda j, k: f"{f(j.get(k + 'Ms'))} / {f(j.get(k + 'BestMs'))}"
+    best = r["decodeWindowBestMs"]
+    ratio = lambda j: f"{best / j['decodeWindowBestMs']:.2f}" if j.get("decodeWindowBestMs") else "-"
+    row = [name, what, f"{r['bytes']:,}", str(r["frames"]), mb(r, "decode"), f"{mb(r, 'decodeWindow')} ({r['runs']})"]
+    if base:
+        row += [mb(b, "decodeWindow")]
+    row += [mb(n, "decode"), mb(n, "decodeWindow"), mb(w, "decodeWindow")]
+    if base:
+        row += [ratio(b)]
+    row += [ratio(n), ratio(w)]
+    print("| " + " | ".join(row) + " |")
 PY

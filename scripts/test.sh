@@ -35,9 +35,10 @@ fi
 step "native tests (cargo test)"
 cargo test
 
-# The package's variants: MEDTRIAGE_VARIANTS="simd nosimd" also builds, packs and runs the
-# no-SIMD fallback in Chromium (tests/e2e/nosimd.test.mjs); otherwise it is only compiled.
-export MEDTRIAGE_VARIANTS="${MEDTRIAGE_VARIANTS:-simd}"
+# The package's variants: both by default, so the no-SIMD fallback the loader ships is built,
+# packed and run in Chromium (tests/e2e/nosimd.test.mjs) from the same commit as the SIMD one.
+# MEDTRIAGE_VARIANTS=simd (a quicker local run) only compiles the fallback with cargo check.
+export MEDTRIAGE_VARIANTS="${MEDTRIAGE_VARIANTS:-simd nosimd}"
 
 if [[ "$skip" != *" wasm "* ]]; then
   # The no-SIMD fallback is compiled here only when the package build below will not build it.

@@ -54,17 +54,64 @@ fn lookup(lut: &Lut, x: f64) -> u16 {
     lut.data.get(i).copied().unwrap_or(0)
 }
 
+// The pipeline runs sample by sample, from stored value to the model's f32, with no
+// full-frame intermediate: a frame-sized `Vec<f64>` per step cost more than the arithmetic
+// natively, since the allocator hands such buffers back to the kernel when they are freed
+// and every new one is page-faulted in again (~2,000 faults per 512x512 frame).
+
+/// Stored value -> modality value (Modality LUT, else Rescale Slope / Intercept).
+enum Modality<'a> {
+    Lut(&'a Lut),
+    Rescale(f64, f64),
+    Identity,
+}
+
+impl<'a> Modality<'a> {
+    fn of_image(img: &'a ImageInfo) -> Self {
+        match (&img.modality_lut, img.rescale) {
+            (Some(lut), _) => Modality::Lut(lut),
+            (None, Some((s, i))) => Modality::Rescale(s, i),
+            (None, None) => Modality::Identity,
+        }
+    }
+
+    #[inline]
+    fn of(&self, x: i64) -> f64 {
+        match *self {
+            Modality::Lut(lut) => f64::from(lookup(lut, x as f64)),
+            Modality::Rescale(s, i) => x as f64 * s + i,
+            Modality::Identity => x as f64,
+        }
+    }
+}
+
 /// Modality values (rescale or Modality LUT) of stored values.
 pub fn modality(img: &ImageInfo, stored: &[i64]) -> Vec<f64> {
-    if let Some(lut) = &img.modality_lut {
-        return stored
-            .iter()
-            .map(|&x| f64::from(lookup(lut, x as f64)))
-            .collect();
-    }
-    match img.rescale {
-        Some((s, i)) => stored.iter().map(|&x| x as f64 * s + i).collect(),
-        None => stored.iter().map(|&x| x as f64).collect(),
+    let m = Modality::of_image(img);
+    stored.iter().map(|&x| m.of(x)).collect()
+}
+
+/// Modality value -> normalized VOI output in `[0, 1]`.
+enum Voi<'a> {
+    Window(f64, f64, VoiFunction),
+    Lut(&'a Lut, f64),
+    MinMax(f64, f64),
+}
+
+impl Voi<'_> {
+    #[inline]
+    fn of(&self, x: f64) -> f64 {
+        match *self {
+            Voi::Window(c, w, f) => window(x, c, w, f),
+            Voi::Lut(lut, max) => f64::from(lookup(lut, x)) / max,
+            Voi::MinMax(lo, span) => {
+                if span > 0.0 {
+                    (x - lo) / span
+                } else {
+                    0.0
+                }
+            }
+        }
     }
 }
 
@@ -98,21 +145,20 @@ fn pick<'a, T>(
     })
 }
 
-/// Normalized VOI output and what was applied, for grayscale modality values.
-pub fn voi(img: &ImageInfo, m: &[f64], w: &Window) -> Result<(Vec<f64>, AppliedWindow)> {
-    let min_max = |m: &[f64]| {
-        let (lo, hi) = m
-            .iter()
-            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| {
-                (a.min(x), b.max(x))
-            });
+/// The VOI `w` chooses for this image and what it is; min-max reads the frame's modality
+/// values (`values`) once for their range.
+fn voi_of<'a>(
+    img: &'a ImageInfo,
+    values: impl Iterator<Item = f64>,
+    w: &Window,
+) -> Result<(Voi<'a>, AppliedWindow)> {
+    let min_max = |values: &mut dyn Iterator<Item = f64>| {
+        let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| {
+            (a.min(x), b.max(x))
+        });
         let span = hi - lo;
-        let v = m
-            .iter()
-            .map(|&x| if span > 0.0 { (x - lo) / span } else { 0.0 })
-            .collect();
         (
-            v,
+            Voi::MinMax(lo, span),
             AppliedWindow {
                 source: "minMax".into(),
                 center: Some((lo + hi) / 2.0),
@@ -122,8 +168,9 @@ pub fn voi(img: &ImageInfo, m: &[f64], w: &Window) -> Result<(Vec<f64>, AppliedW
             },
         )
     };
+    let mut values = values;
     match w {
-        Window::MinMax {} => Ok(min_max(m)),
+        Window::MinMax {} => Ok(min_max(&mut values)),
         Window::Fixed {
             center,
             width,
@@ -131,9 +178,7 @@ pub fn voi(img: &ImageInfo, m: &[f64], w: &Window) -> Result<(Vec<f64>, AppliedW
         } => {
             check_window(*center, *width, *function)?;
             Ok((
-                m.iter()
-                    .map(|&x| window(x, *center, *width, *function))
-                    .collect(),
+                Voi::Window(*center, *width, *function),
                 AppliedWindow {
                     source: "fixed".into(),
                     center: Some(*center),
@@ -158,7 +203,7 @@ pub fn voi(img: &ImageInfo, m: &[f64], w: &Window) -> Result<(Vec<f64>, AppliedW
                 )?;
                 let max = ((1u64 << lut.bits) - 1) as f64;
                 return Ok((
-                    m.iter().map(|&x| f64::from(lookup(lut, x)) / max).collect(),
+                    Voi::Lut(lut, max),
                     AppliedWindow {
                         source: "voiLut".into(),
                         center: None,
@@ -193,7 +238,7 @@ pub fn voi(img: &ImageInfo, m: &[f64], w: &Window) -> Result<(Vec<f64>, AppliedW
                     )
                 })?;
                 return Ok((
-                    m.iter().map(|&x| window(x, *c, *wd, f)).collect(),
+                    Voi::Window(*c, *wd, f),
                     AppliedWindow {
                         source: "file".into(),
                         center: Some(*c),
@@ -204,7 +249,7 @@ pub fn voi(img: &ImageInfo, m: &[f64], w: &Window) -> Result<(Vec<f64>, AppliedW
                 ));
             }
             match fallback {
-                WindowFallback::MinMax => Ok(min_max(m)),
+                WindowFallback::MinMax => Ok(min_max(&mut values)),
                 WindowFallback::Error => Err(err!(
                     InvalidInput,
                     "the file has no window or VOI LUT and the manifest allows no fallback"
@@ -214,24 +259,59 @@ pub fn voi(img: &ImageInfo, m: &[f64], w: &Window) -> Result<(Vec<f64>, AppliedW
     }
 }
 
-/// `[0, 1]` RGB of colour or palette samples.
-pub fn colour(img: &ImageInfo, stored: &[i64]) -> Vec<f64> {
-    if let (Photometric::Palette, Some(p)) = (img.photometric, &img.palette) {
-        let max: Vec<f64> = p.iter().map(|l| ((1u64 << l.bits) - 1) as f64).collect();
-        return stored
-            .iter()
-            .flat_map(|&x| {
-                let x = x as f64;
+/// Normalized VOI output and what was applied, for grayscale modality values.
+pub fn voi(img: &ImageInfo, m: &[f64], w: &Window) -> Result<(Vec<f64>, AppliedWindow)> {
+    let (v, applied) = voi_of(img, m.iter().copied(), w)?;
+    Ok((m.iter().map(|&x| v.of(x)).collect(), applied))
+}
+
+/// `[0, 1]` RGB of one colour pixel: a palette index, or 3 samples of RGB.
+enum Colour<'a> {
+    Palette(&'a [Lut; 3], [f64; 3]),
+    Rgb(f64),
+}
+
+impl<'a> Colour<'a> {
+    fn of_image(img: &'a ImageInfo) -> Self {
+        match (img.photometric, &img.palette) {
+            (Photometric::Palette, Some(p)) => {
+                Colour::Palette(p, p.each_ref().map(|l| ((1u64 << l.bits) - 1) as f64))
+            }
+            _ => Colour::Rgb(((1u64 << img.bits_stored.min(63)) - 1) as f64),
+        }
+    }
+
+    /// Stored samples per pixel.
+    fn samples(&self) -> usize {
+        match self {
+            Colour::Palette(..) => 1,
+            Colour::Rgb(_) => 3,
+        }
+    }
+
+    #[inline]
+    fn of(&self, px: &[i64]) -> [f64; 3] {
+        match self {
+            Colour::Palette(p, max) => {
+                let x = px[0] as f64;
                 [
                     f64::from(lookup(&p[0], x)) / max[0],
                     f64::from(lookup(&p[1], x)) / max[1],
                     f64::from(lookup(&p[2], x)) / max[2],
                 ]
-            })
-            .collect();
+            }
+            Colour::Rgb(max) => [px[0] as f64 / max, px[1] as f64 / max, px[2] as f64 / max],
+        }
     }
-    let max = ((1u64 << img.bits_stored.min(63)) - 1) as f64;
-    stored.iter().map(|&x| x as f64 / max).collect()
+}
+
+/// `[0, 1]` RGB of colour or palette samples.
+pub fn colour(img: &ImageInfo, stored: &[i64]) -> Vec<f64> {
+    let c = Colour::of_image(img);
+    stored
+        .chunks_exact(c.samples())
+        .flat_map(|p| c.of(p))
+        .collect()
 }
 
 fn bt601(r: f64, g: f64, b: f64) -> f64 {
@@ -247,31 +327,44 @@ pub fn to_pixels(
 ) -> Result<(Pixels, AppliedWindow)> {
     let [lo, hi] = opts.output_range.map(f64::from);
     let scale = |v: f64| (lo + v * (hi - lo)) as f32;
+    let n = stored.len();
     let (data, window) = if img.photometric.is_monochrome() {
-        let m = modality(img, stored);
-        let (mut v, w) = voi(img, &m, &opts.window)?;
-        if img.photometric == Photometric::Monochrome1 && opts.invert_monochrome1 {
-            v.iter_mut().for_each(|x| *x = 1.0 - *x);
-        }
-        let data = match channels {
-            Channels::Gray => v.into_iter().map(scale).collect(),
-            Channels::Rgb | Channels::Bgr => v
-                .into_iter()
-                .flat_map(|x| {
-                    let s = scale(x);
-                    [s, s, s]
+        let m = Modality::of_image(img);
+        let (voi, applied) = voi_of(img, stored.iter().map(|&x| m.of(x)), &opts.window)?;
+        let invert = img.photometric == Photometric::Monochrome1 && opts.invert_monochrome1;
+        let px = |x: i64| {
+            let v = voi.of(m.of(x));
+            scale(if invert { 1.0 - v } else { v })
+        };
+        let data: Vec<f32> = match channels {
+            Channels::Gray => stored.iter().map(|&x| px(x)).collect(),
+            Channels::Rgb | Channels::Bgr => {
+                let mut d = Vec::with_capacity(n * 3);
+                for &x in stored {
+                    let s = px(x);
+                    d.extend_from_slice(&[s, s, s]);
+                }
+                d
+            }
+        };
+        (data, applied)
+    } else {
+        let c = Colour::of_image(img);
+        let pixels = stored.chunks_exact(c.samples());
+        let data: Vec<f32> = match channels {
+            Channels::Gray => pixels
+                .map(|p| {
+                    let [r, g, b] = c.of(p);
+                    scale(bt601(r, g, b))
                 })
                 .collect(),
-        };
-        (data, w)
-    } else {
-        let rgb = colour(img, stored);
-        let data = match channels {
-            Channels::Gray => rgb
-                .chunks_exact(3)
-                .map(|p| scale(bt601(p[0], p[1], p[2])))
-                .collect(),
-            Channels::Rgb | Channels::Bgr => rgb.into_iter().map(scale).collect(),
+            Channels::Rgb | Channels::Bgr => {
+                let mut d = Vec::with_capacity(pixels.len() * 3);
+                for p in pixels {
+                    d.extend(c.of(p).map(scale));
+                }
+                d
+            }
         };
         (
             data,
