@@ -182,7 +182,7 @@ pub fn voi(img: &ImageInfo, m: &[f64], w: &Window) -> Result<(Vec<f64>, AppliedW
                     Some(Err(name)) => {
                         return Err(err!(
                             ImageDecode,
-                            "DICOM: VOI LUT Function {name:?} is not supported"
+                            "DICOM: VOI LUT Function (0028,1056) is {name}: not supported"
                         ))
                     }
                 };
