@@ -40,9 +40,11 @@ install_node() {
     log "installing nodejs + npm (Debian)"
     apt_install nodejs npm
   fi
-  # package-lock.json pins binaryen (wasm-opt 132) and playwright-core (drives Debian's chromium)
-  if [ ! -x node_modules/.bin/wasm-opt ] || [ ! -d node_modules/playwright-core ]; then
-    log "npm ci (binaryen, playwright-core)"
+  # package-lock.json pins binaryen (wasm-opt 132), playwright-core (drives Debian's chromium),
+  # and the review page's Label Studio frontend and Chart.js (copied into www/vendor by build.sh)
+  if [ ! -x node_modules/.bin/wasm-opt ] || [ ! -d node_modules/playwright-core ] ||
+    [ ! -f node_modules/@heartexlabs/label-studio/build/static/js/main.js ] || [ ! -f node_modules/chart.js/dist/chart.umd.min.js ]; then
+    log "npm ci (binaryen, playwright-core, Label Studio's frontend, Chart.js)"
     if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
   fi
 }

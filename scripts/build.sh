@@ -125,4 +125,24 @@ json.dump({"model": "model.onnx", "manifest": "manifest.json", "samples": ["samp
            "ensemble": {"models": ["model.onnx", "member1.onnx", "member2.onnx"], "manifest": "ensemble.json"},
            "multiLabel": {"model": "multilabel.onnx", "manifest": "multilabel.json"}},
           open("index.json", "w"), indent=1)' )
+# The review page's third-party frontends, from node_modules (package-lock.json pins them; npm ci
+# installs them; never committed): Label Studio's prebuilt frontend (npm @heartexlabs/label-studio,
+# Apache-2.0: main.js + main.css only, not its index.html, which loads fonts from a CDN) and
+# Chart.js (MIT, its self-contained UMD build), each with its licence.
+ls_build=node_modules/@heartexlabs/label-studio/build/static
+chart_js=node_modules/chart.js/dist/chart.umd.min.js
+[ -f "$ls_build/js/main.js" ] && [ -f "$chart_js" ] || { echo "Label Studio / Chart.js missing in node_modules: run npm ci (scripts/bootstrap.sh)" >&2; exit 1; }
+rm -rf www/vendor
+mkdir -p www/vendor/label-studio
+cp "$ls_build/js/main.js" "$ls_build/js/main.js.LICENSE.txt" "$ls_build/css/main.css" www/vendor/label-studio/
+cp node_modules/@heartexlabs/label-studio/LICENSE www/vendor/label-studio/LICENSE
+cp "$chart_js" www/vendor/chart.umd.min.js
+cp node_modules/chart.js/LICENSE.md www/vendor/chart.js-LICENSE.md
+# no remote asset in what the page loads (the review e2e test proves it at run time as well)
+if grep -lE 'fonts\.(googleapis|gstatic)\.com|sentry\.io|cdn\.jsdelivr|unpkg\.com' www/vendor/label-studio/main.* www/vendor/chart.umd.min.js; then
+  echo "a vendored frontend names a CDN / font host / Sentry: check it before serving it" >&2; exit 1
+fi
+for f in www/vendor/label-studio/main.js www/vendor/label-studio/main.css www/vendor/chart.umd.min.js; do
+  log "  $f: $(stat -c %s "$f") bytes raw, $(gzip -9 -c "$f" | wc -c) gzip -9"
+done
 log "package in $out_dir/ (target/$tarball), demo in www/ (serve with node scripts/serve.mjs)"

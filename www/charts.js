@@ -1,0 +1,197 @@
+// The review page's pictures, drawn with Chart.js (bundled locally: vendor/chart.umd.min.js,
+// copied from npm's chart.js by scripts/build.sh; it defines the global `Chart`). Every chart is
+// fed from the engine's own responses:
+//   - confidence histogram per tier:   planRound's `tiers.items` (tier, calibrated confidence)
+//   - reliability before / after:      calibrationReport on the verified set, raw and with the
+//                                      temperature the policy fitted (`tiers.fitted.temperature`)
+//   - estimated errors left per class: planRound's `perClass` (expectedErrors, wrongFound)
+//   - rounds' progress:                each plan's `estimate` (expected and certified error
+//                                      rate) and its audit's `status` (sampled, wrong)
+// Drawn without animation at a fixed size and pixel ratio, so a screenshot is reproducible.
+
+export const TIER_COLORS = {
+  autoAccept: "#1a7f37",
+  lightReview: "#0969da",
+  expertReview: "#bf8700",
+  suspectedLabelError: "#cf222e",
+  outlier: "#8250df",
+  failed: "#6e7781",
+};
+export const HIST_BINS = 20; // confidence bins of width 0.05 over [0, 1]
+
+/** Counts per tier and confidence bin (items without a confidence, failed ones, are left out). */
+export function confidenceHistogram(items, bins = HIST_BINS) {
+  const out = {};
+  for (const it of items) {
+    if (typeof it.confidence !== "number" || !Number.isFinite(it.confidence)) continue;
+    const b = Math.min(bins - 1, Math.max(0, Math.floor(it.confidence * bins)));
+    (out[it.tier] ??= new Array(bins).fill(0))[b] += 1;
+  }
+  return out;
+}
+
+/** One round's point of the progress chart, from its plan (and the audit records so far). */
+export function roundPoint(round, plan) {
+  const e = plan.estimate;
+  const st = plan.audit?.status;
+  return {
+    round,
+    reviews: e.reviewed,
+    estimatedAccuracy: 1 - e.expectedErrorRate,
+    auditedAccuracy: st && st.sampled > 0 ? 1 - st.wrong / st.sampled : null,
+    audited: st?.sampled ?? 0,
+    certifiedAccuracy: typeof e.certifiedErrorRate === "number" ? 1 - e.certifiedErrorRate : null,
+    stop: plan.stop,
+  };
+}
+
+/** The data the charts draw, taken from the engine's responses (see the top of this file). */
+export function chartData({ classes, plan, before, after, rounds }) {
+  return {
+    classes,
+    tiers: plan.tiers.items.map((it) => ({ tier: it.tier, confidence: it.confidence ?? null })),
+    temperature: plan.tiers.fitted.temperature,
+    before: { ece: before.ece, bins: before.bins },
+    after: { ece: after.ece, bins: after.bins },
+    perClass: plan.perClass.map((c) => ({ class: c.class, expectedErrors: c.expectedErrors, wrongFound: c.wrongFound })),
+    rounds,
+  };
+}
+
+const pct = (v) => `${(100 * v).toFixed(0)}%`;
+
+function base(title) {
+  return {
+    responsive: false,
+    maintainAspectRatio: false,
+    animation: false,
+    devicePixelRatio: 1,
+    plugins: { title: { display: true, text: title }, legend: { position: "bottom", labels: { boxWidth: 12 } } },
+  };
+}
+
+/**
+ * Draw the four charts into the canvases of `el` (an object with `histogram`, `reliability`,
+ * `perClass`, `progress`: canvas elements). Earlier charts on them are destroyed first.
+ * Returns the Chart instances.
+ */
+export function renderCharts(el, data) {
+  const Chart = globalThis.Chart;
+  if (!Chart) throw new Error("Chart.js is not loaded (vendor/chart.umd.min.js)");
+  Chart.defaults.font.family = "sans-serif";
+  Chart.defaults.font.size = 11;
+  for (const c of Object.values(el)) Chart.getChart(c)?.destroy();
+  const charts = {};
+
+  // 1. confidence histogram per tier (stacked: one colour per tier)
+  const hist = confidenceHistogram(data.tiers);
+  const labels = Array.from({ length: HIST_BINS }, (_, b) => (b / HIST_BINS).toFixed(2));
+  charts.histogram = new Chart(el.histogram, {
+    type: "bar",
+    data: {
+      labels,
+      datasets: Object.keys(TIER_COLORS)
+        .filter((t) => hist[t])
+        .map((t) => ({ label: t, data: hist[t], backgroundColor: TIER_COLORS[t], stack: "tiers" })),
+    },
+    options: {
+      ...base("Calibrated confidence per tier"),
+      scales: {
+        x: { stacked: true, title: { display: true, text: "confidence (bin start)" } },
+        y: { stacked: true, beginAtZero: true, ticks: { precision: 0 }, title: { display: true, text: "items" } },
+      },
+    },
+  });
+
+  // 2. reliability diagram before and after temperature scaling (non-empty bins)
+  const pts = (bins) => bins.filter((b) => b.count > 0 && b.meanConfidence !== null).map((b) => ({ x: b.meanConfidence, y: b.accuracy }));
+  charts.reliability = new Chart(el.reliability, {
+    type: "scatter",
+    data: {
+      datasets: [
+        { label: "perfect calibration", data: [{ x: 0, y: 0 }, { x: 1, y: 1 }], showLine: true, pointRadius: 0, borderColor: "#8c959f", borderDash: [4, 4] },
+        { label: `before (T = 1, ECE ${data.before.ece.toFixed(3)})`, data: pts(data.before.bins), showLine: true, borderColor: "#cf222e", backgroundColor: "#cf222e" },
+        {
+          label: `after (T = ${data.temperature.toFixed(2)}, ECE ${data.after.ece.toFixed(3)})`,
+          data: pts(data.after.bins),
+          showLine: true,
+          borderColor: "#0969da",
+          backgroundColor: "#0969da",
+          pointStyle: "rect",
+        },
+      ],
+    },
+    options: {
+      ...base("Reliability on the verified set"),
+      scales: {
+        x: { min: 0, max: 1, title: { display: true, text: "mean confidence" } },
+        y: { min: 0, max: 1, title: { display: true, text: "accuracy" } },
+      },
+    },
+  });
+
+  // 3. estimated wrong labels left per class (and the wrong labels found so far)
+  charts.perClass = new Chart(el.perClass, {
+    type: "bar",
+    data: {
+      labels: data.perClass.map((c) => data.classes[c.class] ?? String(c.class)),
+      datasets: [
+        { label: "estimated errors left", data: data.perClass.map((c) => c.expectedErrors), backgroundColor: "#bf8700" },
+        { label: "wrong labels found", data: data.perClass.map((c) => c.wrongFound), backgroundColor: "#8250df" },
+      ],
+    },
+    options: {
+      ...base("Wrong labels per class (current label)"),
+      scales: { y: { beginAtZero: true, title: { display: true, text: "items" } }, x: { title: { display: true, text: "class" } } },
+    },
+  });
+
+  // 4. the rounds: estimated, audited and certified accuracy of the pool against reviews
+  const r = data.rounds;
+  charts.progress = new Chart(el.progress, {
+    type: "scatter",
+    data: {
+      datasets: [
+        { label: "estimated accuracy", data: r.map((p) => ({ x: p.reviews, y: p.estimatedAccuracy })), showLine: true, borderColor: "#0969da", backgroundColor: "#0969da" },
+        {
+          label: "audited accuracy",
+          data: r.filter((p) => p.auditedAccuracy !== null).map((p) => ({ x: p.reviews, y: p.auditedAccuracy })),
+          borderColor: "#bf8700",
+          backgroundColor: "#bf8700",
+          pointStyle: "triangle",
+          pointRadius: 6,
+        },
+        {
+          label: "certified (at least)",
+          data: r.filter((p) => p.certifiedAccuracy !== null).map((p) => ({ x: p.reviews, y: p.certifiedAccuracy })),
+          borderColor: "#1a7f37",
+          backgroundColor: "#1a7f37",
+          pointStyle: "star",
+          pointRadius: 9,
+        },
+      ],
+    },
+    options: {
+      ...base("Rounds: pool accuracy against reviews"),
+      scales: {
+        x: { beginAtZero: true, ticks: { precision: 0 }, title: { display: true, text: "reviews" } },
+        y: { suggestedMin: 0.8, max: 1, ticks: { callback: pct }, title: { display: true, text: "accuracy" } },
+      },
+    },
+  });
+  return charts;
+}
+
+/** What each chart drew (elements with a size), for tests and the page's status. */
+export function chartContent(charts) {
+  const count = (ch, pred) =>
+    ch.data.datasets.map((_, i) => ch.getDatasetMeta(i).data.filter(pred).length);
+  const bar = (e) => Math.abs(e.base - e.y) > 1e-6;
+  const point = (e) => Number.isFinite(e.x) && Number.isFinite(e.y);
+  return {
+    histogramBars: count(charts.histogram, bar).reduce((a, b) => a + b, 0),
+    reliabilityPoints: count(charts.reliability, point).slice(1),
+    perClassBars: count(charts.perClass, bar),
+    progressPoints: count(charts.progress, point),
+  };
+}
