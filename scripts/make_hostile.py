@@ -1095,6 +1095,11 @@ def make_dicom():
     ts_at = next(x for x in dcm_elements(canary, 132) if x[2] == 0x0010)[0]
     d("meta_ts_len_overrun", canary[:ts_at + 6] + struct.pack("<H", 0xFFF0) + canary[ts_at + 8:],
       "image_decode", "the file meta's Transfer Syntax UID declares 65520 bytes")
+    b = bytearray(canary)
+    b[pn[0] + 4:pn[0] + 6] = b"Pz"
+    d("unknown_vr", bytes(b), "image_decode",
+      "PatientName with the unknown VR 'Pz': read as UN (a 4-byte length of 1.1 GB, from the "
+      "canary's bytes), as dicom-rs reads it; found by the fuzzer")
     rle = fx("MR_small_RLE.dcm")
     rpx = dcm_find(rle, 0x7FE0, 0x0010)
     frag = rpx[0] + rpx[4] + 8 + struct.unpack_from("<I", rle, rpx[0] + rpx[4] + 4)[0]

@@ -437,23 +437,33 @@ pub struct DicomFile {
     modality: Option<String>,
 }
 
-/// VRs with a 2-byte reserved field and a 4-byte length in explicit encodings.
+/// VRs with a 2-byte reserved field and a 4-byte length in explicit encodings: every VR but
+/// the standard short ones. An unknown VR is read as UN (PS3.5 6.2.2), as dicom-rs reads it,
+/// so the lengths checked here are the lengths it will allocate for.
 fn long_vr(vr: &[u8]) -> bool {
-    matches!(
+    !matches!(
         vr,
-        b"OB"
-            | b"OD"
-            | b"OF"
-            | b"OL"
-            | b"OV"
-            | b"OW"
-            | b"SQ"
-            | b"UC"
-            | b"UN"
-            | b"UR"
-            | b"UT"
-            | b"SV"
-            | b"UV"
+        b"AE"
+            | b"AS"
+            | b"AT"
+            | b"CS"
+            | b"DA"
+            | b"DS"
+            | b"DT"
+            | b"FD"
+            | b"FL"
+            | b"IS"
+            | b"LO"
+            | b"LT"
+            | b"PN"
+            | b"SH"
+            | b"SL"
+            | b"SS"
+            | b"ST"
+            | b"TM"
+            | b"UI"
+            | b"UL"
+            | b"US"
     )
 }
 
