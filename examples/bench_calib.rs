@@ -164,7 +164,7 @@ fn main() {
                     Ok(r) => {
                         let (mut acc, mut wrong) = (0usize, 0usize);
                         for (row, &yy) in pq.chunks_exact(k).zip(&yq) {
-                            let j = medtriage::engine::triage::calibration::argmax(row);
+                            let j = medtriage::engine::probs::argmax(row);
                             if row[j] >= r.threshold {
                                 acc += 1;
                                 wrong += (j != yy) as usize;

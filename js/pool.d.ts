@@ -3,6 +3,8 @@ import type {
   ItemResult, ScoreOptions, Measure, Queue, TierRequest, TierResponseOut, RoundRequest, RoundPlan, ExportRequest,
   LabelStudioOptions, PseudoLabelOptions, PseudoLabels, TableOptions, SelectRequest, SelectResponse,
   MlTierRequest, MlTierResponseOut, MlRoundRequest, MlRoundPlan, MlExportRequest, MlPseudoLabelOptions, MlPseudoLabels,
+  LabelConfigRequest, ReadLabelStudioRequest, LabelStudioReviews, ReadLabelStudioMlRequest, MlLabelStudioReviews,
+  CalibrationReportRequest, CalibrationReport, ApplyTemperatureRequest,
 } from "./medtriage.js";
 import type { WasmInput, Variant } from "./loader.js";
 import type { ResultStore } from "./store.js";
@@ -124,6 +126,11 @@ export class WorkerPool extends EventTarget {
   call(fn: "planRoundMultiLabel", request: MlRoundRequest): Promise<MlRoundPlan>;
   call(fn: "exportLabelStudioMultiLabel", request: MlExportRequest<LabelStudioOptions>): Promise<unknown[]>;
   call(fn: "exportPseudoLabelsMultiLabel", request: MlExportRequest<MlPseudoLabelOptions>): Promise<MlPseudoLabels>;
+  call(fn: "labelStudioConfig", request: LabelConfigRequest): Promise<string>;
+  call(fn: "readLabelStudio", request: ReadLabelStudioRequest): Promise<LabelStudioReviews>;
+  call(fn: "readLabelStudioMultiLabel", request: ReadLabelStudioMlRequest): Promise<MlLabelStudioReviews>;
+  call(fn: "calibrationReport", request: CalibrationReportRequest): Promise<CalibrationReport>;
+  call(fn: "applyTemperature", request: ApplyTemperatureRequest): Promise<number[]>;
   rank(results: ItemResult[], measure?: Measure): Promise<Queue>;
   /** A DICOM object as the loaded model sees it (its window, frame and channels), for thumbnails. */
   preview(bytes: ArrayBuffer | ArrayBufferView): Promise<DicomPreview & { rgba: Uint8ClampedArray }>;

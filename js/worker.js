@@ -10,7 +10,8 @@
 //   {type:"preview", bytes:ArrayBuffer}  a DICOM object as this model sees it (window, channels)
 //       -> {type:"previewed", preview: {width, height, rgba, window, identity}} (rgba transferred)
 //   {type:"call", fn, request}  (tierItems, planRound, exports, selectBatch, rankQueue, and the
-//       multi-label tierItemsMultiLabel, planRoundMultiLabel, their two exports)
+//       multi-label tierItemsMultiLabel, planRoundMultiLabel, their two exports; the Label
+//       Studio config and readers; calibrationReport, applyTemperature)
 //       -> {type:"called", result}
 // Errors: {type:"error", code, message}. A wasm trap (a Rust panic, an out-of-bounds access)
 // poisons the instance: the worker answers {type:"trapped", message} and must be replaced.
@@ -32,6 +33,11 @@ const CALLABLE = new Set([
   "planRoundMultiLabel",
   "exportLabelStudioMultiLabel",
   "exportPseudoLabelsMultiLabel",
+  "labelStudioConfig",
+  "readLabelStudio",
+  "readLabelStudioMultiLabel",
+  "calibrationReport",
+  "applyTemperature",
 ]);
 
 function post(msg, transfer = []) {

@@ -12,6 +12,7 @@ pub mod model;
 pub mod multilabel;
 #[cfg(feature = "onnx")]
 pub mod onnx_check;
+pub mod probs;
 pub mod queue;
 pub mod resample;
 pub mod score;

@@ -27,8 +27,9 @@ use super::dicom::{DicomAttributes, DicomIdentity};
 use super::image::ImageLimits;
 use super::manifest::{Activation, Manifest, OutputKind};
 use super::multilabel::score::{self as ml, FindingMeasures, MultiLabelSummary};
+use super::probs::check_output_row;
 use super::triage::multi::item_measures;
-use super::uncertainty::{check_probabilities, rank_desc, softmax, Measure, RowUncertainty};
+use super::uncertainty::{rank_desc, softmax, Measure, RowUncertainty};
 use crate::error::{err, Error, Result};
 
 /// Options for scoring (one struct for the JS API and the CLI).
@@ -332,7 +333,7 @@ fn to_probabilities(scores: &[f32], manifest: &Manifest) -> Result<Vec<f32>> {
     Ok(match manifest.output.kind {
         OutputKind::Logits => softmax(scores)?,
         OutputKind::Probabilities => {
-            check_probabilities(scores)?;
+            check_output_row(scores)?;
             scores.to_vec()
         }
         OutputKind::MultiLabel => {

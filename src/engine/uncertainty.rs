@@ -18,9 +18,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{err, Result};
 
-/// Tolerance on the sum of a probability row given as input.
-pub const SUM_TOLERANCE: f64 = 1e-3;
-
 /// Numerically stable softmax of one row of logits. Any non-finite logit is an error.
 pub fn softmax(logits: &[f32]) -> Result<Vec<f32>> {
     if logits.iter().any(|v| !v.is_finite()) {
@@ -30,31 +27,6 @@ pub fn softmax(logits: &[f32]) -> Result<Vec<f32>> {
     let exps: Vec<f64> = logits.iter().map(|&v| ((v - max) as f64).exp()).collect();
     let sum: f64 = exps.iter().sum();
     Ok(exps.iter().map(|e| (e / sum) as f32).collect())
-}
-
-/// Check that a row is a probability distribution: finite, in `[0, 1]`, summing to 1 within
-/// [`SUM_TOLERANCE`].
-pub fn check_probabilities(row: &[f32]) -> Result<()> {
-    if row.iter().any(|v| !v.is_finite()) {
-        return Err(err!(
-            NonFiniteOutput,
-            "probabilities contain NaN or infinity"
-        ));
-    }
-    if row.iter().any(|&v| !(0.0..=1.0).contains(&v)) {
-        return Err(err!(
-            InvalidProbabilities,
-            "probabilities must lie in [0, 1]"
-        ));
-    }
-    let s: f64 = row.iter().map(|&v| v as f64).sum();
-    if (s - 1.0).abs() > SUM_TOLERANCE {
-        return Err(err!(
-            InvalidProbabilities,
-            "probabilities sum to {s}, not 1 (tolerance {SUM_TOLERANCE})"
-        ));
-    }
-    Ok(())
 }
 
 /// Uncertainty measures of one probability row.
@@ -204,23 +176,6 @@ mod tests {
         let one_hot = RowUncertainty::of(&[0.0, 1.0]);
         assert_eq!(one_hot.entropy, 0.0);
         assert_eq!(one_hot.margin, 1.0);
-    }
-
-    #[test]
-    fn check_rows() {
-        assert!(check_probabilities(&[0.2, 0.8]).is_ok());
-        assert_eq!(
-            check_probabilities(&[0.2, 0.7]).unwrap_err().code(),
-            "invalid_probabilities"
-        );
-        assert_eq!(
-            check_probabilities(&[1.2, -0.2]).unwrap_err().code(),
-            "invalid_probabilities"
-        );
-        assert_eq!(
-            check_probabilities(&[f32::NAN, 1.0]).unwrap_err().code(),
-            "non_finite_output"
-        );
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use wasm_bindgen::prelude::*;
 
-use super::{from_js, js_error, to_js};
+use super::from_js;
 use crate::engine::grouping;
 
 bind!(

@@ -23,7 +23,7 @@ macro_rules! bind {
             #[wasm_bindgen(unchecked_param_type = $req_ts)] request: JsValue,
         ) -> Result<JsValue, JsValue> {
             let r: $req = from_js(request, $js)?;
-            to_js(&$f(&r).map_err(|e| js_error(&e))?)
+            $crate::wasm::respond($f(&r))
         }
     };
 }
@@ -66,6 +66,11 @@ pub(crate) fn to_js<T: Serialize>(v: &T) -> Result<JsValue, JsValue> {
     let text = serde_json::to_string(v)
         .map_err(|e| js_error(&Error::new(ErrorKind::InvalidInput, e.to_string())))?;
     js_sys::JSON::parse(&text)
+}
+
+/// An engine result -> JS value, or the engine's error as a JS `Error` with its `code`.
+pub(crate) fn respond<T: Serialize>(r: crate::error::Result<T>) -> Result<JsValue, JsValue> {
+    to_js(&r.map_err(|e| js_error(&e))?)
 }
 
 /// Parse options: `undefined`/`null` -> defaults; unknown fields rejected (see [`de`]).
@@ -153,6 +158,14 @@ mod scorer {
         js_error(&Error::new(ErrorKind::InvalidInput, msg))
     }
 
+    impl Scorer {
+        /// Score one input with the JS options (`undefined`: defaults).
+        fn score_js(&self, input: ImageInput<'_>, options: JsValue) -> Result<JsValue, JsValue> {
+            let o: ScoreOptions = super::options(options, "score options")?;
+            respond(self.inner.score(input, &o))
+        }
+    }
+
     #[wasm_bindgen]
     impl Scorer {
         /// Load an ONNX model (bytes) with its manifest (object or JSON string).
@@ -237,12 +250,7 @@ mod scorer {
             bytes: &[u8],
             #[wasm_bindgen(unchecked_param_type = "ScoreOptions | undefined")] options: JsValue,
         ) -> Result<JsValue, JsValue> {
-            let o: ScoreOptions = super::options(options, "score options")?;
-            let s = self
-                .inner
-                .score(ImageInput::Encoded(bytes), &o)
-                .map_err(|e| js_error(&e))?;
-            to_js(&s)
+            self.score_js(ImageInput::Encoded(bytes), options)
         }
 
         /// Score raw RGBA pixels (`ImageData.data`), `width * height * 4` bytes.
@@ -254,19 +262,12 @@ mod scorer {
             height: u32,
             #[wasm_bindgen(unchecked_param_type = "ScoreOptions | undefined")] options: JsValue,
         ) -> Result<JsValue, JsValue> {
-            let o: ScoreOptions = super::options(options, "score options")?;
-            let s = self
-                .inner
-                .score(
-                    ImageInput::Rgba {
-                        pixels,
-                        width,
-                        height,
-                    },
-                    &o,
-                )
-                .map_err(|e| js_error(&e))?;
-            to_js(&s)
+            let input = ImageInput::Rgba {
+                pixels,
+                width,
+                height,
+            };
+            self.score_js(input, options)
         }
 
         /// Score a tensor already preprocessed as the manifest describes (width x height x
@@ -278,11 +279,7 @@ mod scorer {
             #[wasm_bindgen(unchecked_param_type = "ScoreOptions | undefined")] options: JsValue,
         ) -> Result<JsValue, JsValue> {
             let o: ScoreOptions = super::options(options, "score options")?;
-            let s = self
-                .inner
-                .score_tensor(tensor, &o)
-                .map_err(|e| js_error(&e))?;
-            to_js(&s)
+            respond(self.inner.score_tensor(tensor, &o))
         }
 
         /// Score a batch of `{id, bytes}` or `{id, rgba, width, height}` items. A failing item
@@ -379,19 +376,12 @@ mod scorer {
             #[wasm_bindgen(unchecked_param_type = "DicomAttributes")] attributes: JsValue,
             #[wasm_bindgen(unchecked_param_type = "ScoreOptions | undefined")] options: JsValue,
         ) -> Result<JsValue, JsValue> {
-            let o: ScoreOptions = super::options(options, "score options")?;
             let a: DicomAttributes = from_js(attributes, "DICOM attributes")?;
-            let s = self
-                .inner
-                .score(
-                    ImageInput::DicomFrame {
-                        samples,
-                        attributes: &a,
-                    },
-                    &o,
-                )
-                .map_err(|e| js_error(&e))?;
-            to_js(&s)
+            let input = ImageInput::DicomFrame {
+                samples,
+                attributes: &a,
+            };
+            self.score_js(input, options)
         }
 
         /// Render a DICOM object for display exactly as this model sees it (the manifest's

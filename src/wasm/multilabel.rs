@@ -6,7 +6,7 @@
 
 use wasm_bindgen::prelude::*;
 
-use super::{from_js, js_error, to_js};
+use super::from_js;
 use crate::engine::multilabel::{calibration as cal, consensus, label_issues as li, simulate};
 use crate::engine::queue::{export, ml_export, ml_policy, ml_rounds};
 

@@ -15,7 +15,7 @@ use medtriage::engine::score::{self, ImageInput, ItemResult, ScoreOptions, Score
 use medtriage::engine::uncertainty::Measure;
 use medtriage::{Error, ErrorKind, Result};
 
-use crate::io::io_err;
+use crate::io::{io_err, sink};
 
 #[derive(Parser)]
 #[command(
@@ -648,11 +648,7 @@ fn write_keyed(
 ) -> Result<()> {
     let shas: Vec<&str> = scorer.members().iter().map(|m| m.sha256()).collect();
     let run = crate::shard::RunKeys::new(&shas, &read(&a.manifest)?);
-    let sink: Box<dyn Write> = match a.out.as_deref() {
-        Some(p) => Box::new(std::fs::File::create(p).map_err(|e| io_err(p, e))?),
-        None => Box::new(std::io::stdout().lock()),
-    };
-    let mut w = BufWriter::new(sink);
+    let mut w = BufWriter::new(sink(a.out.as_deref())?);
     let werr = |e: std::io::Error| Error::new(ErrorKind::Io, format!("writing results: {e}"));
     let mut n = 0;
     for f in files {
@@ -687,11 +683,7 @@ fn write_results(
     format: Format,
     out: Option<&Path>,
 ) -> Result<()> {
-    let sink: Box<dyn Write> = match out {
-        Some(p) => Box::new(std::fs::File::create(p).map_err(|e| io_err(p, e))?),
-        None => Box::new(std::io::stdout().lock()),
-    };
-    let w = BufWriter::new(sink);
+    let w = BufWriter::new(sink(out)?);
     let werr = |e: std::io::Error| Error::new(ErrorKind::Io, format!("writing results: {e}"));
     match format {
         Format::Jsonl => {

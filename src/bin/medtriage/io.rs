@@ -7,6 +7,15 @@ use std::path::Path;
 use medtriage::engine::limits;
 use medtriage::{Error, ErrorKind, Result};
 
+/// The output format of a table-like result.
+#[derive(Clone, Copy, clap::ValueEnum, PartialEq, Eq)]
+pub enum Format {
+    /// The engine's JSON response.
+    Json,
+    /// One CSV row per item.
+    Csv,
+}
+
 /// A dense row-major matrix of f64.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Matrix {

@@ -556,99 +556,71 @@ fn export(
     }
 }
 
-fn label_issues(d: &Labeled) -> Result<()> {
-    let req = match &d.request {
-        Some(p) => request(p)?,
+/// The request of a label-quality subcommand: `--request` whole, or made by `build` from the
+/// data flags and `--options`.
+fn labeled_request<T: serde::de::DeserializeOwned, O: serde::de::DeserializeOwned>(
+    d: &Labeled,
+    build: impl FnOnce(li::MlLabeledProbs, O) -> T,
+) -> Result<T> {
+    match &d.request {
+        Some(p) => request(p),
         None => {
-            let li::MlLabeledProbs {
-                pred_probs,
-                n,
-                k,
-                labels,
-            } = labeled(d)?;
-            li::MlFindRequest {
-                pred_probs,
-                n,
-                k,
-                labels,
-                options: from_json(&d.options, "--options")?,
-            }
+            let data = labeled(d)?;
+            Ok(build(data, from_json(&d.options, "--options")?))
         }
-    };
+    }
+}
+
+fn label_issues(d: &Labeled) -> Result<()> {
+    let req = labeled_request(d, |p, options| li::MlFindRequest {
+        pred_probs: p.pred_probs,
+        n: p.n,
+        k: p.k,
+        labels: p.labels,
+        options,
+    })?;
     write_json(&li::find_label_issues_request(&req)?, d.out.as_deref())
 }
 
 fn quality(d: &Labeled) -> Result<()> {
-    let req = match &d.request {
-        Some(p) => request(p)?,
-        None => {
-            let li::MlLabeledProbs {
-                pred_probs,
-                n,
-                k,
-                labels,
-            } = labeled(d)?;
-            li::MlQualityRequest {
-                pred_probs,
-                n,
-                k,
-                labels,
-                options: from_json(&d.options, "--options")?,
-            }
-        }
-    };
+    let req = labeled_request(d, |p, options| li::MlQualityRequest {
+        pred_probs: p.pred_probs,
+        n: p.n,
+        k: p.k,
+        labels: p.labels,
+        options,
+    })?;
     write_json(&li::quality_scores_request(&req)?, d.out.as_deref())
 }
 
 fn calibrate(d: &Labeled, kind: KindArg) -> Result<()> {
-    let req = match &d.request {
-        Some(p) => request(p)?,
-        None => {
-            let li::MlLabeledProbs {
-                pred_probs: scores,
-                n,
-                k,
-                labels,
-            } = labeled(d)?;
-            let kind = match kind {
-                KindArg::Logits => ScoreKind::Logits,
-                KindArg::Probabilities => ScoreKind::Probabilities,
-            };
-            cal::MlCalibrateRequest {
-                scores,
-                n,
-                k,
-                kind,
-                labels,
-                options: from_json(&d.options, "--options")?,
-            }
-        }
+    let kind = match kind {
+        KindArg::Logits => ScoreKind::Logits,
+        KindArg::Probabilities => ScoreKind::Probabilities,
     };
+    let req = labeled_request(d, |p, options| cal::MlCalibrateRequest {
+        scores: p.pred_probs,
+        n: p.n,
+        k: p.k,
+        kind,
+        labels: p.labels,
+        options,
+    })?;
     write_json(&cal::fit_calibration(&req)?, d.out.as_deref())
 }
 
 fn auto_accept(d: &Labeled, alpha: f64, delta: f64) -> Result<()> {
-    let req = match &d.request {
-        Some(p) => request(p)?,
-        None => {
-            let li::MlLabeledProbs {
-                pred_probs: probs,
-                n,
-                k,
-                labels,
-            } = labeled(d)?;
-            let options: MlAutoAcceptOptions = from_json(&d.options, "--options")?;
-            cal::MlAutoAcceptRequest {
-                probs,
-                n,
-                k,
-                labels,
-                alpha,
-                delta,
-                options,
-            }
+    let req = labeled_request(d, |p, options: MlAutoAcceptOptions| {
+        cal::MlAutoAcceptRequest {
+            probs: p.pred_probs,
+            n: p.n,
+            k: p.k,
+            labels: p.labels,
+            alpha,
+            delta,
+            options,
         }
-    };
+    })?;
     write_json(&cal::auto_accept_ml(&req)?, d.out.as_deref())
 }
 

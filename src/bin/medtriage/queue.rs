@@ -13,7 +13,8 @@ use medtriage::error::from_json;
 use medtriage::{Error, ErrorKind, Result};
 
 use crate::io::{
-    read_labels, read_matrix, read_probs, read_text, read_vector, write_csv, write_json, write_text,
+    read_labels, read_matrix, read_probs, read_text, read_vector, write_csv, write_json,
+    write_text, Format,
 };
 
 #[derive(clap::Args)]
@@ -110,12 +111,6 @@ impl Data {
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
-pub enum Format {
-    Json,
-    Csv,
-}
-
-#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
 pub enum ExportFormat {
     /// id,label,class,weight,tier (auto-accepted items by default).
     PseudoCsv,
@@ -156,45 +151,103 @@ pub struct Names {
     read_options: String,
 }
 
+#[derive(clap::Args)]
+pub struct TiersArgs {
+    #[command(flatten)]
+    data: Data,
+    /// Output format (csv: one row per item in review order).
+    #[arg(long, value_enum, default_value = "json")]
+    format: Format,
+    /// Output file (default: standard output).
+    #[arg(long, short)]
+    out: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    data: Data,
+    /// Review outcomes so far: CSV `index,label` (header optional).
+    #[arg(long)]
+    reviewed: Option<PathBuf>,
+    #[command(flatten)]
+    label_studio: Box<LabelStudioReviewed>,
+    /// Audits so far: JSON list of the JS AuditRecord.
+    #[arg(long)]
+    audits: Option<PathBuf>,
+    /// Planning options as JSON (the JS PlanOptions), e.g.
+    /// '{"batchSize": 200, "selection": {"strategy": "kCenterGreedy"}}'.
+    #[arg(long, default_value = "{}")]
+    options: String,
+    /// Pool embeddings, n x d (for `selection`).
+    #[arg(long)]
+    pool_embeddings: Option<PathBuf>,
+    /// Verified items' embeddings, verified n x d.
+    #[arg(long)]
+    verified_embeddings: Option<PathBuf>,
+    /// Output file (default: standard output).
+    #[arg(long, short)]
+    out: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+pub struct ReviewersArgs {
+    /// The JS ReviewerReportRequest as JSON: {"k", "decisions": [{"reviewer", "truth",
+    /// "label"}], "options"}.
+    #[arg(long)]
+    request: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "json")]
+    format: Format,
+    /// Output file (default: standard output).
+    #[arg(long, short)]
+    out: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+pub struct SessionArgs {
+    /// The JS PickRequest (--pick) or SessionRequest as JSON.
+    #[arg(long)]
+    request: PathBuf,
+    /// Pick the items instead of reporting.
+    #[arg(long)]
+    pick: bool,
+    /// Output format (the report only).
+    #[arg(long, value_enum, default_value = "json")]
+    format: Format,
+    /// Output file (default: standard output).
+    #[arg(long, short)]
+    out: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+pub struct ExportArgs {
+    /// The triage JSON.
+    #[arg(long)]
+    tiers: PathBuf,
+    /// What to write.
+    #[arg(long, value_enum)]
+    to: ExportFormat,
+    /// Item ids, one per line (default: the pool index).
+    #[arg(long)]
+    ids: Option<PathBuf>,
+    /// Class names, one per line (default: the class index).
+    #[arg(long)]
+    classes: Option<PathBuf>,
+    /// Export options as JSON (PseudoLabelOptions or LabelStudioOptions).
+    #[arg(long, default_value = "{}")]
+    options: String,
+    /// Output file (default: standard output).
+    #[arg(long, short)]
+    out: Option<PathBuf>,
+}
+
 #[derive(clap::Subcommand)]
 pub enum Cmd {
     /// Fit the policy on the verified set and put every pool item in a tier with its reasons.
-    Tiers {
-        #[command(flatten)]
-        data: Data,
-        /// Output format (csv: one row per item in review order).
-        #[arg(long, value_enum, default_value = "json")]
-        format: Format,
-        /// Output file (default: standard output).
-        #[arg(long, short)]
-        out: Option<PathBuf>,
-    },
+    Tiers(TiersArgs),
     /// Plan the next round: a batch to review, an audit, or stop (with the certified bound).
-    Plan {
-        #[command(flatten)]
-        data: Data,
-        /// Review outcomes so far: CSV `index,label` (header optional).
-        #[arg(long)]
-        reviewed: Option<PathBuf>,
-        #[command(flatten)]
-        label_studio: Box<LabelStudioReviewed>,
-        /// Audits so far: JSON list of the JS AuditRecord.
-        #[arg(long)]
-        audits: Option<PathBuf>,
-        /// Planning options as JSON (the JS PlanOptions), e.g.
-        /// '{"batchSize": 200, "selection": {"strategy": "kCenterGreedy"}}'.
-        #[arg(long, default_value = "{}")]
-        options: String,
-        /// Pool embeddings, n x d (for `selection`).
-        #[arg(long)]
-        pool_embeddings: Option<PathBuf>,
-        /// Verified items' embeddings, verified n x d.
-        #[arg(long)]
-        verified_embeddings: Option<PathBuf>,
-        /// Output file (default: standard output).
-        #[arg(long, short)]
-        out: Option<PathBuf>,
-    },
+    Plan(PlanArgs),
     /// Read Label Studio's annotations (JSON or JSON-MIN export, or the API's tasks) back into
     /// review decisions: `reviewed` (one per task, consensus over annotators), counts of
     /// skipped and superseded annotations, ties.
@@ -214,18 +267,7 @@ pub enum Cmd {
     /// Reviewer accuracy with Clopper-Pearson and Wilson intervals, per-class accuracy and
     /// confusion, and the drift alarm (Bernoulli CUSUM), from scored decisions (gold items or
     /// adjudicated ones). CSV: one row per reviewer and class ("all" = overall).
-    Reviewers {
-        /// The JS ReviewerReportRequest as JSON: {"k", "decisions": [{"reviewer", "truth",
-        /// "label"}], "options"}.
-        #[arg(long)]
-        request: PathBuf,
-        /// Output format.
-        #[arg(long, value_enum, default_value = "json")]
-        format: Format,
-        /// Output file (default: standard output).
-        #[arg(long, short)]
-        out: Option<PathBuf>,
-    },
+    Reviewers(ReviewersArgs),
     /// Write the Label Studio labeling config for the exported tasks (classes from the
     /// manifest or a file).
     LabelStudioConfig {
@@ -271,41 +313,9 @@ pub enum Cmd {
     /// (a PickRequest); without, the agreement report (a SessionRequest: Fleiss' kappa,
     /// Krippendorff's alpha, each reviewer's deviations). CSV: one row per reviewer and class
     /// with the deviations.
-    Session {
-        /// The JS PickRequest (--pick) or SessionRequest as JSON.
-        #[arg(long)]
-        request: PathBuf,
-        /// Pick the items instead of reporting.
-        #[arg(long)]
-        pick: bool,
-        /// Output format (the report only).
-        #[arg(long, value_enum, default_value = "json")]
-        format: Format,
-        /// Output file (default: standard output).
-        #[arg(long, short)]
-        out: Option<PathBuf>,
-    },
+    Session(SessionArgs),
     /// Export a triage (the output of `tiers`, or the `tiers` of a `plan`).
-    Export {
-        /// The triage JSON.
-        #[arg(long)]
-        tiers: PathBuf,
-        /// What to write.
-        #[arg(long, value_enum)]
-        to: ExportFormat,
-        /// Item ids, one per line (default: the pool index).
-        #[arg(long)]
-        ids: Option<PathBuf>,
-        /// Class names, one per line (default: the class index).
-        #[arg(long)]
-        classes: Option<PathBuf>,
-        /// Export options as JSON (PseudoLabelOptions or LabelStudioOptions).
-        #[arg(long, default_value = "{}")]
-        options: String,
-        /// Output file (default: standard output).
-        #[arg(long, short)]
-        out: Option<PathBuf>,
-    },
+    Export(ExportArgs),
 }
 
 fn lines(p: &Path) -> Result<Vec<String>> {
@@ -431,94 +441,270 @@ fn read_ls(
     })
 }
 
+fn tiers(a: TiersArgs) -> Result<()> {
+    let TiersArgs { data, format, out } = a;
+    let req: policy::TierRequest = match &data.request {
+        Some(p) => from_json(&read_text(p)?, &p.display().to_string())?,
+        None => {
+            let (k, verified, pool) = load(&data)?;
+            policy::TierRequest {
+                k,
+                verified,
+                pool,
+                policy: policy_of(&data.policy)?,
+            }
+        }
+    };
+    let res = policy::tier_items(&req).map_err(|e| data.name_flags(e))?;
+    match format {
+        Format::Json => write_json(&res, out.as_deref()),
+        Format::Csv => write_text(
+            &export::tiers_csv(&export::ExportRequest {
+                tiers: res,
+                ids: None,
+                classes: None,
+                options: export::TableOptions::default(),
+            })?,
+            out.as_deref(),
+        ),
+    }
+}
+
+fn plan(a: PlanArgs) -> Result<()> {
+    let PlanArgs {
+        data,
+        reviewed,
+        label_studio,
+        audits,
+        options,
+        pool_embeddings,
+        verified_embeddings,
+        out,
+    } = a;
+    let mut req: rounds::RoundRequest = match &data.request {
+        Some(p) => from_json(&read_text(p)?, &p.display().to_string())?,
+        None => {
+            let (k, verified, pool) = load(&data)?;
+            rounds::RoundRequest {
+                k,
+                verified,
+                pool,
+                reviewed: Vec::new(),
+                audits: Vec::new(),
+                policy: policy_of(&data.policy)?,
+                options: from_json(&options, "--options")?,
+                embeddings: None,
+                d: None,
+                verified_embeddings: None,
+            }
+        }
+    };
+    if let Some(p) = &reviewed {
+        req.reviewed = read_reviewed(p)?;
+    }
+    if let Some(p) = &label_studio.reviewed_label_studio {
+        let r = read_ls(p, &label_studio.names, Some(req.pool.n))?;
+        eprintln!(
+            "{}: {} tasks, {} decisions ({} annotations, {} skipped, {} superseded, {} tied)",
+            p.display(),
+            r.tasks,
+            r.decided,
+            r.annotations.len(),
+            r.skipped,
+            r.superseded,
+            r.ties.len()
+        );
+        req.reviewed.extend(r.reviewed);
+    }
+    if let Some(p) = &audits {
+        req.audits = from_json(&read_text(p)?, &p.display().to_string())?;
+    }
+    if let Some(p) = &pool_embeddings {
+        let m = read_matrix(p)?;
+        req.d = Some(m.cols);
+        req.embeddings = Some(m.data);
+    }
+    if let Some(p) = &verified_embeddings {
+        req.verified_embeddings = Some(read_matrix(p)?.data);
+    }
+    let plan = rounds::plan_round(&req).map_err(|e| data.name_flags(e))?;
+    write_json(&plan, out.as_deref())
+}
+
+fn reviewer_report(a: ReviewersArgs) -> Result<()> {
+    let ReviewersArgs {
+        request,
+        format,
+        out,
+    } = a;
+    let req: reviewers::ReviewerReportRequest =
+        from_json(&read_text(&request)?, &request.display().to_string())?;
+    let r = reviewers::reviewer_report(&req)?;
+    if format == Format::Json {
+        return write_json(&r, out.as_deref());
+    }
+    let f = |x: f64| format!("{x:.6}");
+    let mut rows = Vec::new();
+    for s in &r.reviewers {
+        let alarms = s
+            .drift
+            .alarms_at
+            .iter()
+            .map(|a| a.to_string())
+            .collect::<Vec<_>>()
+            .join(" ");
+        let all = std::iter::once(("all".to_string(), &s.overall));
+        let per = s
+            .per_class
+            .iter()
+            .enumerate()
+            .map(|(c, a)| (c.to_string(), a));
+        for (class, a) in all.chain(per) {
+            rows.push(vec![
+                s.reviewer.clone(),
+                class,
+                a.n.to_string(),
+                a.correct.to_string(),
+                f(a.accuracy),
+                f(a.clopper_pearson.0),
+                f(a.clopper_pearson.1),
+                f(a.wilson.0),
+                f(a.wilson.1),
+                alarms.clone(),
+            ]);
+        }
+    }
+    write_csv(
+        &[
+            "reviewer",
+            "class",
+            "n",
+            "correct",
+            "accuracy",
+            "cp_low",
+            "cp_high",
+            "wilson_low",
+            "wilson_high",
+            "drift_alarms_at",
+        ],
+        rows.into_iter(),
+        out.as_deref(),
+    )
+}
+
+fn session(a: SessionArgs) -> Result<()> {
+    let SessionArgs {
+        request,
+        pick,
+        format,
+        out,
+    } = a;
+    let text = read_text(&request)?;
+    let what = request.display().to_string();
+    if pick {
+        let req: calibration_session::PickRequest = from_json(&text, &what)?;
+        return write_json(&calibration_session::pick_session(&req)?, out.as_deref());
+    }
+    let req: calibration_session::SessionRequest = from_json(&text, &what)?;
+    let r = calibration_session::session_report(&req)?;
+    if format == Format::Json {
+        return write_json(&r, out.as_deref());
+    }
+    let mut rows = Vec::new();
+    for s in &r.reviewers {
+        for (c, &d) in s.deviations_by_class.iter().enumerate() {
+            rows.push(vec![
+                s.reviewer.clone(),
+                c.to_string(),
+                d.to_string(),
+                s.labelled.to_string(),
+                s.compared.to_string(),
+                format!("{:.6}", s.agreement),
+                r.fleiss_kappa.map_or(String::new(), |v| format!("{v:.6}")),
+                r.krippendorff_alpha
+                    .map_or(String::new(), |v| format!("{v:.6}")),
+            ]);
+        }
+    }
+    write_csv(
+        &[
+            "reviewer",
+            "consensus_class",
+            "deviations",
+            "labelled",
+            "compared",
+            "agreement",
+            "fleiss_kappa",
+            "krippendorff_alpha",
+        ],
+        rows.into_iter(),
+        out.as_deref(),
+    )
+}
+
+fn export(a: ExportArgs) -> Result<()> {
+    let ExportArgs {
+        tiers,
+        to,
+        ids,
+        classes,
+        options,
+        out,
+    } = a;
+    let text = read_text(&tiers)?;
+    // a round plan carries its triage under `tiers`
+    let value: serde_json::Value = from_json(&text, &tiers.display().to_string())?;
+    let t = value.get("tiers").cloned().unwrap_or(value);
+    let t: policy::TierResponse = serde_json::from_value(t).map_err(|e| {
+        Error::new(
+            ErrorKind::InvalidInput,
+            format!("--tiers {}: not a triage: {e}", tiers.display()),
+        )
+    })?;
+    let mut files = vec![("--tiers", tiers.as_path())];
+    files.extend(ids.as_deref().map(|p| ("--ids", p)));
+    files.extend(classes.as_deref().map(|p| ("--classes", p)));
+    let ctx = |e: Error| crate::io::cli_context(e, &files, "--options");
+    let ids = opt(&ids, lines)?;
+    let classes = opt(&classes, lines)?;
+    fn req<O: serde::de::DeserializeOwned>(
+        tiers: policy::TierResponse,
+        ids: Option<Vec<String>>,
+        classes: Option<Vec<String>>,
+        options: &str,
+    ) -> Result<export::ExportRequest<O>> {
+        Ok(export::ExportRequest {
+            tiers,
+            ids,
+            classes,
+            options: from_json(options, "--options")?,
+        })
+    }
+    let out = out.as_deref();
+    match to {
+        ExportFormat::PseudoCsv | ExportFormat::PseudoJson => {
+            let r = export::pseudo_labels(&req(t, ids, classes, &options)?).map_err(ctx)?;
+            if to == ExportFormat::PseudoCsv {
+                write_text(&r.csv, out)
+            } else {
+                write_json(&r.rows, out)
+            }
+        }
+        ExportFormat::LabelStudio => write_json(
+            &export::label_studio(&req(t, ids, classes, &options)?).map_err(ctx)?,
+            out,
+        ),
+        ExportFormat::Csv => {
+            let csv = export::tiers_csv(&req(t, ids, classes, &options)?).map_err(ctx)?;
+            write_text(&csv, out)
+        }
+    }
+}
+
 pub fn run(cmd: Cmd) -> Result<()> {
     match cmd {
-        Cmd::Tiers { data, format, out } => {
-            let req: policy::TierRequest = match &data.request {
-                Some(p) => from_json(&read_text(p)?, &p.display().to_string())?,
-                None => {
-                    let (k, verified, pool) = load(&data)?;
-                    policy::TierRequest {
-                        k,
-                        verified,
-                        pool,
-                        policy: policy_of(&data.policy)?,
-                    }
-                }
-            };
-            let res = policy::tier_items(&req).map_err(|e| data.name_flags(e))?;
-            match format {
-                Format::Json => write_json(&res, out.as_deref()),
-                Format::Csv => write_text(
-                    &export::tiers_csv(&export::ExportRequest {
-                        tiers: res,
-                        ids: None,
-                        classes: None,
-                        options: export::TableOptions::default(),
-                    })?,
-                    out.as_deref(),
-                ),
-            }
-        }
-        Cmd::Plan {
-            data,
-            reviewed,
-            label_studio,
-            audits,
-            options,
-            pool_embeddings,
-            verified_embeddings,
-            out,
-        } => {
-            let mut req: rounds::RoundRequest = match &data.request {
-                Some(p) => from_json(&read_text(p)?, &p.display().to_string())?,
-                None => {
-                    let (k, verified, pool) = load(&data)?;
-                    rounds::RoundRequest {
-                        k,
-                        verified,
-                        pool,
-                        reviewed: Vec::new(),
-                        audits: Vec::new(),
-                        policy: policy_of(&data.policy)?,
-                        options: from_json(&options, "--options")?,
-                        embeddings: None,
-                        d: None,
-                        verified_embeddings: None,
-                    }
-                }
-            };
-            if let Some(p) = &reviewed {
-                req.reviewed = read_reviewed(p)?;
-            }
-            if let Some(p) = &label_studio.reviewed_label_studio {
-                let r = read_ls(p, &label_studio.names, Some(req.pool.n))?;
-                eprintln!(
-                    "{}: {} tasks, {} decisions ({} annotations, {} skipped, {} superseded, {} tied)",
-                    p.display(),
-                    r.tasks,
-                    r.decided,
-                    r.annotations.len(),
-                    r.skipped,
-                    r.superseded,
-                    r.ties.len()
-                );
-                req.reviewed.extend(r.reviewed);
-            }
-            if let Some(p) = &audits {
-                req.audits = from_json(&read_text(p)?, &p.display().to_string())?;
-            }
-            if let Some(p) = &pool_embeddings {
-                let m = read_matrix(p)?;
-                req.d = Some(m.cols);
-                req.embeddings = Some(m.data);
-            }
-            if let Some(p) = &verified_embeddings {
-                req.verified_embeddings = Some(read_matrix(p)?.data);
-            }
-            let plan = rounds::plan_round(&req).map_err(|e| data.name_flags(e))?;
-            write_json(&plan, out.as_deref())
-        }
+        Cmd::Tiers(a) => tiers(a),
+        Cmd::Plan(a) => plan(a),
         Cmd::ReadLabelStudio {
             export,
             names,
@@ -537,65 +723,7 @@ pub fn run(cmd: Cmd) -> Result<()> {
             })?,
             out.as_deref(),
         ),
-        Cmd::Reviewers {
-            request,
-            format,
-            out,
-        } => {
-            let req: reviewers::ReviewerReportRequest =
-                from_json(&read_text(&request)?, &request.display().to_string())?;
-            let r = reviewers::reviewer_report(&req)?;
-            if format == Format::Json {
-                return write_json(&r, out.as_deref());
-            }
-            let f = |x: f64| format!("{x:.6}");
-            let mut rows = Vec::new();
-            for s in &r.reviewers {
-                let alarms = s
-                    .drift
-                    .alarms_at
-                    .iter()
-                    .map(|a| a.to_string())
-                    .collect::<Vec<_>>()
-                    .join(" ");
-                let all = std::iter::once(("all".to_string(), &s.overall));
-                let per = s
-                    .per_class
-                    .iter()
-                    .enumerate()
-                    .map(|(c, a)| (c.to_string(), a));
-                for (class, a) in all.chain(per) {
-                    rows.push(vec![
-                        s.reviewer.clone(),
-                        class,
-                        a.n.to_string(),
-                        a.correct.to_string(),
-                        f(a.accuracy),
-                        f(a.clopper_pearson.0),
-                        f(a.clopper_pearson.1),
-                        f(a.wilson.0),
-                        f(a.wilson.1),
-                        alarms.clone(),
-                    ]);
-                }
-            }
-            write_csv(
-                &[
-                    "reviewer",
-                    "class",
-                    "n",
-                    "correct",
-                    "accuracy",
-                    "cp_low",
-                    "cp_high",
-                    "wilson_low",
-                    "wilson_high",
-                    "drift_alarms_at",
-                ],
-                rows.into_iter(),
-                out.as_deref(),
-            )
-        }
+        Cmd::Reviewers(a) => reviewer_report(a),
         Cmd::MixGold { request, out } => {
             let req: reviewers::MixGoldRequest =
                 from_json(&read_text(&request)?, &request.display().to_string())?;
@@ -606,110 +734,7 @@ pub fn run(cmd: Cmd) -> Result<()> {
                 from_json(&read_text(&request)?, &request.display().to_string())?;
             write_json(&reviewers::combine_reviews(&req)?, out.as_deref())
         }
-        Cmd::Session {
-            request,
-            pick,
-            format,
-            out,
-        } => {
-            let text = read_text(&request)?;
-            let what = request.display().to_string();
-            if pick {
-                let req: calibration_session::PickRequest = from_json(&text, &what)?;
-                return write_json(&calibration_session::pick_session(&req)?, out.as_deref());
-            }
-            let req: calibration_session::SessionRequest = from_json(&text, &what)?;
-            let r = calibration_session::session_report(&req)?;
-            if format == Format::Json {
-                return write_json(&r, out.as_deref());
-            }
-            let mut rows = Vec::new();
-            for s in &r.reviewers {
-                for (c, &d) in s.deviations_by_class.iter().enumerate() {
-                    rows.push(vec![
-                        s.reviewer.clone(),
-                        c.to_string(),
-                        d.to_string(),
-                        s.labelled.to_string(),
-                        s.compared.to_string(),
-                        format!("{:.6}", s.agreement),
-                        r.fleiss_kappa.map_or(String::new(), |v| format!("{v:.6}")),
-                        r.krippendorff_alpha
-                            .map_or(String::new(), |v| format!("{v:.6}")),
-                    ]);
-                }
-            }
-            write_csv(
-                &[
-                    "reviewer",
-                    "consensus_class",
-                    "deviations",
-                    "labelled",
-                    "compared",
-                    "agreement",
-                    "fleiss_kappa",
-                    "krippendorff_alpha",
-                ],
-                rows.into_iter(),
-                out.as_deref(),
-            )
-        }
-        Cmd::Export {
-            tiers,
-            to,
-            ids,
-            classes,
-            options,
-            out,
-        } => {
-            let text = read_text(&tiers)?;
-            // a round plan carries its triage under `tiers`
-            let value: serde_json::Value = from_json(&text, &tiers.display().to_string())?;
-            let t = value.get("tiers").cloned().unwrap_or(value);
-            let t: policy::TierResponse = serde_json::from_value(t).map_err(|e| {
-                Error::new(
-                    ErrorKind::InvalidInput,
-                    format!("--tiers {}: not a triage: {e}", tiers.display()),
-                )
-            })?;
-            let mut files = vec![("--tiers", tiers.as_path())];
-            files.extend(ids.as_deref().map(|p| ("--ids", p)));
-            files.extend(classes.as_deref().map(|p| ("--classes", p)));
-            let ctx = |e: Error| crate::io::cli_context(e, &files, "--options");
-            let ids = opt(&ids, lines)?;
-            let classes = opt(&classes, lines)?;
-            fn req<O: serde::de::DeserializeOwned>(
-                tiers: policy::TierResponse,
-                ids: Option<Vec<String>>,
-                classes: Option<Vec<String>>,
-                options: &str,
-            ) -> Result<export::ExportRequest<O>> {
-                Ok(export::ExportRequest {
-                    tiers,
-                    ids,
-                    classes,
-                    options: from_json(options, "--options")?,
-                })
-            }
-            let out = out.as_deref();
-            match to {
-                ExportFormat::PseudoCsv | ExportFormat::PseudoJson => {
-                    let r = export::pseudo_labels(&req(t, ids, classes, &options)?).map_err(ctx)?;
-                    if to == ExportFormat::PseudoCsv {
-                        write_text(&r.csv, out)
-                    } else {
-                        write_json(&r.rows, out)
-                    }
-                }
-                ExportFormat::LabelStudio => write_json(
-                    &export::label_studio(&req(t, ids, classes, &options)?).map_err(ctx)?,
-                    out,
-                ),
-                ExportFormat::Csv => {
-                    let csv = export::tiers_csv(&req(t, ids, classes, &options)?).map_err(ctx)?;
-                    write_text(&csv, out)
-                }
-            }
-        }
+        Cmd::Session(a) => session(a),
+        Cmd::Export(a) => export(a),
     }
 }

@@ -8,13 +8,7 @@ use medtriage::engine::queue::select::{self, SelectRequest, Strategy};
 use medtriage::error::from_json;
 use medtriage::{Error, ErrorKind, Result};
 
-use crate::io::{read_labels, read_matrix, read_vector, sink, write_json};
-
-#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
-pub enum Format {
-    Json,
-    Csv,
-}
+use crate::io::{read_labels, read_matrix, read_vector, sink, write_json, Format};
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
 pub enum StrategyArg {

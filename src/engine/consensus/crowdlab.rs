@@ -50,7 +50,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::data::{argmax_first, check_probs, ConsensusRequest, Dataset};
+use super::data::{check_probs, ConsensusRequest, Dataset};
+use crate::engine::probs::argmax_tied;
 use crate::error::{err, Result};
 
 /// cleanlab's `CLIPPING_LOWER_BOUND`.
@@ -360,7 +361,7 @@ fn consensus_stats(d: &Dataset, wide: &[i64], probs: &[f64], num: &[usize], y: &
         .map(|&a| (1.0 - (1.0 - a) / mlce).max(CLIPPING_LOWER_BOUND))
         .collect();
     let model_error = mean(multi.iter().map(|&i| {
-        if argmax_first(&probs[i * k..(i + 1) * k]).0 != y[i] {
+        if argmax_tied(&probs[i * k..(i + 1) * k]).0 != y[i] {
             1.0
         } else {
             0.0
@@ -516,7 +517,7 @@ fn crowdlab_core(d: &Dataset, probs: &[f64], temperature: f64) -> CrowdlabRespon
     let s1 = consensus_stats(d, &wide, probs, &num, &mv);
     let best: Vec<usize> = (0..n)
         .map(|i| {
-            let (c, tied) = argmax_first(&s1.post[i * k..(i + 1) * k]);
+            let (c, tied) = argmax_tied(&s1.post[i * k..(i + 1) * k]);
             if tied {
                 mv[i]
             } else {

@@ -5,10 +5,8 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::engine::probs;
 use crate::error::{err, Result};
-
-/// Tolerance on the row sums of model probabilities given as input.
-pub const PROB_SUM_TOLERANCE: f64 = 1e-3;
 
 /// A label as given: a class index (`0..K`) or a class name from `classes`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -386,54 +384,18 @@ fn index_ids<'a>(
     Ok((ids, ix))
 }
 
-/// Validate row-major probabilities: `n x k` values, finite, in `[0, 1]`, rows summing to 1
-/// within [`PROB_SUM_TOLERANCE`].
+/// Validate row-major probabilities: `n x k` values, each row a distribution
+/// ([`probs::check_row`]).
 pub fn check_probs(p: &[f64], n: usize, k: usize, what: &str) -> Result<()> {
-    if p.len() != n * k {
+    if n.checked_mul(k) != Some(p.len()) {
         return Err(err!(
             InvalidInput,
             "{what} has {} values, expected {n} rows x {k} classes = {}",
             p.len(),
-            n * k
+            n.saturating_mul(k)
         ));
     }
-    for (i, row) in p.chunks_exact(k.max(1)).enumerate() {
-        if row.iter().any(|v| !v.is_finite()) {
-            return Err(err!(
-                InvalidProbabilities,
-                "{what} row {i}: NaN or infinity"
-            ));
-        }
-        if row.iter().any(|&v| !(0.0..=1.0).contains(&v)) {
-            return Err(err!(
-                InvalidProbabilities,
-                "{what} row {i}: values must lie in [0, 1]"
-            ));
-        }
-        let s: f64 = row.iter().sum();
-        if (s - 1.0).abs() > PROB_SUM_TOLERANCE {
-            return Err(err!(
-                InvalidProbabilities,
-                "{what} row {i}: sums to {s}, not 1 (tolerance {PROB_SUM_TOLERANCE})"
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// Index of the first maximum (lowest index on ties) and whether the maximum is tied.
-pub fn argmax_first(row: &[f64]) -> (usize, bool) {
-    let mut best = 0;
-    let mut tied = false;
-    for (c, &v) in row.iter().enumerate().skip(1) {
-        if v > row[best] {
-            best = c;
-            tied = false;
-        } else if v == row[best] {
-            tied = true;
-        }
-    }
-    (best, tied)
+    probs::check_rows(p, k, what)
 }
 
 #[cfg(test)]
@@ -543,7 +505,5 @@ mod tests {
             check_probs(&[f64::NAN, 1.0], 1, 2, "p").unwrap_err().code(),
             "invalid_probabilities"
         );
-        assert_eq!(argmax_first(&[0.2, 0.4, 0.4]), (1, true));
-        assert_eq!(argmax_first(&[0.5, 0.4, 0.1]), (0, false));
     }
 }

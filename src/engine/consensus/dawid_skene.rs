@@ -28,8 +28,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::data::{argmax_first, ConsensusRequest, Dataset};
+use super::data::{ConsensusRequest, Dataset};
 use super::majority::{majority_vote_data, reject_probs};
+use crate::engine::probs::argmax_tied;
 use crate::error::Result;
 
 /// crowd-kit's `_EPS`.
@@ -266,7 +267,7 @@ pub fn dawid_skene_data(d: &Dataset, opts: &DawidSkeneOptions) -> Result<DawidSk
     let mut consensus = Vec::with_capacity(n);
     let mut tied = Vec::with_capacity(n);
     for row in q.chunks_exact(k) {
-        let (c, t) = argmax_first(row);
+        let (c, t) = argmax_tied(row);
         consensus.push(c);
         tied.push(t);
     }

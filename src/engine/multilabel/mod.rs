@@ -19,6 +19,7 @@ pub mod label_issues;
 pub mod score;
 pub mod simulate;
 
+use crate::engine::probs::check_unit_values;
 use crate::error::{err, Result};
 
 /// A validated view of multi-label probabilities: `n` images x `k` findings, row-major, every
@@ -46,22 +47,7 @@ impl<'a> MlProbs<'a> {
                 data.len()
             ));
         }
-        if let Some(pos) = data.iter().position(|v| !v.is_finite()) {
-            return Err(err!(
-                InvalidProbabilities,
-                "probability at row {}, finding {} is not finite",
-                pos / k,
-                pos % k
-            ));
-        }
-        if let Some(pos) = data.iter().position(|v| !(0.0..=1.0).contains(v)) {
-            return Err(err!(
-                InvalidProbabilities,
-                "probability at row {}, finding {} is outside [0, 1]",
-                pos / k,
-                pos % k
-            ));
-        }
+        check_unit_values(data, k, "finding")?;
         Ok(MlProbs { data, n, k })
     }
 

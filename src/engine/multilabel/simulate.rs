@@ -27,6 +27,7 @@ use super::consensus::{ml_consensus, MlConsensusOptions, MlConsensusRequest, MlR
 use super::label_issues::{label_quality_scores, MlQualityOptions};
 use super::MlProbs;
 use crate::engine::consensus::Label;
+use crate::engine::probs::SplitMix64;
 use crate::error::{err, Result};
 
 fn default_target() -> f64 {
@@ -144,14 +145,11 @@ pub struct SimulateResponse {
     pub model_accuracy: f64,
 }
 
-struct Rng(u64);
+/// The simulation's draws: uniforms from [`SplitMix64`], normals by Box-Muller.
+struct Rng(SplitMix64);
 impl Rng {
     fn next(&mut self) -> f64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        ((z ^ (z >> 31)) >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+        self.0.next_f64()
     }
     fn normal(&mut self) -> f64 {
         let u1 = self.next().max(f64::MIN_POSITIVE);
@@ -307,7 +305,7 @@ pub fn simulate_reviews(r: &SimulateRequest) -> Result<SimulateResponse> {
     let prev: Vec<f64> = (0..k)
         .map(|j| (0..n).filter(|&i| truth[i * k + j] == 1).count() as f64 / n as f64)
         .collect();
-    let mut rng = Rng(o.seed);
+    let mut rng = Rng(SplitMix64::new(o.seed));
     let probs: Vec<f64> = (0..n * k)
         .map(|x| {
             let p0 = (count[x] + prev[x % k]) / 4.0;

@@ -29,7 +29,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::engine::triage::conformal::SplitMix64;
+use crate::engine::probs::SplitMix64;
 use crate::error::{err, Result};
 
 /// Largest bet (keeps every factor `>= 1 - λmax > 0`).

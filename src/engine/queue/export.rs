@@ -144,9 +144,31 @@ pub struct PseudoLabels {
     pub csv: String,
 }
 
+/// What every export reads of a triaged item, single- or multi-label.
+pub(crate) trait Exported {
+    /// Pool index.
+    fn index(&self) -> usize;
+    /// Its tier.
+    fn tier(&self) -> Tier;
+    /// Probability that its label is wrong (none for a failed item).
+    fn priority(&self) -> Option<f64>;
+}
+
+impl Exported for TieredItem {
+    fn index(&self) -> usize {
+        self.index
+    }
+    fn tier(&self) -> Tier {
+        self.tier
+    }
+    fn priority(&self) -> Option<f64> {
+        self.priority
+    }
+}
+
 /// Item ids by pool index: the given list, or each index the triage holds as text (never a
 /// list as long as the largest index: a hostile triage may name index 10^8).
-enum Ids {
+pub(crate) enum Ids {
     Given(Vec<String>),
     Indices(std::collections::HashMap<usize, String>),
 }
@@ -161,18 +183,15 @@ impl std::ops::Index<usize> for Ids {
     }
 }
 
-fn names(
-    ids: &Option<Vec<String>>,
-    classes: &Option<Vec<String>>,
-    t: &TierResponse,
-) -> Result<(Ids, Vec<String>)> {
-    let n = t
-        .items
+/// The ids of a triage's items: the given list, checked to cover every index the triage
+/// holds, or the indices as text.
+pub(crate) fn item_ids<I: Exported>(ids: &Option<Vec<String>>, items: &[I]) -> Result<Ids> {
+    let n = items
         .iter()
-        .map(|i| i.index.saturating_add(1))
+        .map(|i| i.index().saturating_add(1))
         .max()
         .unwrap_or(0);
-    let ids = match ids {
+    Ok(match ids {
         Some(v) if v.len() < n => {
             return Err(err!(
                 InvalidInput,
@@ -183,12 +202,22 @@ fn names(
         }
         Some(v) => Ids::Given(v.clone()),
         None => Ids::Indices(
-            t.items
+            items
                 .iter()
-                .map(|i| (i.index, i.index.to_string()))
+                .map(|i| (i.index(), i.index().to_string()))
                 .collect(),
         ),
-    };
+    })
+}
+
+/// Item ids and class names of a single-label triage (class names checked to cover every
+/// class the triage names; default: the class index as text).
+fn names(
+    ids: &Option<Vec<String>>,
+    classes: &Option<Vec<String>>,
+    t: &TierResponse,
+) -> Result<(Ids, Vec<String>)> {
+    let ids = item_ids(ids, &t.items)?;
     let k = t
         .items
         .iter()
@@ -221,28 +250,22 @@ pub fn csv_field(s: &str) -> String {
     }
 }
 
-/// The tier as written in exports (the JSON name).
-pub(crate) fn tier_name(t: Tier) -> &'static str {
-    match t {
-        Tier::Failed => "failed",
-        Tier::Outlier => "outlier",
-        Tier::SuspectedLabelError => "suspectedLabelError",
-        Tier::ExpertReview => "expertReview",
-        Tier::AutoAccept => "autoAccept",
-        Tier::LightReview => "lightReview",
+/// `minConfidence` of a pseudo-label export: in `[0, 1]`.
+pub(crate) fn check_min_confidence(v: f64) -> Result<()> {
+    if (0.0..=1.0).contains(&v) {
+        Ok(())
+    } else {
+        Err(err!(
+            InvalidOptions,
+            "minConfidence must be in [0, 1], got {v}"
+        ))
     }
 }
 
 /// Export pseudo-labels for semi-supervised training (JS `exportPseudoLabels`).
 pub fn pseudo_labels(req: &ExportRequest<PseudoLabelOptions>) -> Result<PseudoLabels> {
     let o = &req.options;
-    if !(0.0..=1.0).contains(&o.min_confidence) {
-        return Err(err!(
-            InvalidOptions,
-            "minConfidence must be in [0, 1], got {}",
-            o.min_confidence
-        ));
-    }
+    check_min_confidence(o.min_confidence)?;
     let (ids, classes) = names(&req.ids, &req.classes, &req.tiers)?;
     let mut rows = Vec::new();
     let mut csv = String::from("id,label,class,weight,tier\n");
@@ -275,7 +298,7 @@ pub fn pseudo_labels(req: &ExportRequest<PseudoLabelOptions>) -> Result<PseudoLa
             row.label,
             csv_field(&row.class),
             row.weight,
-            tier_name(row.tier)
+            row.tier.name()
         ));
         rows.push(row);
     }
@@ -414,65 +437,77 @@ pub fn label_studio_scores(base: &[Option<f64>]) -> Vec<f64> {
     s
 }
 
-/// Label Studio tasks with predictions (JS `exportLabelStudio`), to import as JSON.
-pub fn label_studio(req: &ExportRequest<LabelStudioOptions>) -> Result<Vec<Value>> {
-    let o = &req.options;
-    let (ids, classes) = names(&req.ids, &req.classes, &req.tiers)?;
-    let items = &req.tiers.items;
-    let mut pos = std::collections::HashMap::new();
-    for (p, it) in items.iter().enumerate() {
-        pos.insert(it.index, p);
-    }
-    let mut order: Vec<usize> = req
-        .tiers
-        .order
+/// Export order of the Label Studio tasks: the review order, then (unless skipped) the
+/// auto-accepted items, least likely right first; positions into `items`.
+pub(crate) fn export_order<I: Exported>(
+    order: &[usize],
+    items: &[I],
+    skip_auto: bool,
+) -> Vec<usize> {
+    let pos: std::collections::HashMap<usize, usize> = items
         .iter()
-        .filter_map(|i| pos.get(i).copied())
+        .enumerate()
+        .map(|(p, it)| (it.index(), p))
         .collect();
-    if !o.skip_auto_accepted {
+    let mut out: Vec<usize> = order.iter().filter_map(|i| pos.get(i).copied()).collect();
+    if !skip_auto {
         let mut acc: Vec<usize> = (0..items.len())
-            .filter(|&p| items[p].tier == Tier::AutoAccept)
+            .filter(|&p| items[p].tier() == Tier::AutoAccept)
             .collect();
-        acc.sort_by(|&a, &b| {
-            let pa = items[a].priority.unwrap_or(0.0);
-            let pb = items[b].priority.unwrap_or(0.0);
-            pb.total_cmp(&pa).then(a.cmp(&b))
-        });
-        order.extend(acc);
+        let pr = |p: usize| items[p].priority().unwrap_or(0.0);
+        acc.sort_by(|&a, &b| pr(b).total_cmp(&pr(a)).then(a.cmp(&b)));
+        out.extend(acc);
     }
+    out
+}
+
+/// The tasks of `order` (positions into `items`) as Label Studio imports them: each item's
+/// `data` (the shared `medtriage_*` fields plus what `extra_data` adds) and one prediction
+/// whose `score` is strictly increasing along the order (module docs). `label` gives the
+/// item's label as a `choices` result (its value and confidence), when it has one.
+pub(crate) fn label_studio_tasks<I: Exported>(
+    items: &[I],
+    order: &[usize],
+    ids: &Ids,
+    o: &LabelStudioOptions,
+    reasons: impl Fn(&I) -> String,
+    label: impl Fn(&I) -> Option<(&'static str, Value, Option<f64>)>,
+    extra_data: impl Fn(&I, &mut serde_json::Map<String, Value>),
+) -> Vec<Value> {
     let base: Vec<Option<f64>> = order
         .iter()
-        .map(|&p| items[p].priority.map(|v| 1.0 - v))
+        .map(|&p| items[p].priority().map(|v| 1.0 - v))
         .collect();
     let scores = label_studio_scores(&base);
     let mut tasks = Vec::with_capacity(order.len());
     for (rank, &p) in order.iter().enumerate() {
         let it = &items[p];
-        let id = &ids[it.index];
+        let (index, tier) = (it.index(), it.tier());
+        let id = &ids[index];
+        let reasons = reasons(it);
         let mut result = Vec::new();
-        if let Some(c) = it.predicted {
+        if let Some((what, choices, score)) = label(it) {
             result.push(json!({
-                "id": format!("mt-{}-class", it.index),
+                "id": format!("mt-{index}-{what}"),
                 "from_name": o.from_name,
                 "to_name": o.to_name,
                 "type": "choices",
-                "value": { "choices": [classes[c]] },
-                "score": it.confidence,
+                "value": { "choices": choices },
+                "score": score,
             }));
         }
         if let Some(f) = &o.tier_from_name {
             result.push(json!({
-                "id": format!("mt-{}-tier", it.index),
+                "id": format!("mt-{index}-tier"),
                 "from_name": f,
                 "to_name": o.to_name,
                 "type": "choices",
-                "value": { "choices": [tier_name(it.tier)] },
+                "value": { "choices": [tier.name()] },
             }));
         }
-        let reasons = reasons_text(it, &classes);
         if let Some(f) = &o.reasons_from_name {
             result.push(json!({
-                "id": format!("mt-{}-reasons", it.index),
+                "id": format!("mt-{index}-reasons"),
                 "from_name": f,
                 "to_name": o.to_name,
                 "type": "textarea",
@@ -482,17 +517,12 @@ pub fn label_studio(req: &ExportRequest<LabelStudioOptions>) -> Result<Vec<Value
         let mut data = serde_json::Map::new();
         data.insert(o.data_key.clone(), json!(format!("{}{}", o.url_prefix, id)));
         data.insert("medtriage_id".into(), json!(id));
-        data.insert("medtriage_index".into(), json!(it.index));
-        data.insert("medtriage_tier".into(), json!(tier_name(it.tier)));
-        data.insert("medtriage_priority".into(), json!(it.priority));
+        data.insert("medtriage_index".into(), json!(index));
+        data.insert("medtriage_tier".into(), json!(tier.name()));
+        data.insert("medtriage_priority".into(), json!(it.priority()));
         data.insert("medtriage_rank".into(), json!(rank + 1));
         data.insert("medtriage_reasons".into(), json!(reasons));
-        if let Some(c) = it.predicted {
-            data.insert("medtriage_predicted".into(), json!(classes[c]));
-        }
-        if let Some(g) = it.given_label {
-            data.insert("medtriage_given_label".into(), json!(classes[g]));
-        }
+        extra_data(it, &mut data);
         tasks.push(json!({
             "data": data,
             "predictions": [{
@@ -502,7 +532,34 @@ pub fn label_studio(req: &ExportRequest<LabelStudioOptions>) -> Result<Vec<Value
             }],
         }));
     }
-    Ok(tasks)
+    tasks
+}
+
+/// Label Studio tasks with predictions (JS `exportLabelStudio`), to import as JSON.
+pub fn label_studio(req: &ExportRequest<LabelStudioOptions>) -> Result<Vec<Value>> {
+    let o = &req.options;
+    let (ids, classes) = names(&req.ids, &req.classes, &req.tiers)?;
+    let items = &req.tiers.items;
+    let order = export_order(&req.tiers.order, items, o.skip_auto_accepted);
+    Ok(label_studio_tasks(
+        items,
+        &order,
+        &ids,
+        o,
+        |it| reasons_text(it, &classes),
+        |it| {
+            it.predicted
+                .map(|c| ("class", json!([classes[c]]), it.confidence))
+        },
+        |it, data| {
+            if let Some(c) = it.predicted {
+                data.insert("medtriage_predicted".into(), json!(classes[c]));
+            }
+            if let Some(g) = it.given_label {
+                data.insert("medtriage_given_label".into(), json!(classes[g]));
+            }
+        },
+    ))
 }
 
 /// Options of [`tiers_csv`] (none yet; unknown fields rejected).
@@ -542,7 +599,7 @@ pub fn tiers_csv(req: &ExportRequest<TableOptions>) -> Result<String> {
             rank + 1,
             csv_field(&ids[it.index]),
             it.index,
-            tier_name(it.tier),
+            it.tier.name(),
             opt(it.priority),
             it.predicted
                 .map(|c| csv_field(&classes[c]))

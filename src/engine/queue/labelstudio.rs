@@ -27,7 +27,6 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::export::tier_name;
 use super::policy::Tier;
 use super::rounds::ReviewOutcome;
 use crate::engine::consensus::data::{Annotation, ConsensusRequest, Label};
@@ -203,7 +202,7 @@ pub fn label_config(req: &LabelConfigRequest) -> Result<String> {
             Tier::Outlier,
             Tier::Failed,
         ] {
-            x.push_str(&format!("    <Choice value=\"{}\"/>\n", tier_name(tier)));
+            x.push_str(&format!("    <Choice value=\"{}\"/>\n", tier.name()));
         }
         x.push_str("  </Choices>\n");
     }

@@ -25,7 +25,10 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use super::export::{csv_field, label_studio_scores, tier_name, LabelStudioOptions, Weight};
+use super::export::{
+    check_min_confidence, csv_field, export_order, item_ids, label_studio_tasks, Exported,
+    LabelStudioOptions, Weight,
+};
 use super::labelstudio::{gather, ConsensusMethod, Kept, NO_FINDING};
 use super::ml_policy::{MlTierResponse, MlTieredItem};
 use super::ml_rounds::MlReviewOutcome;
@@ -112,33 +115,16 @@ pub struct MlPseudoLabels {
     pub csv: String,
 }
 
-/// Item ids by pool index: the given list (checked to cover every index), or the index as
-/// text, made for the indices the triage holds only (never a list as long as the largest
-/// index: a hostile triage may name index 10^8).
-fn ids_of(ids: &Option<Vec<String>>, t: &MlTierResponse) -> Result<HashMap<usize, String>> {
-    let n = t
-        .items
-        .iter()
-        .map(|i| i.index.saturating_add(1))
-        .max()
-        .unwrap_or(0);
-    if let Some(v) = ids.as_ref().filter(|v| v.len() < n) {
-        return Err(err!(
-            InvalidInput,
-            "ids: {} given, but the triage refers to index {}",
-            v.len(),
-            n - 1
-        ));
+impl Exported for MlTieredItem {
+    fn index(&self) -> usize {
+        self.index
     }
-    Ok(t.items
-        .iter()
-        .map(|it| {
-            let id = ids
-                .as_ref()
-                .map_or_else(|| it.index.to_string(), |v| v[it.index].clone());
-            (it.index, id)
-        })
-        .collect())
+    fn tier(&self) -> Tier {
+        self.tier
+    }
+    fn priority(&self) -> Option<f64> {
+        self.priority
+    }
 }
 
 /// A triage read back from a host: every finding index below the number of findings, every
@@ -187,7 +173,7 @@ fn csv_row(r: &MlPseudoLabel) -> String {
     let mut c = vec![
         csv_field(&r.id),
         csv_field(&r.findings.join("|")),
-        tier_name(r.tier).into(),
+        r.tier.name().into(),
     ];
     c.extend(r.targets.iter().map(u8::to_string));
     c.extend(r.weights.iter().map(f64::to_string));
@@ -198,15 +184,9 @@ fn csv_row(r: &MlPseudoLabel) -> String {
 /// `exportPseudoLabelsMultiLabel`).
 pub fn pseudo_labels_ml(req: &MlExportRequest<MlPseudoLabelOptions>) -> Result<MlPseudoLabels> {
     let o = &req.options;
-    if !(0.0..=1.0).contains(&o.min_confidence) {
-        return Err(err!(
-            InvalidOptions,
-            "minConfidence must be in [0, 1], got {}",
-            o.min_confidence
-        ));
-    }
+    check_min_confidence(o.min_confidence)?;
     check_triage(&req.tiers)?;
-    let ids = ids_of(&req.ids, &req.tiers)?;
+    let ids = item_ids(&req.ids, &req.tiers.items)?;
     let names = &req.tiers.findings;
     let k = names.len();
     let mut rows = Vec::new();
@@ -219,7 +199,7 @@ pub fn pseudo_labels_ml(req: &MlExportRequest<MlPseudoLabelOptions>) -> Result<M
             continue;
         }
         let row = MlPseudoLabel {
-            id: ids[&it.index].clone(),
+            id: ids[it.index].clone(),
             index: it.index,
             findings: labels.iter().map(|&j| names[j].clone()).collect(),
             targets: (0..k).map(|j| labels.contains(&j) as u8).collect(),
@@ -242,55 +222,6 @@ pub fn reasons_text_ml(it: &MlTieredItem) -> String {
         .join(" ")
 }
 
-/// Export order: the review order, then (unless skipped) the auto-accepted images, least
-/// likely right first; positions into `items`.
-fn export_order(t: &MlTierResponse, skip_auto: bool) -> Vec<usize> {
-    let pos: HashMap<usize, usize> = t
-        .items
-        .iter()
-        .enumerate()
-        .map(|(p, it)| (it.index, p))
-        .collect();
-    let mut order: Vec<usize> = t.order.iter().filter_map(|i| pos.get(i).copied()).collect();
-    if !skip_auto {
-        let mut acc: Vec<usize> = (0..t.items.len())
-            .filter(|&p| t.items[p].tier == Tier::AutoAccept)
-            .collect();
-        let pr = |p: usize| t.items[p].priority.unwrap_or(0.0);
-        acc.sort_by(|&a, &b| pr(b).total_cmp(&pr(a)).then(a.cmp(&b)));
-        order.extend(acc);
-    }
-    order
-}
-
-fn prediction_result(it: &MlTieredItem, names: &[String], o: &LabelStudioOptions) -> Vec<Value> {
-    let mut result = Vec::new();
-    if let Some(labels) = &it.labels {
-        let mut choices: Vec<&str> = labels.iter().map(|&j| names[j].as_str()).collect();
-        if choices.is_empty() {
-            choices.push(&o.no_finding);
-        }
-        result.push(json!({
-            "id": format!("mt-{}-findings", it.index), "from_name": o.from_name,
-            "to_name": o.to_name, "type": "choices", "value": { "choices": choices },
-            "score": it.confidence,
-        }));
-    }
-    if let Some(f) = &o.tier_from_name {
-        result.push(json!({
-            "id": format!("mt-{}-tier", it.index), "from_name": f, "to_name": o.to_name,
-            "type": "choices", "value": { "choices": [tier_name(it.tier)] },
-        }));
-    }
-    if let Some(f) = &o.reasons_from_name {
-        result.push(json!({
-            "id": format!("mt-{}-reasons", it.index), "from_name": f, "to_name": o.to_name,
-            "type": "textarea", "value": { "text": [reasons_text_ml(it)] },
-        }));
-    }
-    result
-}
-
 fn named(l: &Option<Vec<usize>>, names: &[String]) -> Option<String> {
     l.as_ref().map(|v| {
         v.iter()
@@ -300,21 +231,9 @@ fn named(l: &Option<Vec<usize>>, names: &[String]) -> Option<String> {
     })
 }
 
-fn task_data(
-    it: &MlTieredItem,
-    id: &str,
-    rank: usize,
-    names: &[String],
-    o: &LabelStudioOptions,
-) -> Value {
-    let mut d = serde_json::Map::new();
-    d.insert(o.data_key.clone(), json!(format!("{}{}", o.url_prefix, id)));
-    d.insert("medtriage_id".into(), json!(id));
-    d.insert("medtriage_index".into(), json!(it.index));
-    d.insert("medtriage_tier".into(), json!(tier_name(it.tier)));
-    d.insert("medtriage_priority".into(), json!(it.priority));
-    d.insert("medtriage_rank".into(), json!(rank + 1));
-    d.insert("medtriage_reasons".into(), json!(reasons_text_ml(it)));
+/// The multi-label fields of a task's `data`: the findings predicted and given, and each
+/// finding's calibrated probability.
+fn finding_data(it: &MlTieredItem, names: &[String], d: &mut serde_json::Map<String, Value>) {
     if let Some(p) = named(&it.predicted, names) {
         d.insert("medtriage_predicted".into(), json!(p));
     }
@@ -329,14 +248,13 @@ fn task_data(
             .collect();
         d.insert("medtriage_findings".into(), json!(f.join(", ")));
     }
-    Value::Object(d)
 }
 
 /// Label Studio tasks with multi-choice predictions (JS `exportLabelStudioMultiLabel`).
 pub fn label_studio_ml(req: &MlExportRequest<LabelStudioOptions>) -> Result<Vec<Value>> {
     let o = &req.options;
     check_triage(&req.tiers)?;
-    let ids = ids_of(&req.ids, &req.tiers)?;
+    let ids = item_ids(&req.ids, &req.tiers.items)?;
     let (items, names) = (&req.tiers.items, &req.tiers.findings);
     if names.contains(&o.no_finding) {
         return Err(err!(
@@ -345,24 +263,24 @@ pub fn label_studio_ml(req: &MlExportRequest<LabelStudioOptions>) -> Result<Vec<
             o.no_finding
         ));
     }
-    let order = export_order(&req.tiers, o.skip_auto_accepted);
-    let base: Vec<Option<f64>> = order
-        .iter()
-        .map(|&p| items[p].priority.map(|v| 1.0 - v))
-        .collect();
-    let scores = label_studio_scores(&base);
-    Ok(order
-        .iter()
-        .enumerate()
-        .map(|(rank, &p)| {
-            let it = &items[p];
-            json!({
-                "data": task_data(it, &ids[&it.index], rank, names, o),
-                "predictions": [{ "model_version": o.model_version, "score": scores[rank],
-                                  "result": prediction_result(it, names, o) }],
+    let order = export_order(&req.tiers.order, items, o.skip_auto_accepted);
+    Ok(label_studio_tasks(
+        items,
+        &order,
+        &ids,
+        o,
+        reasons_text_ml,
+        |it| {
+            it.labels.as_ref().map(|labels| {
+                let mut choices: Vec<&str> = labels.iter().map(|&j| names[j].as_str()).collect();
+                if choices.is_empty() {
+                    choices.push(&o.no_finding);
+                }
+                ("findings", json!(choices), it.confidence)
             })
-        })
-        .collect())
+        },
+        |it, d| finding_data(it, names, d),
+    ))
 }
 
 /// Options of [`read_label_studio_ml`].

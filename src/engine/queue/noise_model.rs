@@ -435,7 +435,7 @@ fn posterior_into(
 #[cfg(not(target_arch = "wasm32"))]
 mod tests {
     use super::*;
-    use crate::engine::triage::conformal::SplitMix64;
+    use crate::engine::probs::SplitMix64;
 
     /// Items whose labels flip only between classes 0 and 1 (40%) and never elsewhere; the
     /// model is equally unsure on every item.

@@ -32,19 +32,18 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::engine::probs::{argmax, check_labels, check_shape, is_distribution, Probs};
 use crate::engine::triage::calibration::{
-    apply_temperature, argmax, check_labels, check_shape, fit_temperature, ScoreKind,
-    TemperatureOptions, TemperatureRequest,
+    apply_temperature, fit_temperature, ScoreKind, TemperatureOptions, TemperatureRequest,
 };
 use crate::engine::triage::conformal::{
     conformal_calibrate, conformal_sets, ConformalCalibrateRequest, ConformalOptions,
     ConformalSetsRequest,
 };
-use crate::engine::triage::label_issues::{find_label_issues, FindOptions, Probs};
+use crate::engine::triage::label_issues::{find_label_issues, FindOptions};
 use crate::engine::triage::risk::{
     auto_accept_threshold, AutoAcceptOptions, AutoAcceptRequest, AutoAcceptResponse,
 };
-use crate::engine::uncertainty::SUM_TOLERANCE;
 use crate::error::{err, Result};
 
 /// The verified set: items whose true label is known.
@@ -299,6 +298,17 @@ pub enum Tier {
 }
 
 impl Tier {
+    /// The tier's name as the exports write it (its serde name).
+    pub fn name(self) -> &'static str {
+        match self {
+            Tier::Failed => "failed",
+            Tier::Outlier => "outlier",
+            Tier::SuspectedLabelError => "suspectedLabelError",
+            Tier::ExpertReview => "expertReview",
+            Tier::AutoAccept => "autoAccept",
+            Tier::LightReview => "lightReview",
+        }
+    }
     /// Review-order rank among equal priorities (failed last).
     pub(crate) fn rank(self) -> u8 {
         match self {
@@ -466,11 +476,6 @@ pub struct TierResponse {
     pub counts: TierCounts,
     /// Fitted parameters.
     pub fitted: Fitted,
-}
-
-fn row_ok(row: &[f64]) -> bool {
-    row.iter().all(|v| v.is_finite() && (0.0..=1.0).contains(v))
-        && (row.iter().sum::<f64>() - 1.0).abs() <= SUM_TOLERANCE
 }
 
 fn opt_label(v: i64, k: usize, what: &str, i: usize) -> Result<Option<usize>> {
@@ -812,7 +817,360 @@ fn reason(
     }
 }
 
-/// Triage the pool with a fitted policy.
+/// Which pool items failed and why: listed in `pool.failed` (upstream), or probabilities
+/// that are not a distribution.
+fn pool_failures(pool: &PoolSet, k: usize) -> Result<Vec<Option<String>>> {
+    let n = pool.n;
+    let mut failed = vec![false; n];
+    for &i in &pool.failed {
+        if i >= n {
+            return Err(err!(
+                InvalidInput,
+                "pool.failed: index {i} is not < n = {n}"
+            ));
+        }
+        failed[i] = true;
+    }
+    Ok(pool
+        .pred_probs
+        .chunks_exact(k)
+        .enumerate()
+        .map(|(i, row)| {
+            if failed[i] {
+                Some("the item failed upstream (decoding or scoring)".into())
+            } else if !is_distribution(row) {
+                Some(
+                    "its probabilities are not a valid distribution (NaN, infinity, outside [0, 1], or not summing to 1)"
+                        .into(),
+                )
+            } else {
+                None
+            }
+        })
+        .collect())
+}
+
+/// Confident learning over the valid items that came with a label (`cal`: their calibrated
+/// rows, in the order of `valid`): which pool items it flags.
+fn pool_label_issues(
+    policy: &PolicyConfig,
+    k: usize,
+    n: usize,
+    valid: &[usize],
+    pgiven: &[Option<usize>],
+    cal: &[f64],
+) -> Result<Vec<bool>> {
+    let mut issue = vec![false; n];
+    if !policy.label_issues.enabled {
+        return Ok(issue);
+    }
+    let (mut lp, mut ll, mut li) = (Vec::new(), Vec::new(), Vec::new());
+    for (r, &i) in valid.iter().enumerate() {
+        if let Some(g) = pgiven[i] {
+            lp.extend_from_slice(&cal[r * k..(r + 1) * k]);
+            ll.push(g);
+            li.push(i);
+        }
+    }
+    if ll.len() > k {
+        let p = Probs::new_unchecked_sums(&lp, ll.len(), k)?;
+        let r = find_label_issues(&p, &ll, &policy.label_issues.options)?;
+        for (j, &flag) in r.is_label_issue.iter().enumerate() {
+            issue[li[j]] = flag;
+        }
+    }
+    Ok(issue)
+}
+
+/// A failed item: no probabilities, its given label kept.
+fn failed_item(i: usize, given: Option<usize>, why: &str) -> TieredItem {
+    TieredItem {
+        index: i,
+        tier: Tier::Failed,
+        predicted: None,
+        confidence: None,
+        given_label: given,
+        conformal_set: None,
+        priority: None,
+        label: given,
+        reasons: vec![reason(
+            Signal::Failure,
+            None,
+            None,
+            "",
+            format!("Not scored: {why}."),
+        )],
+    }
+}
+
+/// The reasons of one item, by the tier they point to.
+#[derive(Default)]
+struct Reasons {
+    outlier: Vec<Reason>,
+    label_err: Vec<Reason>,
+    expert: Vec<Reason>,
+    light: Vec<Reason>,
+    accept: Vec<Reason>,
+}
+
+impl Reasons {
+    /// The highest tier any reason points to; auto-accept when none asks for a look.
+    fn tier(&self) -> Tier {
+        if !self.outlier.is_empty() {
+            Tier::Outlier
+        } else if !self.label_err.is_empty() {
+            Tier::SuspectedLabelError
+        } else if !self.expert.is_empty() {
+            Tier::ExpertReview
+        } else if self.light.is_empty() {
+            Tier::AutoAccept
+        } else {
+            Tier::LightReview
+        }
+    }
+
+    /// The reasons an item in `tier` shows: those of the higher tiers, then the light ones
+    /// (or, when auto-accepted, the ones that certify it).
+    fn into_list(self, tier: Tier) -> Vec<Reason> {
+        let mut reasons = Vec::new();
+        reasons.extend(self.outlier);
+        reasons.extend(self.label_err);
+        reasons.extend(self.expert);
+        if tier == Tier::AutoAccept {
+            reasons.extend(self.accept);
+        } else {
+            // a confident disagreement already said "model predicts X, label is Y"
+            let said = reasons.iter().any(|r| r.signal == Signal::LabelAgreement);
+            reasons.extend(
+                self.light
+                    .into_iter()
+                    .filter(|r| !(said && r.signal == Signal::LabelAgreement)),
+            );
+        }
+        reasons
+    }
+}
+
+/// One valid pool item as the reasons see it.
+struct ItemView<'a> {
+    i: usize,
+    /// Its calibrated probabilities.
+    row: &'a [f64],
+    pred: usize,
+    conf: f64,
+    given: Option<usize>,
+    set: Option<&'a [usize]>,
+}
+
+/// Outlier score, confident-learning flag and near-duplicate conflict.
+fn data_reasons(
+    v: &ItemView<'_>,
+    pool: &PoolSet,
+    policy: &PolicyConfig,
+    fp: &FittedPolicy,
+    issue: bool,
+    r: &mut Reasons,
+) {
+    let (i, row, pred, conf, g) = (v.i, v.row, v.pred, v.conf, v.given);
+    if let (Some(th), Some(s)) = (fp.threshold, &pool.outlier_scores) {
+        let x = s[i];
+        if x.is_finite() && x < th {
+            r.outlier.push(reason(
+                Signal::OutlierScore,
+                Some(x),
+                Some(th),
+                "<",
+                format!("Outlier score {x:.4} is below {th:.4}, the {:.1}% quantile of the verified items: unlike the data the model was checked on.", policy.outliers.quantile * 100.0),
+            ));
+        }
+    }
+    if issue {
+        r.label_err.push(reason(
+            Signal::LabelIssue,
+            g.map(|g| row[g]),
+            None,
+            "",
+            format!(
+                "Confident learning flags the given label {}: the model gives it {:.3} and predicts {pred} ({conf:.3}).",
+                g.unwrap_or(pred),
+                g.map(|g| row[g]).unwrap_or(conf)
+            ),
+        ));
+    }
+    if let Some(d) = &pool.duplicate_of_verified {
+        let j = d[i];
+        if j >= 0 {
+            let j = j as usize;
+            let vl = fp.verified_labels.get(j).copied();
+            if let (Some(vl), Some(g)) = (vl, g) {
+                if vl != g {
+                    r.label_err.push(reason(
+                        Signal::DuplicateConflict,
+                        Some(j as f64),
+                        None,
+                        "!=",
+                        format!(
+                            "Near-duplicate of verified item {j}, whose label is {vl}, not {g}."
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+}
+
+/// Low confidence, the conformal set's size and low annotator agreement.
+fn expert_reasons(v: &ItemView<'_>, pool: &PoolSet, policy: &PolicyConfig, r: &mut Reasons) {
+    let conf = v.conf;
+    let e = &policy.expert;
+    if conf < e.max_confidence {
+        r.expert.push(reason(
+            Signal::Confidence,
+            Some(conf),
+            Some(e.max_confidence),
+            "<",
+            format!(
+                "Calibrated confidence {conf:.3} is below {:.3}.",
+                e.max_confidence
+            ),
+        ));
+    }
+    if let Some(set) = v.set {
+        let sz = set.len();
+        let level = (1.0 - policy.conformal.alpha) * 100.0;
+        let expert_size = policy.conformal.expert_set_size;
+        if sz == 0 || sz >= expert_size {
+            r.expert.push(reason(
+                Signal::ConformalSetSize,
+                Some(sz as f64),
+                Some(expert_size as f64),
+                if sz == 0 { "==" } else { ">=" },
+                if sz == 0 {
+                    format!("The {level:.0}% conformal set is empty: no class is plausible enough.")
+                } else {
+                    format!("The {level:.0}% conformal set holds {sz} classes {set:?}.")
+                },
+            ));
+        } else if sz >= 2 {
+            r.light.push(reason(
+                Signal::ConformalSetSize,
+                Some(sz as f64),
+                Some(2.0),
+                ">=",
+                format!("The {level:.0}% conformal set holds {sz} classes {set:?}."),
+            ));
+        }
+    }
+    if let Some(a) = &pool.agreement {
+        let x = a[v.i];
+        if x.is_finite() && x < e.min_agreement {
+            r.expert.push(reason(
+                Signal::AnnotatorAgreement,
+                Some(x),
+                Some(e.min_agreement),
+                "<",
+                format!(
+                    "Annotator agreement {x:.3} is below {:.3}.",
+                    e.min_agreement
+                ),
+            ));
+        }
+    }
+}
+
+/// Auto-accept eligibility (the certified threshold, agreement with the given label), and a
+/// confident disagreement with the given label as a suspected label error.
+fn accept_reasons(v: &ItemView<'_>, policy: &PolicyConfig, fp: &FittedPolicy, r: &mut Reasons) {
+    let (pred, conf, g) = (v.pred, v.conf, v.given);
+    let Some(th) = fp.fitted.auto_accept.as_ref().map(|a| a.threshold) else {
+        r.light.push(reason(
+            Signal::AutoAcceptUnavailable,
+            None,
+            None,
+            "",
+            format!(
+                "No auto-accept threshold: {}",
+                fp.fitted
+                    .auto_accept_refused
+                    .clone()
+                    .unwrap_or_else(|| "not certified".into())
+            ),
+        ));
+        return;
+    };
+    if conf < th {
+        r.light.push(reason(
+            Signal::Confidence,
+            Some(conf),
+            Some(th),
+            "<",
+            format!("Calibrated confidence {conf:.4} is below the auto-accept threshold {th:.4}."),
+        ));
+    } else {
+        r.accept.push(reason(
+            Signal::Confidence,
+            Some(conf),
+            Some(th),
+            ">=",
+            format!(
+                "Calibrated confidence {conf:.4} reaches the certified threshold {th:.4} (at most {:.2}% wrong, with probability {:.3}).",
+                policy.auto_accept.alpha * 100.0,
+                1.0 - policy.auto_accept.delta
+            ),
+        ));
+    }
+    let Some(g) = g else {
+        return;
+    };
+    if policy.auto_accept.require_label_agreement {
+        if g != pred {
+            r.light.push(reason(
+                Signal::LabelAgreement,
+                Some(pred as f64),
+                Some(g as f64),
+                "!=",
+                format!("The model predicts {pred}, the given label is {g}."),
+            ));
+        } else {
+            r.accept.push(reason(
+                Signal::LabelAgreement,
+                Some(pred as f64),
+                Some(g as f64),
+                "==",
+                format!("The model's prediction agrees with the given label {g}."),
+            ));
+        }
+    }
+    if g != pred && conf >= th && r.label_err.is_empty() {
+        r.label_err.push(reason(
+            Signal::LabelAgreement,
+            Some(conf),
+            Some(th),
+            ">=",
+            format!("The model predicts {pred} with confidence {conf:.4} (at least the auto-accept threshold {th:.4}), but the given label is {g}."),
+        ));
+    }
+}
+
+/// The review order: every item but the auto-accepted, highest priority first, then by tier
+/// rank, then by index (failed items, with no priority, last).
+fn review_order(items: &[TieredItem]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..items.len())
+        .filter(|&i| items[i].tier != Tier::AutoAccept)
+        .collect();
+    order.sort_by(|&a, &b| {
+        let (ia, ib) = (&items[a], &items[b]);
+        let pa = ia.priority.unwrap_or(f64::NEG_INFINITY);
+        let pb = ib.priority.unwrap_or(f64::NEG_INFINITY);
+        pb.total_cmp(&pa)
+            .then(ia.tier.rank().cmp(&ib.tier.rank()))
+            .then(a.cmp(&b))
+    });
+    order
+}
+
+/// Triage the pool with a fitted policy: check it, calibrate the valid rows, take their
+/// conformal sets and confident-learning flags, then give each item its reasons and tier.
 pub fn apply_policy(
     k: usize,
     pool: &PoolSet,
@@ -825,37 +1183,15 @@ pub fn apply_policy(
     check_len(&pool.outlier_scores, n, "pool.outlierScores")?;
     check_len(&pool.agreement, n, "pool.agreement")?;
     check_len(&pool.duplicate_of_verified, n, "pool.duplicateOfVerified")?;
-    let mut failed = vec![false; n];
-    for &i in &pool.failed {
-        if i >= n {
-            return Err(err!(
-                InvalidInput,
-                "pool.failed: index {i} is not < n = {n}"
-            ));
-        }
-        failed[i] = true;
-    }
-    let mut fail_msg: Vec<Option<String>> = vec![None; n];
-    for (i, row) in pool.pred_probs.chunks_exact(k).enumerate() {
-        if failed[i] {
-            fail_msg[i] = Some("the item failed upstream (decoding or scoring)".into());
-        } else if !row_ok(row) {
-            failed[i] = true;
-            fail_msg[i] = Some(
-                "its probabilities are not a valid distribution (NaN, infinity, outside [0, 1], or not summing to 1)"
-                    .into(),
-            );
-        }
-    }
-    let valid: Vec<usize> = (0..n).filter(|&i| !failed[i]).collect();
+    let fail_msg = pool_failures(pool, k)?;
+    let valid: Vec<usize> = (0..n).filter(|&i| fail_msg[i].is_none()).collect();
     let mut raw = Vec::with_capacity(valid.len() * k);
     for &i in &valid {
         raw.extend_from_slice(&pool.pred_probs[i * k..(i + 1) * k]);
     }
     let m = valid.len();
-    let t = fp.fitted.temperature;
     let cal = if m > 0 {
-        apply_temperature(&raw, m, k, ScoreKind::Probabilities, t)?
+        apply_temperature(&raw, m, k, ScoreKind::Probabilities, fp.fitted.temperature)?
     } else {
         Vec::new()
     };
@@ -872,298 +1208,53 @@ pub fn apply_policy(
         ),
         _ => None,
     };
-    // confident learning over the valid items that came with a label
-    let mut issue = vec![false; n];
-    if policy.label_issues.enabled {
-        let (mut lp, mut ll, mut li) = (Vec::new(), Vec::new(), Vec::new());
-        for (r, &i) in valid.iter().enumerate() {
-            if let Some(g) = pgiven[i] {
-                lp.extend_from_slice(&cal[r * k..(r + 1) * k]);
-                ll.push(g);
-                li.push(i);
-            }
-        }
-        if ll.len() > k {
-            let p = Probs::new_unchecked_sums(&lp, ll.len(), k)?;
-            let r = find_label_issues(&p, &ll, &policy.label_issues.options)?;
-            for (j, &flag) in r.is_label_issue.iter().enumerate() {
-                issue[li[j]] = flag;
-            }
-        }
-    }
-    let aa = fp.fitted.auto_accept.as_ref().map(|r| r.threshold);
-    let agree_rule = policy.auto_accept.require_label_agreement;
+    let issue = pool_label_issues(policy, k, n, &valid, &pgiven, &cal)?;
     let mut items = Vec::with_capacity(n);
     let mut counts = TierCounts::default();
-    let mut row_of = vec![usize::MAX; n];
-    for (r, &i) in valid.iter().enumerate() {
-        row_of[i] = r;
-    }
+    let mut rows = 0..;
     for i in 0..n {
-        if failed[i] {
-            let it = TieredItem {
-                index: i,
-                tier: Tier::Failed,
-                predicted: None,
-                confidence: None,
-                given_label: pgiven[i],
-                conformal_set: None,
-                priority: None,
-                label: pgiven[i],
-                reasons: vec![reason(
-                    Signal::Failure,
-                    None,
-                    None,
-                    "",
-                    format!("Not scored: {}.", fail_msg[i].clone().unwrap_or_default()),
-                )],
-            };
+        if let Some(why) = &fail_msg[i] {
+            let it = failed_item(i, pgiven[i], why);
             counts.add(it.tier);
             items.push(it);
             continue;
         }
-        let r = row_of[i];
+        let r = rows.next().unwrap_or_default();
         let row = &cal[r * k..(r + 1) * k];
         let pred = argmax(row);
-        let conf = row[pred];
-        let g = pgiven[i];
-        let priority = match g {
-            Some(g) => 1.0 - row[g],
-            None => 1.0 - conf,
+        let v = ItemView {
+            i,
+            row,
+            pred,
+            conf: row[pred],
+            given: pgiven[i],
+            set: sets.as_ref().map(|s| s[r].as_slice()),
         };
-        let (mut outlier, mut label_err, mut expert, mut light) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        if let (Some(th), Some(s)) = (fp.threshold, &pool.outlier_scores) {
-            let v = s[i];
-            if v.is_finite() && v < th {
-                outlier.push(reason(
-                    Signal::OutlierScore,
-                    Some(v),
-                    Some(th),
-                    "<",
-                    format!("Outlier score {v:.4} is below {th:.4}, the {:.1}% quantile of the verified items: unlike the data the model was checked on.", policy.outliers.quantile * 100.0),
-                ));
-            }
-        }
-        if issue[i] {
-            label_err.push(reason(
-                Signal::LabelIssue,
-                g.map(|g| row[g]),
-                None,
-                "",
-                format!(
-                    "Confident learning flags the given label {}: the model gives it {:.3} and predicts {pred} ({conf:.3}).",
-                    g.unwrap_or(pred),
-                    g.map(|g| row[g]).unwrap_or(conf)
-                ),
-            ));
-        }
-        if let Some(d) = &pool.duplicate_of_verified {
-            let j = d[i];
-            if j >= 0 {
-                let j = j as usize;
-                let vl = fp.verified_labels.get(j).copied();
-                if let (Some(vl), Some(g)) = (vl, g) {
-                    if vl != g {
-                        label_err.push(reason(
-                            Signal::DuplicateConflict,
-                            Some(j as f64),
-                            None,
-                            "!=",
-                            format!("Near-duplicate of verified item {j}, whose label is {vl}, not {g}."),
-                        ));
-                    }
-                }
-            }
-        }
-        if conf < policy.expert.max_confidence {
-            expert.push(reason(
-                Signal::Confidence,
-                Some(conf),
-                Some(policy.expert.max_confidence),
-                "<",
-                format!(
-                    "Calibrated confidence {conf:.3} is below {:.3}.",
-                    policy.expert.max_confidence
-                ),
-            ));
-        }
-        let set = sets.as_ref().map(|s| s[r].clone());
-        if let Some(set) = &set {
-            let sz = set.len();
-            if sz == 0 || sz >= policy.conformal.expert_set_size {
-                expert.push(reason(
-                    Signal::ConformalSetSize,
-                    Some(sz as f64),
-                    Some(policy.conformal.expert_set_size as f64),
-                    if sz == 0 { "==" } else { ">=" },
-                    if sz == 0 {
-                        format!(
-                            "The {:.0}% conformal set is empty: no class is plausible enough.",
-                            (1.0 - policy.conformal.alpha) * 100.0
-                        )
-                    } else {
-                        format!(
-                            "The {:.0}% conformal set holds {sz} classes {set:?}.",
-                            (1.0 - policy.conformal.alpha) * 100.0
-                        )
-                    },
-                ));
-            } else if sz >= 2 {
-                light.push(reason(
-                    Signal::ConformalSetSize,
-                    Some(sz as f64),
-                    Some(2.0),
-                    ">=",
-                    format!(
-                        "The {:.0}% conformal set holds {sz} classes {set:?}.",
-                        (1.0 - policy.conformal.alpha) * 100.0
-                    ),
-                ));
-            }
-        }
-        if let Some(a) = &pool.agreement {
-            let v = a[i];
-            if v.is_finite() && v < policy.expert.min_agreement {
-                expert.push(reason(
-                    Signal::AnnotatorAgreement,
-                    Some(v),
-                    Some(policy.expert.min_agreement),
-                    "<",
-                    format!(
-                        "Annotator agreement {v:.3} is below {:.3}.",
-                        policy.expert.min_agreement
-                    ),
-                ));
-            }
-        }
-        // auto-accept eligibility
-        let mut accept_reasons = Vec::new();
-        match aa {
-            None => light.push(reason(
-                Signal::AutoAcceptUnavailable,
-                None,
-                None,
-                "",
-                format!(
-                    "No auto-accept threshold: {}",
-                    fp.fitted
-                        .auto_accept_refused
-                        .clone()
-                        .unwrap_or_else(|| "not certified".into())
-                ),
-            )),
-            Some(th) => {
-                if conf < th {
-                    light.push(reason(
-                        Signal::Confidence,
-                        Some(conf),
-                        Some(th),
-                        "<",
-                        format!("Calibrated confidence {conf:.4} is below the auto-accept threshold {th:.4}."),
-                    ));
-                } else {
-                    accept_reasons.push(reason(
-                        Signal::Confidence,
-                        Some(conf),
-                        Some(th),
-                        ">=",
-                        format!(
-                            "Calibrated confidence {conf:.4} reaches the certified threshold {th:.4} (at most {:.2}% wrong, with probability {:.3}).",
-                            policy.auto_accept.alpha * 100.0,
-                            1.0 - policy.auto_accept.delta
-                        ),
-                    ));
-                }
-                if agree_rule {
-                    if let Some(g) = g {
-                        if g != pred {
-                            light.push(reason(
-                                Signal::LabelAgreement,
-                                Some(pred as f64),
-                                Some(g as f64),
-                                "!=",
-                                format!("The model predicts {pred}, the given label is {g}."),
-                            ));
-                        } else {
-                            accept_reasons.push(reason(
-                                Signal::LabelAgreement,
-                                Some(pred as f64),
-                                Some(g as f64),
-                                "==",
-                                format!("The model's prediction agrees with the given label {g}."),
-                            ));
-                        }
-                    }
-                }
-            }
-        }
-        // a confident disagreement with the given label is a suspected label error
-        if let (Some(th), Some(g)) = (aa, g) {
-            if g != pred && conf >= th && label_err.is_empty() {
-                label_err.push(reason(
-                    Signal::LabelAgreement,
-                    Some(conf),
-                    Some(th),
-                    ">=",
-                    format!("The model predicts {pred} with confidence {conf:.4} (at least the auto-accept threshold {th:.4}), but the given label is {g}."),
-                ));
-            }
-        }
-        let tier = if !outlier.is_empty() {
-            Tier::Outlier
-        } else if !label_err.is_empty() {
-            Tier::SuspectedLabelError
-        } else if !expert.is_empty() {
-            Tier::ExpertReview
-        } else if light.is_empty() {
-            Tier::AutoAccept
-        } else {
-            Tier::LightReview
-        };
-        let mut reasons = Vec::new();
-        reasons.extend(outlier);
-        reasons.extend(label_err);
-        reasons.extend(expert);
-        if tier == Tier::AutoAccept {
-            reasons.extend(accept_reasons);
-        } else {
-            // a confident disagreement already said "model predicts X, label is Y"
-            let said = reasons.iter().any(|r| r.signal == Signal::LabelAgreement);
-            reasons.extend(
-                light
-                    .into_iter()
-                    .filter(|r| !(said && r.signal == Signal::LabelAgreement)),
-            );
-        }
+        let mut reasons = Reasons::default();
+        data_reasons(&v, pool, policy, fp, issue[i], &mut reasons);
+        expert_reasons(&v, pool, policy, &mut reasons);
+        accept_reasons(&v, policy, fp, &mut reasons);
+        let tier = reasons.tier();
         let it = TieredItem {
             index: i,
             tier,
             predicted: Some(pred),
-            confidence: Some(conf),
-            given_label: g,
-            conformal_set: set,
-            priority: Some(priority),
-            label: Some(g.unwrap_or(pred)),
-            reasons,
+            confidence: Some(v.conf),
+            given_label: v.given,
+            conformal_set: v.set.map(<[usize]>::to_vec),
+            priority: Some(match v.given {
+                Some(g) => 1.0 - row[g],
+                None => 1.0 - v.conf,
+            }),
+            label: Some(v.given.unwrap_or(pred)),
+            reasons: reasons.into_list(tier),
         };
         counts.add(tier);
         items.push(it);
     }
-    let mut order: Vec<usize> = (0..n)
-        .filter(|&i| items[i].tier != Tier::AutoAccept)
-        .collect();
-    order.sort_by(|&a, &b| {
-        let (ia, ib) = (&items[a], &items[b]);
-        let pa = ia.priority.unwrap_or(f64::NEG_INFINITY);
-        let pb = ib.priority.unwrap_or(f64::NEG_INFINITY);
-        pb.total_cmp(&pa)
-            .then(ia.tier.rank().cmp(&ib.tier.rank()))
-            .then(a.cmp(&b))
-    });
     Ok(TierResponse {
+        order: review_order(&items),
         items,
-        order,
         counts,
         fitted: fp.fitted.clone(),
     })

@@ -40,8 +40,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::engine::triage::conformal::SplitMix64;
-use crate::engine::triage::risk::ln_binom_cdf;
+use crate::engine::probs::{ln_binom_cdf, SplitMix64};
 use crate::error::{err, Result};
 
 /// Two-sided Clopper-Pearson interval for `x` successes in `n` trials at level `1 - alpha`

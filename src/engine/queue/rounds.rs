@@ -56,13 +56,11 @@ use serde::{Deserialize, Serialize};
 use super::audit::{self, AuditStatus};
 use super::noise_model::{round_p_wrong, NoiseModel, NoiseModelConfig};
 use super::policy::{
-    apply_policy, fit_policy, in_unit, require, PolicyConfig, PoolSet, Tier, TierResponse,
-    VerifiedSet,
+    apply_policy, fit_policy, in_unit, require, FittedPolicy, PolicyConfig, PoolSet, Tier,
+    TierResponse, VerifiedSet,
 };
 use super::select::{select_batch, ClassBudget, SelectOptions, SelectRequest, Strategy};
-use crate::engine::triage::calibration::argmax;
-use crate::engine::triage::conformal::SplitMix64;
-use crate::engine::triage::risk::ln_binom_cdf;
+use crate::engine::probs::{argmax, ln_binom_cdf, SplitMix64};
 use crate::error::{err, Result};
 
 /// One review outcome.
@@ -513,23 +511,26 @@ pub fn allocate(total: usize, weights: &[f64], avail: &[usize], floor: usize) ->
     out
 }
 
-/// Plan the next round (JS `planRound`, CLI `queue plan`).
-pub fn plan_round(req: &RoundRequest) -> Result<RoundPlan> {
-    let k = req.k;
-    let o = &req.options;
-    check_options(o)?;
-    check_pool(&req.pool, k)?;
-    let n = req.pool.n;
-    let (verified, reviewed) = with_reviewed(req)?;
-    let fp = fit_policy(k, &verified, &req.policy)?;
-
-    // the unreviewed part of the pool
-    let rest: Vec<usize> = (0..n).filter(|&i| !reviewed[i]).collect();
-    let mut pos = vec![usize::MAX; n];
+/// The unreviewed part of the pool: its items in pool order, and each pool item's position
+/// among them (`usize::MAX` for a reviewed one).
+fn unreviewed(reviewed: &[bool]) -> (Vec<usize>, Vec<usize>) {
+    let rest: Vec<usize> = (0..reviewed.len()).filter(|&i| !reviewed[i]).collect();
+    let mut pos = vec![usize::MAX; reviewed.len()];
     for (r, &i) in rest.iter().enumerate() {
         pos[i] = r;
     }
-    let sub_pool = subset(&req.pool, k, &rest, &pos, &reviewed);
+    (rest, pos)
+}
+
+/// The policy's tiers of the unreviewed items, with pool indices.
+fn tier_rest(
+    req: &RoundRequest,
+    fp: &FittedPolicy,
+    rest: &[usize],
+    pos: &[usize],
+    reviewed: &[bool],
+) -> Result<TierResponse> {
+    let k = req.k;
     let mut tiers = if rest.is_empty() {
         TierResponse {
             items: Vec::new(),
@@ -538,7 +539,8 @@ pub fn plan_round(req: &RoundRequest) -> Result<RoundPlan> {
             fitted: fp.fitted.clone(),
         }
     } else {
-        apply_policy(k, &sub_pool, &req.policy, &fp)?
+        let sub_pool = subset(&req.pool, k, rest, pos, reviewed);
+        apply_policy(k, &sub_pool, &req.policy, fp)?
     };
     for it in tiers.items.iter_mut() {
         it.index = rest[it.index];
@@ -546,39 +548,34 @@ pub fn plan_round(req: &RoundRequest) -> Result<RoundPlan> {
     for i in tiers.order.iter_mut() {
         *i = rest[*i];
     }
-    // the noise model's posterior P(label wrong) where it has a say (items with a given
-    // label): the review order, highest first (stable: ties keep the policy's order), failed
-    // items still last
-    let noise = round_p_wrong(
-        k,
-        &verified,
-        &req.pool,
-        &tiers,
-        fp.fitted.temperature,
-        &o.noise_model,
-    )?;
-    let p_wrong = |i: usize| noise.as_ref().map(|m| m.1[i]).filter(|v| v.is_finite());
-    let nm: Option<NoiseModel> = noise.as_ref().map(|m| m.0.clone());
-    if noise.is_some() {
-        let key: Vec<f64> = tiers
-            .order
-            .iter()
-            .map(|&i| {
-                let it = &tiers.items[pos[i]];
-                match (it.tier, p_wrong(i)) {
-                    (Tier::Failed, _) => f64::NEG_INFINITY,
-                    (_, Some(p)) => p,
-                    (_, None) => it.priority.unwrap_or(0.0),
-                }
-            })
-            .collect();
-        let mut perm: Vec<usize> = (0..key.len()).collect();
-        perm.sort_by(|&a, &b| key[b].total_cmp(&key[a]).then(a.cmp(&b)));
-        tiers.order = perm.iter().map(|&r| tiers.order[r]).collect();
-    }
-    let item_of = |i: usize| &tiers.items[pos[i]];
+    Ok(tiers)
+}
 
-    // what reviews found, per class of the label the item came with (or its prediction)
+/// The review order by the noise model's posterior P(label wrong) where it has a say (items
+/// with a given label), highest first (stable: ties keep the policy's order), failed items
+/// still last.
+fn order_by_noise(tiers: &mut TierResponse, pos: &[usize], p_wrong: impl Fn(usize) -> Option<f64>) {
+    let key: Vec<f64> = tiers
+        .order
+        .iter()
+        .map(|&i| {
+            let it = &tiers.items[pos[i]];
+            match (it.tier, p_wrong(i)) {
+                (Tier::Failed, _) => f64::NEG_INFINITY,
+                (_, Some(p)) => p,
+                (_, None) => it.priority.unwrap_or(0.0),
+            }
+        })
+        .collect();
+    let mut perm: Vec<usize> = (0..key.len()).collect();
+    perm.sort_by(|&a, &b| key[b].total_cmp(&key[a]).then(a.cmp(&b)));
+    tiers.order = perm.iter().map(|&r| tiers.order[r]).collect();
+}
+
+/// What reviews found, per class of the label the item came with (or its prediction): the
+/// items reviewed and the wrong labels found.
+fn reviewed_per_class(req: &RoundRequest) -> (Vec<usize>, Vec<usize>) {
+    let k = req.k;
     let mut wrong_rev = vec![0usize; k];
     let mut n_rev = vec![0usize; k];
     for r in &req.reviewed {
@@ -599,303 +596,415 @@ pub fn plan_round(req: &RoundRequest) -> Result<RoundPlan> {
             }
         }
     }
-    // error model: P(label wrong | priority), isotonic on the verified + reviewed items
+    (n_rev, wrong_rev)
+}
+
+/// The unreviewed items as the stopping rule sees them.
+struct Left {
+    /// Expected wrong labels per class among the unreviewed items that did not fail.
+    expected: Vec<f64>,
+    /// Unreviewed items with a label, per class.
+    unreviewed: Vec<usize>,
+    /// Failed items (they count as wrong).
+    failed: usize,
+    /// Auto-accepted items.
+    auto_accepted: usize,
+    /// The unreviewed items that did not fail (the audit's remainder), in item order.
+    remainder: Vec<usize>,
+}
+
+/// Count what is left; the expected errors come from the noise model where it has a say,
+/// else from the error model `P(label wrong | priority)` (isotonic on the verified and
+/// reviewed items), else from the priority itself.
+fn what_is_left(
+    tiers: &TierResponse,
+    fp: &FittedPolicy,
+    k: usize,
+    p_wrong: impl Fn(usize) -> Option<f64>,
+) -> Left {
     let model = fp.error_model();
-    let mut exp_left = vec![0.0; k];
-    let mut unrev = vec![0usize; k];
-    let (mut failed_left, mut auto_acc, mut remainder) = (0usize, 0usize, Vec::new());
+    let mut left = Left {
+        expected: vec![0.0; k],
+        unreviewed: vec![0; k],
+        failed: 0,
+        auto_accepted: 0,
+        remainder: Vec::new(),
+    };
     for it in &tiers.items {
         if it.tier == Tier::Failed {
-            failed_left += 1;
+            left.failed += 1;
             continue;
         }
-        remainder.push(it.index);
+        left.remainder.push(it.index);
         if it.tier == Tier::AutoAccept {
-            auto_acc += 1;
+            left.auto_accepted += 1;
         }
         if let (Some(c), Some(p)) = (it.label, it.priority) {
-            unrev[c] += 1;
-            exp_left[c] +=
+            left.unreviewed[c] += 1;
+            left.expected[c] +=
                 p_wrong(it.index).unwrap_or_else(|| model.as_ref().map_or(p, |m| m.predict(p)));
         }
     }
-    let expected = exp_left;
-    let expected_errors = expected.iter().sum::<f64>() + failed_left as f64;
-    let expected_rate = expected_errors / n.max(1) as f64;
+    left
+}
 
-    // certificate from the latest audit
-    let s = &o.stopping;
-    let (mut cert_rate, mut cert_delta) = (None, None);
-    let mut seq: Option<(AuditStatus, bool)> = None;
-    if let Some(a) = req.audits.last().filter(|a| a.indices.is_some()) {
-        let j = req.audits.len() as i32;
-        let dj = s.delta / 2f64.powi(j);
-        let ix = a.indices.as_deref().unwrap_or_default();
+/// What the latest audit certifies.
+#[derive(Default)]
+struct Certificate {
+    /// Upper bound on the pool's error rate.
+    rate: Option<f64>,
+    /// With probability at least `1 - delta`.
+    delta: Option<f64>,
+    /// A sequential audit's status, and whether it goes on: nothing else was reviewed since
+    /// it began, it may still certify, and it has not reached its cap.
+    seq: Option<(AuditStatus, bool)>,
+}
+
+/// The certificate of the latest audit (none before the first one).
+fn certificate(req: &RoundRequest, left: &Left) -> Result<Certificate> {
+    let (s, n) = (&req.options.stopping, req.pool.n);
+    let failed = left.failed as f64;
+    let Some(a) = req.audits.last() else {
+        return Ok(Certificate::default());
+    };
+    let j = req.audits.len() as i32;
+    let dj = s.delta / 2f64.powi(j);
+    let delta = Some(s.delta * (1.0 - 0.5f64.powi(j)));
+    if let Some(ix) = a.indices.as_deref() {
         let outcomes = audit_outcomes(req, ix, a.remainder_size)?;
+        let target = seq_target(s, n, a.remainder_size);
         let st = audit::status(
             &outcomes,
             a.remainder_size,
             dj,
-            seq_target(s, n, a.remainder_size),
+            target,
             a.estimated_rate * n as f64 / a.remainder_size.max(1) as f64,
         )?;
-        cert_rate = Some((st.upper_wrong_left + failed_left) as f64 / n.max(1) as f64);
-        cert_delta = Some(s.delta * (1.0 - 0.5f64.powi(j)));
-        // the audit goes on while nothing else was reviewed since it began, it may still
-        // certify, and it has not reached its cap
-        let open = remainder.len() + ix.len() == a.remainder_size
-            && !audit::futile(&outcomes, seq_target(s, n, a.remainder_size))
+        let open = left.remainder.len() + ix.len() == a.remainder_size
+            && !audit::futile(&outcomes, target)
             && st.sampled < s.max_audit.min(a.remainder_size);
-        seq = Some((st, open));
-    } else if let Some(a) = req.audits.last() {
-        if a.sampled == 0 || a.wrong > a.sampled || a.sampled > a.remainder_size {
-            return Err(err!(
-                InvalidInput,
-                "audit record {{sampled: {}, wrong: {}, remainderSize: {}}} is inconsistent",
-                a.sampled,
-                a.wrong,
-                a.remainder_size
-            ));
-        }
-        let j = req.audits.len() as i32;
-        let dj = s.delta / 2f64.powi(j);
-        let u = clopper_pearson_upper(a.wrong, a.sampled, dj);
-        cert_rate = Some(((u * a.remainder_size as f64) + failed_left as f64) / n.max(1) as f64);
-        cert_delta = Some(s.delta * (1.0 - 0.5f64.powi(j)));
+        return Ok(Certificate {
+            rate: Some((st.upper_wrong_left as f64 + failed) / n.max(1) as f64),
+            delta,
+            seq: Some((st, open)),
+        });
     }
-    let estimate = PoolEstimate {
-        n,
-        reviewed: n - rest.len(),
-        unreviewed: rest.len(),
-        failed: failed_left,
-        auto_accepted: auto_acc,
-        expected_errors,
-        expected_error_rate: expected_rate,
-        certified_error_rate: cert_rate,
-        certified_delta: cert_delta,
-    };
-    let mut per_class: Vec<ClassEstimate> = (0..k)
-        .map(|c| ClassEstimate {
-            class: c,
-            unreviewed: unrev[c],
-            expected_errors: expected[c],
-            reviewed: n_rev[c],
-            wrong_found: wrong_rev[c],
-            budget: 0,
-        })
-        .collect();
+    if a.sampled == 0 || a.wrong > a.sampled || a.sampled > a.remainder_size {
+        return Err(err!(
+            InvalidInput,
+            "audit record {{sampled: {}, wrong: {}, remainderSize: {}}} is inconsistent",
+            a.sampled,
+            a.wrong,
+            a.remainder_size
+        ));
+    }
+    let u = clopper_pearson_upper(a.wrong, a.sampled, dj);
+    Ok(Certificate {
+        rate: Some(((u * a.remainder_size as f64) + failed) / n.max(1) as f64),
+        delta,
+        seq: None,
+    })
+}
 
-    let done = |reason: String, per_class, tiers, estimate| RoundPlan {
-        batch: Vec::new(),
-        audit: None,
-        stop: true,
-        stop_reason: reason,
-        estimate,
-        per_class,
-        tiers,
-        noise_model: nm.clone(),
-    };
-    if let Some(c) = cert_rate {
-        if c <= s.target_error_rate {
-            let msg = format!(
-                "Certified: with probability at least {:.3}, at most {:.3}% of the pool's labels are wrong (target {:.3}%), from an audit of {} items with {} wrong.",
-                1.0 - cert_delta.unwrap_or(s.delta),
-                c * 100.0,
-                s.target_error_rate * 100.0,
-                seq.as_ref()
-                    .map_or(req.audits.last().map_or(0, |a| a.sampled), |q| q.0.sampled),
-                seq.as_ref()
-                    .map_or(req.audits.last().map_or(0, |a| a.wrong), |q| q.0.wrong)
-            );
-            return Ok(done(msg, per_class, tiers, estimate));
-        }
-    }
-    if remainder.is_empty() {
-        let msg = if failed_left > 0 {
-            format!("Every item is reviewed except {failed_left} failed item(s), which need manual handling.")
-        } else {
-            "Every item is reviewed.".to_string()
-        };
-        return Ok(done(msg, per_class, tiers, estimate));
-    }
-    let review_left: Vec<usize> = tiers
-        .order
-        .iter()
-        .copied()
-        .filter(|&i| item_of(i).tier != Tier::Failed)
-        .collect();
-    if let (Some((st, true)), Some(a)) = (&seq, req.audits.last()) {
-        if cert_rate.is_some_and(|c| c > s.target_error_rate) {
-            let j = req.audits.len();
-            let step = s.audit_step.min(s.max_audit - st.sampled);
-            let indices = audit::draw_step(&remainder, step, audit_seed(o.seed, j, st.sampled));
-            let reason = format!(
-                "Sequential audit {j}: {} items checked, {} wrong; the bound allows at most {} wrong labels left ({:.3}% of the pool, target {:.3}%): audit {} more.",
-                st.sampled,
-                st.wrong,
-                st.upper_wrong_left,
-                cert_rate.unwrap_or(1.0) * 100.0,
-                s.target_error_rate * 100.0,
-                indices.len()
-            );
-            return Ok(RoundPlan {
-                batch: Vec::new(),
-                audit: Some(AuditPlan {
-                    indices,
-                    remainder_size: a.remainder_size,
-                    estimated_rate: a.estimated_rate,
-                    delta: st.delta,
-                    sequential: true,
-                    number: j,
-                    status: Some(st.clone()),
-                }),
-                stop: false,
-                stop_reason: reason,
-                estimate,
-                per_class,
-                tiers,
-                noise_model: nm.clone(),
-            });
-        }
-    }
-    let last_est = req.audits.last().map(|a| a.estimated_rate);
-    let trigger = expected_rate <= s.audit_at * s.target_error_rate
-        && last_est.is_none_or(|e| expected_rate <= 0.5 * e);
-    if trigger || review_left.is_empty() {
-        let j = req.audits.len() as i32 + 1;
-        let dj = s.delta / 2f64.powi(j);
-        let r_len = remainder.len();
-        let allowed =
-            ((s.target_error_rate * n as f64 - failed_left as f64) / r_len as f64).max(0.0);
-        let est_r = (expected_errors - failed_left as f64).max(0.0) / r_len as f64;
-        // plan for twice the estimated rate, so that an audit is not failed by the luck of
-        // the draw or a slightly optimistic estimate
-        let m = if s.sequential {
-            s.audit_step.min(s.max_audit).min(r_len)
-        } else {
-            audit_size(s.audit_margin * est_r, allowed, dj, s.max_audit.min(r_len))
-        };
-        if m > 0 && allowed > 0.0 && s.sequential {
-            let indices = audit::draw_step(&remainder, m, audit_seed(o.seed, j as usize, 0));
-            let reason = format!(
-                "The estimated error rate {:.3}% is within {:.0}% of the target {:.3}%: a sequential audit of the {r_len} unreviewed items starts with {m} drawn at random.",
-                expected_rate * 100.0,
-                s.audit_at * 100.0,
-                s.target_error_rate * 100.0
-            );
-            return Ok(RoundPlan {
-                batch: Vec::new(),
-                audit: Some(AuditPlan {
-                    indices,
-                    remainder_size: r_len,
-                    estimated_rate: expected_rate,
-                    delta: dj,
-                    sequential: true,
-                    number: j as usize,
-                    status: None,
-                }),
-                stop: false,
-                stop_reason: reason,
-                estimate,
-                per_class,
-                tiers,
-                noise_model: nm.clone(),
-            });
-        }
-        if m > 0 && allowed > 0.0 {
-            // partial Fisher-Yates, seeded per audit
-            let mut rng =
-                SplitMix64::new(o.seed ^ (0x9E37_79B9_7F4A_7C15u64.wrapping_mul(j as u64)));
-            let mut pool_idx = remainder.clone();
-            for t in 0..m {
-                let u = t + (rng.next_u64() % (r_len - t) as u64) as usize;
-                pool_idx.swap(t, u);
-            }
-            pool_idx.truncate(m);
-            let reason = format!(
-                "The estimated error rate {:.3}% is within {:.0}% of the target {:.3}%: audit {m} items drawn at random from the {r_len} unreviewed ones to certify it.",
-                expected_rate * 100.0,
-                s.audit_at * 100.0,
-                s.target_error_rate * 100.0
-            );
-            return Ok(RoundPlan {
-                batch: Vec::new(),
-                audit: Some(AuditPlan {
-                    indices: pool_idx,
-                    remainder_size: r_len,
-                    estimated_rate: expected_rate,
-                    delta: dj,
-                    sequential: false,
-                    number: j as usize,
-                    status: None,
-                }),
-                stop: false,
-                stop_reason: reason,
-                estimate,
-                per_class,
-                tiers,
-                noise_model: nm.clone(),
-            });
-        }
-        if review_left.is_empty() {
-            return Ok(done(
-                "Nothing left to review but the auto-accepted items, and the target cannot be certified by an audit."
-                    .into(),
-                per_class,
-                tiers,
-                estimate,
-            ));
-        }
-    }
+/// What every plan carries, whatever it decides.
+struct Outcome {
+    estimate: PoolEstimate,
+    per_class: Vec<ClassEstimate>,
+    tiers: TierResponse,
+    noise_model: Option<NoiseModel>,
+}
 
-    // the next batch
+impl Outcome {
+    fn plan(
+        self,
+        batch: Vec<usize>,
+        audit: Option<AuditPlan>,
+        stop: bool,
+        reason: String,
+    ) -> RoundPlan {
+        RoundPlan {
+            batch,
+            audit,
+            stop,
+            stop_reason: reason,
+            estimate: self.estimate,
+            per_class: self.per_class,
+            tiers: self.tiers,
+            noise_model: self.noise_model,
+        }
+    }
+    fn stop(self, reason: String) -> RoundPlan {
+        self.plan(Vec::new(), None, true, reason)
+    }
+    fn audit(self, (audit, reason): (AuditPlan, String)) -> RoundPlan {
+        self.plan(Vec::new(), Some(audit), false, reason)
+    }
+}
+
+/// The stop message when the certificate reaches the target.
+fn certified(req: &RoundRequest, cert: &Certificate) -> Option<String> {
+    let s = &req.options.stopping;
+    let c = cert.rate.filter(|&c| c <= s.target_error_rate)?;
+    let last = req.audits.last();
+    let (sampled, wrong) = match &cert.seq {
+        Some((st, _)) => (st.sampled, st.wrong),
+        None => (last.map_or(0, |a| a.sampled), last.map_or(0, |a| a.wrong)),
+    };
+    Some(format!(
+        "Certified: with probability at least {:.3}, at most {:.3}% of the pool's labels are wrong (target {:.3}%), from an audit of {sampled} items with {wrong} wrong.",
+        1.0 - cert.delta.unwrap_or(s.delta),
+        c * 100.0,
+        s.target_error_rate * 100.0,
+    ))
+}
+
+/// The next step of an open sequential audit that has not certified the target yet.
+fn continue_audit(
+    req: &RoundRequest,
+    cert: &Certificate,
+    remainder: &[usize],
+) -> Option<(AuditPlan, String)> {
+    let s = &req.options.stopping;
+    let (Some((st, true)), Some(a)) = (&cert.seq, req.audits.last()) else {
+        return None;
+    };
+    if !cert.rate.is_some_and(|c| c > s.target_error_rate) {
+        return None;
+    }
+    let j = req.audits.len();
+    let step = s.audit_step.min(s.max_audit - st.sampled);
+    let indices = audit::draw_step(remainder, step, audit_seed(req.options.seed, j, st.sampled));
+    let reason = format!(
+        "Sequential audit {j}: {} items checked, {} wrong; the bound allows at most {} wrong labels left ({:.3}% of the pool, target {:.3}%): audit {} more.",
+        st.sampled,
+        st.wrong,
+        st.upper_wrong_left,
+        cert.rate.unwrap_or(1.0) * 100.0,
+        s.target_error_rate * 100.0,
+        indices.len()
+    );
+    let plan = AuditPlan {
+        indices,
+        remainder_size: a.remainder_size,
+        estimated_rate: a.estimated_rate,
+        delta: st.delta,
+        sequential: true,
+        number: j,
+        status: Some(st.clone()),
+    };
+    Some((plan, reason))
+}
+
+/// A new audit of the remainder, when its size allows one: sequential (a first step drawn at
+/// random) or one sample sized for twice the estimated rate, so that an audit is not failed
+/// by the luck of the draw or a slightly optimistic estimate.
+fn start_audit(
+    req: &RoundRequest,
+    left: &Left,
+    expected_errors: f64,
+    expected_rate: f64,
+) -> Option<(AuditPlan, String)> {
+    let (o, n) = (&req.options, req.pool.n);
+    let s = &o.stopping;
+    let j = req.audits.len() as i32 + 1;
+    let dj = s.delta / 2f64.powi(j);
+    let (remainder, failed) = (&left.remainder, left.failed as f64);
+    let r_len = remainder.len();
+    let allowed = ((s.target_error_rate * n as f64 - failed) / r_len as f64).max(0.0);
+    let est_r = (expected_errors - failed).max(0.0) / r_len as f64;
+    let m = if s.sequential {
+        s.audit_step.min(s.max_audit).min(r_len)
+    } else {
+        audit_size(s.audit_margin * est_r, allowed, dj, s.max_audit.min(r_len))
+    };
+    if m == 0 || allowed <= 0.0 {
+        return None;
+    }
+    let (indices, reason) = if s.sequential {
+        let indices = audit::draw_step(remainder, m, audit_seed(o.seed, j as usize, 0));
+        let reason = format!(
+            "The estimated error rate {:.3}% is within {:.0}% of the target {:.3}%: a sequential audit of the {r_len} unreviewed items starts with {m} drawn at random.",
+            expected_rate * 100.0,
+            s.audit_at * 100.0,
+            s.target_error_rate * 100.0
+        );
+        (indices, reason)
+    } else {
+        // partial Fisher-Yates, seeded per audit
+        let mut rng = SplitMix64::new(o.seed ^ (0x9E37_79B9_7F4A_7C15u64.wrapping_mul(j as u64)));
+        let mut pool_idx = remainder.clone();
+        for t in 0..m {
+            let u = t + (rng.next_u64() % (r_len - t) as u64) as usize;
+            pool_idx.swap(t, u);
+        }
+        pool_idx.truncate(m);
+        let reason = format!(
+            "The estimated error rate {:.3}% is within {:.0}% of the target {:.3}%: audit {m} items drawn at random from the {r_len} unreviewed ones to certify it.",
+            expected_rate * 100.0,
+            s.audit_at * 100.0,
+            s.target_error_rate * 100.0
+        );
+        (pool_idx, reason)
+    };
+    let plan = AuditPlan {
+        indices,
+        remainder_size: r_len,
+        estimated_rate: expected_rate,
+        delta: dj,
+        sequential: s.sequential,
+        number: j as usize,
+        status: None,
+    };
+    Some((plan, reason))
+}
+
+/// The next review batch from `review_left` (the review order without failed items): by class
+/// budget, by a diversity strategy, or the top of the order; each class's `budget` is set.
+fn next_batch(
+    req: &RoundRequest,
+    review_left: &[usize],
+    pos: &[usize],
+    expected: &[f64],
+    out: &mut Outcome,
+) -> Result<Vec<usize>> {
+    let o = &req.options;
+    let (tiers, per_class) = (&out.tiers, &mut out.per_class);
+    let item_of = |i: usize| &tiers.items[pos[i]];
     let b = o.batch_size.min(review_left.len());
-    let batch = if o.class_budget {
-        let mut by_class: Vec<Vec<usize>> = vec![Vec::new(); k];
-        for &i in &review_left {
+    if o.class_budget {
+        let mut by_class: Vec<Vec<usize>> = vec![Vec::new(); req.k];
+        for &i in review_left {
             let c = item_of(i).label.unwrap_or(0);
             by_class[c].push(i);
         }
         let avail: Vec<usize> = by_class.iter().map(|v| v.len()).collect();
-        let budget = allocate(b, &expected, &avail, o.min_per_class);
+        let budget = allocate(b, expected, &avail, o.min_per_class);
         for (c, pc) in per_class.iter_mut().enumerate() {
             pc.budget = budget[c];
+        }
+        if let Some(sel) = &o.selection {
+            return select_round_batch(req, sel, review_left, tiers, pos, b, Some(budget));
         }
         let mut chosen: Vec<usize> = by_class
             .iter()
             .zip(&budget)
             .flat_map(|(v, &m)| v[..m].iter().copied())
             .collect();
-        match &o.selection {
-            Some(sel) => select_round_batch(req, sel, &review_left, &tiers, &pos, b, Some(budget))?,
-            None => {
-                // keep the global priority order
-                let rank: std::collections::HashMap<usize, usize> = review_left
-                    .iter()
-                    .enumerate()
-                    .map(|(r, &i)| (i, r))
-                    .collect();
-                chosen.sort_by_key(|i| rank.get(i).copied().unwrap_or(usize::MAX));
-                chosen
-            }
-        }
-    } else if let Some(sel) = &o.selection {
-        let batch = select_round_batch(req, sel, &review_left, &tiers, &pos, b, None)?;
-        for &i in &batch {
-            if let Some(c) = item_of(i).label {
-                per_class[c].budget += 1;
-            }
-        }
-        batch
-    } else {
-        for &i in &review_left[..b] {
-            if let Some(c) = item_of(i).label {
-                per_class[c].budget += 1;
-            }
-        }
-        review_left[..b].to_vec()
+        // keep the global priority order
+        let rank: std::collections::HashMap<usize, usize> = review_left
+            .iter()
+            .enumerate()
+            .map(|(r, &i)| (i, r))
+            .collect();
+        chosen.sort_by_key(|i| rank.get(i).copied().unwrap_or(usize::MAX));
+        return Ok(chosen);
+    }
+    let batch = match &o.selection {
+        Some(sel) => select_round_batch(req, sel, review_left, tiers, pos, b, None)?,
+        None => review_left[..b].to_vec(),
     };
-    let reason = match cert_rate {
+    for &i in &batch {
+        if let Some(c) = item_of(i).label {
+            per_class[c].budget += 1;
+        }
+    }
+    Ok(batch)
+}
+
+/// Plan the next round (JS `planRound`, CLI `queue plan`): tier the unreviewed items, estimate
+/// the errors left, then stop (certified, or nothing left), go on with or start an audit, or
+/// name the next review batch.
+pub fn plan_round(req: &RoundRequest) -> Result<RoundPlan> {
+    let (k, n, o) = (req.k, req.pool.n, &req.options);
+    let s = &o.stopping;
+    check_options(o)?;
+    check_pool(&req.pool, k)?;
+    let (verified, reviewed) = with_reviewed(req)?;
+    let fp = fit_policy(k, &verified, &req.policy)?;
+    let (rest, pos) = unreviewed(&reviewed);
+    let mut tiers = tier_rest(req, &fp, &rest, &pos, &reviewed)?;
+    let noise = round_p_wrong(
+        k,
+        &verified,
+        &req.pool,
+        &tiers,
+        fp.fitted.temperature,
+        &o.noise_model,
+    )?;
+    let p_wrong = |i: usize| noise.as_ref().map(|m| m.1[i]).filter(|v| v.is_finite());
+    if noise.is_some() {
+        order_by_noise(&mut tiers, &pos, p_wrong);
+    }
+    let (n_rev, wrong_rev) = reviewed_per_class(req);
+    let left = what_is_left(&tiers, &fp, k, p_wrong);
+    let expected_errors = left.expected.iter().sum::<f64>() + left.failed as f64;
+    let expected_rate = expected_errors / n.max(1) as f64;
+    let cert = certificate(req, &left)?;
+    let mut out = Outcome {
+        estimate: PoolEstimate {
+            n,
+            reviewed: n - rest.len(),
+            unreviewed: rest.len(),
+            failed: left.failed,
+            auto_accepted: left.auto_accepted,
+            expected_errors,
+            expected_error_rate: expected_rate,
+            certified_error_rate: cert.rate,
+            certified_delta: cert.delta,
+        },
+        per_class: (0..k)
+            .map(|c| ClassEstimate {
+                class: c,
+                unreviewed: left.unreviewed[c],
+                expected_errors: left.expected[c],
+                reviewed: n_rev[c],
+                wrong_found: wrong_rev[c],
+                budget: 0,
+            })
+            .collect(),
+        tiers,
+        noise_model: noise.as_ref().map(|m| m.0.clone()),
+    };
+
+    if let Some(msg) = certified(req, &cert) {
+        return Ok(out.stop(msg));
+    }
+    if left.remainder.is_empty() {
+        return Ok(out.stop(if left.failed > 0 {
+            format!(
+                "Every item is reviewed except {} failed item(s), which need manual handling.",
+                left.failed
+            )
+        } else {
+            "Every item is reviewed.".to_string()
+        }));
+    }
+    let review_left: Vec<usize> = out
+        .tiers
+        .order
+        .iter()
+        .copied()
+        .filter(|&i| out.tiers.items[pos[i]].tier != Tier::Failed)
+        .collect();
+    if let Some(step) = continue_audit(req, &cert, &left.remainder) {
+        return Ok(out.audit(step));
+    }
+    let last_est = req.audits.last().map(|a| a.estimated_rate);
+    let trigger = expected_rate <= s.audit_at * s.target_error_rate
+        && last_est.is_none_or(|e| expected_rate <= 0.5 * e);
+    if trigger || review_left.is_empty() {
+        if let Some(audit) = start_audit(req, &left, expected_errors, expected_rate) {
+            return Ok(out.audit(audit));
+        }
+        if review_left.is_empty() {
+            return Ok(out.stop(
+                "Nothing left to review but the auto-accepted items, and the target cannot be certified by an audit."
+                    .into(),
+            ));
+        }
+    }
+    let batch = next_batch(req, &review_left, &pos, &left.expected, &mut out)?;
+    let reason = match cert.rate {
         Some(c) => format!(
             "Not yet: the latest audit certifies {:.3}%, above the target {:.3}%; estimated {:.3}% now.",
             c * 100.0,
@@ -908,16 +1017,7 @@ pub fn plan_round(req: &RoundRequest) -> Result<RoundPlan> {
             s.target_error_rate * 100.0
         ),
     };
-    Ok(RoundPlan {
-        batch,
-        audit: None,
-        stop: false,
-        stop_reason: reason,
-        estimate,
-        per_class,
-        tiers,
-        noise_model: nm.clone(),
-    })
+    Ok(out.plan(batch, None, false, reason))
 }
 
 /// The round's batch by a diversity strategy: candidates are the review items, scored by
@@ -1098,5 +1198,132 @@ fn subset(pool: &PoolSet, k: usize, rest: &[usize], pos: &[usize], reviewed: &[b
             .filter(|&&i| !reviewed[i])
             .map(|&i| pos[i])
             .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A two-class request: `nv` verified items and a pool of `n`, every label right and
+    /// confident except pool items `wrong` (given the other class).
+    fn request(nv: usize, n: usize, wrong: &[usize]) -> RoundRequest {
+        let row = |i: usize| {
+            if i.is_multiple_of(2) {
+                [0.9, 0.1]
+            } else {
+                [0.1, 0.9]
+            }
+        };
+        let json = serde_json::json!({
+            "k": 2,
+            "verified": {
+                "predProbs": (0..nv).flat_map(row).collect::<Vec<f64>>(),
+                "n": nv,
+                "labels": (0..nv).map(|i| i % 2).collect::<Vec<usize>>(),
+            },
+            "pool": {
+                "predProbs": (0..n).flat_map(row).collect::<Vec<f64>>(),
+                "n": n,
+                "givenLabels": (0..n)
+                    .map(|i| ((i % 2) ^ usize::from(wrong.contains(&i))) as i64)
+                    .collect::<Vec<i64>>(),
+            },
+        });
+        serde_json::from_value(json).unwrap()
+    }
+
+    #[test]
+    fn clopper_pearson_bounds() {
+        // no error in m draws: 1 - delta^(1/m)
+        let u = clopper_pearson_upper(0, 10, 0.05);
+        assert!((u - (1.0 - 0.05f64.powf(0.1))).abs() < 1e-9, "{u}");
+        assert_eq!(clopper_pearson_upper(3, 3, 0.05), 1.0);
+        assert_eq!(clopper_pearson_upper(0, 0, 0.05), 1.0);
+        // more errors, or more confidence, give a higher bound
+        assert!(clopper_pearson_upper(2, 50, 0.05) > clopper_pearson_upper(1, 50, 0.05));
+        assert!(clopper_pearson_upper(1, 50, 0.01) > clopper_pearson_upper(1, 50, 0.05));
+    }
+
+    #[test]
+    fn audit_sizes() {
+        assert_eq!(audit_size(0.0, 0.05, 0.05, 0), 0);
+        // zero errors: the smallest m with 1 - delta^(1/m) <= target
+        let m = audit_size(0.0, 0.05, 0.05, 10_000);
+        assert!(clopper_pearson_upper(0, m, 0.05) <= 0.05);
+        assert!(clopper_pearson_upper(0, m - 1, 0.05) > 0.05);
+        // a rate at the target can never certify it: the cap
+        assert_eq!(audit_size(0.05, 0.05, 0.05, 300), 300);
+    }
+
+    #[test]
+    fn allocation_is_proportional_capped_and_floored() {
+        let a = allocate(10, &[3.0, 1.0], &[100, 100], 0);
+        assert_eq!(a.iter().sum::<usize>(), 10);
+        assert!(a[0] > a[1]);
+        assert_eq!(allocate(10, &[3.0, 1.0], &[2, 100], 0), vec![2, 8]);
+        assert_eq!(allocate(10, &[1.0, 0.0], &[100, 100], 3)[1], 3);
+        // never more than there is
+        assert_eq!(allocate(10, &[1.0, 1.0], &[2, 3], 0), vec![2, 3]);
+    }
+
+    #[test]
+    fn unreviewed_positions() {
+        let (rest, pos) = unreviewed(&[false, true, false]);
+        assert_eq!(rest, vec![0, 2]);
+        assert_eq!(pos, vec![0, usize::MAX, 1]);
+    }
+
+    #[test]
+    fn a_round_reviews_the_most_likely_wrong_first() {
+        let mut req = request(200, 40, &[7, 12]);
+        req.options.batch_size = 2;
+        let p = plan_round(&req).unwrap();
+        assert!(!p.stop);
+        assert!(p.audit.is_none());
+        let mut b = p.batch.clone();
+        b.sort_unstable();
+        assert_eq!(b, vec![7, 12], "{}", p.stop_reason);
+        assert_eq!(p.estimate.n, 40);
+        assert_eq!(p.estimate.unreviewed, 40);
+        assert_eq!(p.per_class.iter().map(|c| c.budget).sum::<usize>(), 2);
+    }
+
+    #[test]
+    fn everything_reviewed_stops() {
+        let mut req = request(200, 4, &[]);
+        req.reviewed = (0..4)
+            .map(|i| ReviewOutcome {
+                index: i,
+                label: i % 2,
+            })
+            .collect();
+        let p = plan_round(&req).unwrap();
+        assert!(p.stop);
+        assert_eq!(p.stop_reason, "Every item is reviewed.");
+        assert!(p.batch.is_empty());
+        assert_eq!(p.estimate.reviewed, 4);
+    }
+
+    #[test]
+    fn bad_audit_records_and_reviews_are_refused() {
+        let mut req = request(200, 40, &[]);
+        req.audits = vec![AuditRecord {
+            remainder_size: 10,
+            sampled: 11,
+            wrong: 0,
+            estimated_rate: 0.01,
+            indices: None,
+        }];
+        assert_eq!(plan_round(&req).unwrap_err().code(), "invalid_input");
+        let mut req = request(200, 40, &[]);
+        req.reviewed = vec![ReviewOutcome {
+            index: 40,
+            label: 0,
+        }];
+        assert_eq!(plan_round(&req).unwrap_err().code(), "invalid_input");
+        let mut req = request(200, 40, &[]);
+        req.options.batch_size = 0;
+        assert_eq!(plan_round(&req).unwrap_err().code(), "invalid_options");
     }
 }

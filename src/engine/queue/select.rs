@@ -47,7 +47,7 @@
 //!   `|g_i - g_j|^2 = |r_i - r_j|^2 |h_i|^2 + |r_j|^2 |h_i - h_j|^2 +
 //!   2 ((r_i - r_j)·r_j)(h_i·(h_i - h_j))` (exact algebra, no cancellation when `g_i ≈ g_j`):
 //!   `O(n (k + d))` per step, `O(n)` extra memory. Sampling: `u` = next SplitMix64 uniform
-//!   (`crate::engine::triage::conformal::SplitMix64`, seeded with `seed`), the pick is the
+//!   (`crate::engine::probs::SplitMix64`, seeded with `seed`), the pick is the
 //!   first item whose running sum of `D^2` (item order) exceeds `u Σ D^2` (inverse CDF; the
 //!   original draws with `scipy.stats.rv_discrete` and redraws when it hits a centre, which
 //!   has zero probability here). When every remaining `D` is 0 the lowest-index remaining item
@@ -88,14 +88,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::engine::triage::conformal::SplitMix64;
+use crate::engine::probs::{argmax, check_row, SplitMix64};
 use crate::error::{err, Result};
 
 /// Largest candidate set for the `O(n^2)` medoid cold start.
 pub const MEDOID_MAX_ITEMS: usize = 20_000;
-
-/// Row sums of `predProbs` must be within this of 1.
-const PROB_SUM_TOL: f64 = 1e-6;
 
 /// The selection rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -645,7 +642,7 @@ impl<'a> Grad<'a> {
             hh: Vec::with_capacity(m),
         };
         for &i in cands {
-            let y = first_max(&p[i * k..(i + 1) * k]);
+            let y = argmax(&p[i * k..(i + 1) * k]);
             g.yhat.push(y);
             let rr: f64 = (0..k).map(|c| g.r(i, y, c).powi(2)).sum();
             g.rr.push(rr);
@@ -721,16 +718,6 @@ pub fn badge_gradient_geometry(
     let norms = (0..n).map(|j| (g.rr[j] * g.hh[j]).sqrt()).collect();
     let dists = pairs.iter().map(|&(i, j)| g.sq_dist(i, i, j, j)).collect();
     Ok((norms, dists))
-}
-
-fn first_max(row: &[f64]) -> usize {
-    let mut best = 0;
-    for (c, &v) in row.iter().enumerate() {
-        if v > row[best] {
-            best = c;
-        }
-    }
-    best
 }
 
 fn badge(cands: &[usize], b: usize, cx: &Ctx<'_>, rng: &mut SplitMix64) -> Result<Out> {
@@ -962,28 +949,10 @@ fn check_rows(data: &[f64], w: usize, rows: &[usize], what: &str) -> Result<()> 
     Ok(())
 }
 
-/// Select a batch (see the module docs).
-pub fn select_batch(r: &SelectRequest) -> Result<SelectResponse> {
+/// Validate the embeddings (the rows of eligible items finite) and the labeled ones; `d`, or 0
+/// without embeddings.
+fn checked_embeddings(r: &SelectRequest, eligible: &[usize]) -> Result<usize> {
     let n = r.scores.len();
-    let o = &r.options;
-    if n == 0 {
-        return Err(err!(InvalidInput, "scores is empty"));
-    }
-    if r.batch_size == 0 {
-        return Err(err!(InvalidOptions, "batchSize must be at least 1"));
-    }
-    let mut notes = Vec::new();
-    let mut eligible = Vec::with_capacity(n);
-    let mut skipped = Vec::new();
-    for (i, s) in r.scores.iter().enumerate() {
-        if s.is_finite() {
-            eligible.push(i);
-        } else {
-            skipped.push(i);
-        }
-    }
-    let needs_emb = r.strategy != Strategy::TopK;
-    // embeddings
     let mut d = 0;
     if let Some(e) = &r.embeddings {
         d =
@@ -995,8 +964,8 @@ pub fn select_batch(r: &SelectRequest) -> Result<SelectResponse> {
                 e.len()
             ));
         }
-        check_rows(e, d, &eligible, "embeddings")?;
-    } else if needs_emb {
+        check_rows(e, d, eligible, "embeddings")?;
+    } else if r.strategy != Strategy::TopK {
         return Err(err!(
             InvalidInput,
             "{:?} needs embeddings and d",
@@ -1018,8 +987,17 @@ pub fn select_batch(r: &SelectRequest) -> Result<SelectResponse> {
             ));
         }
     }
-    // probabilities and classes
-    let mut k = r.k;
+    Ok(d)
+}
+
+/// Validate `predProbs` (the rows of eligible items) and `predicted`; each item's class (the
+/// predicted one, else the arg-max) and the number of classes.
+fn checked_classes(
+    r: &SelectRequest,
+    eligible: &[usize],
+) -> Result<(Option<Vec<usize>>, Option<usize>)> {
+    let n = r.scores.len();
+    let k = r.k;
     if let Some(p) = &r.pred_probs {
         let kk = k.ok_or_else(|| err!(InvalidInput, "predProbs given without k"))?;
         if kk == 0 || p.len() != n * kk {
@@ -1029,24 +1007,11 @@ pub fn select_batch(r: &SelectRequest) -> Result<SelectResponse> {
                 p.len()
             ));
         }
-        for &i in &eligible {
-            let row = &p[i * kk..(i + 1) * kk];
-            if row
-                .iter()
-                .any(|v| !(v.is_finite() && (0.0..=1.0).contains(v)))
-            {
-                return Err(err!(
-                    InvalidProbabilities,
-                    "predProbs row {i} has values outside [0, 1] or not finite"
-                ));
-            }
-            let s: f64 = row.iter().sum();
-            if (s - 1.0).abs() > PROB_SUM_TOL {
-                return Err(err!(InvalidProbabilities, "predProbs row {i} sums to {s}"));
-            }
+        for &i in eligible {
+            check_row(&p[i * kk..(i + 1) * kk], i, "predProbs")?;
         }
     }
-    let classes: Option<Vec<usize>> = match (&r.predicted, &r.pred_probs) {
+    Ok(match (&r.predicted, &r.pred_probs) {
         (Some(pr), _) => {
             if pr.len() != n {
                 return Err(err!(
@@ -1065,20 +1030,20 @@ pub fn select_batch(r: &SelectRequest) -> Result<SelectResponse> {
                     "predicted[{i}] = {c} is not below k = {kk}"
                 ));
             }
-            k = Some(kk);
-            Some(pr.clone())
+            (Some(pr.clone()), Some(kk))
         }
         (None, Some(p)) => {
             let kk = k.unwrap_or(1);
-            Some(
-                (0..n)
-                    .map(|i| first_max(&p[i * kk..(i + 1) * kk]))
-                    .collect(),
-            )
+            let classes = (0..n).map(|i| argmax(&p[i * kk..(i + 1) * kk])).collect();
+            (Some(classes), k)
         }
-        _ => None,
-    };
-    let metric = match (r.strategy, o.metric) {
+        _ => (None, k),
+    })
+}
+
+/// The distance the strategy uses (none for top-k), and what the strategy itself requires.
+fn strategy_metric(r: &SelectRequest) -> Result<Option<Metric>> {
+    let metric = match (r.strategy, r.options.metric) {
         (Strategy::TopK, _) => None,
         (Strategy::Badge, Some(Metric::Cosine)) => {
             return Err(err!(
@@ -1099,6 +1064,113 @@ pub fn select_batch(r: &SelectRequest) -> Result<SelectResponse> {
             ));
         }
     }
+    Ok(metric)
+}
+
+/// The batch under a class budget: the eligible items split by class, each class's share
+/// allocated, and the strategy run within each class. `working` is the memory counted so far.
+fn by_class(
+    r: &SelectRequest,
+    eligible: &[usize],
+    classes: &Option<Vec<usize>>,
+    k: Option<usize>,
+    b: usize,
+    mut working: usize,
+    run: &mut dyn FnMut(&[usize], usize) -> Result<Out>,
+) -> Result<(Out, Vec<ClassAllocation>)> {
+    let o = &r.options;
+    let (Some(cls), Some(kk)) = (classes, k) else {
+        return Err(err!(
+            InvalidInput,
+            "a classBudget needs predicted classes (predicted or predProbs with k)"
+        ));
+    };
+    if let Some(rates) = &o.class_error_rates {
+        if rates.len() != kk {
+            return Err(err!(
+                InvalidOptions,
+                "classErrorRates: {} rates for {kk} classes",
+                rates.len()
+            ));
+        }
+    }
+    let mut strata: Vec<Vec<usize>> = vec![Vec::new(); kk];
+    for &i in eligible {
+        strata[cls[i]].push(i);
+    }
+    let pool: Vec<usize> = strata.iter().map(Vec::len).collect();
+    if let ClassBudget::Counts(c) = &o.class_budget {
+        let s: usize = c.iter().sum();
+        if s != r.batch_size {
+            return Err(err!(
+                InvalidOptions,
+                "classBudget counts sum to {s}, batchSize is {}",
+                r.batch_size
+            ));
+        }
+    }
+    let (alloc, weights) = allocate(
+        &o.class_budget,
+        b,
+        &pool,
+        o.class_error_rates.as_deref(),
+        o.min_per_class,
+    )?;
+    working += std::mem::size_of_val(eligible);
+    let (mut picks, mut trace) = (Vec::with_capacity(b), Vec::new());
+    for (c, cands) in strata.iter().enumerate() {
+        if alloc[c] == 0 {
+            continue;
+        }
+        let out = run(cands, alloc[c])?;
+        working = working.max(out.working_bytes + eligible.len() * 16);
+        for mut p in out.picks {
+            p.stratum = Some(c);
+            picks.push(p);
+        }
+        trace.extend(out.trace);
+    }
+    let allocation = (0..kk)
+        .map(|c| ClassAllocation {
+            class: c,
+            pool: pool[c],
+            error_rate: match o.class_budget {
+                ClassBudget::ByEstimatedError => o.class_error_rates.as_ref().map(|r| r[c]),
+                _ => None,
+            },
+            weight: weights[c],
+            requested: match &o.class_budget {
+                ClassBudget::Counts(v) => Some(v[c]),
+                _ => None,
+            },
+            allocated: alloc[c],
+        })
+        .collect();
+    let out = Out {
+        picks,
+        trace,
+        working_bytes: working,
+    };
+    Ok((out, allocation))
+}
+
+/// Select a batch (see the module docs): check the request, then run the strategy on the
+/// eligible items (those with a finite score), over the whole pool or class by class.
+pub fn select_batch(r: &SelectRequest) -> Result<SelectResponse> {
+    let n = r.scores.len();
+    let o = &r.options;
+    if n == 0 {
+        return Err(err!(InvalidInput, "scores is empty"));
+    }
+    if r.batch_size == 0 {
+        return Err(err!(InvalidOptions, "batchSize must be at least 1"));
+    }
+    let mut notes = Vec::new();
+    let (eligible, skipped): (Vec<usize>, Vec<usize>) =
+        (0..n).partition(|&i| r.scores[i].is_finite());
+    let d = checked_embeddings(r, &eligible)?;
+    let (classes, k) = checked_classes(r, &eligible)?;
+    let metric = strategy_metric(r)?;
     if r.strategy == Strategy::TopK && (r.embeddings.is_some() || r.labeled_embeddings.is_some()) {
         notes.push("topK ignores embeddings".to_string());
     }
@@ -1133,114 +1205,45 @@ pub fn select_batch(r: &SelectRequest) -> Result<SelectResponse> {
         n,
     };
     let mut rng = SplitMix64::new(cx.seed);
-    let run = |cands: &[usize], b: usize, rng: &mut SplitMix64| -> Result<Out> {
+    let mut run = |cands: &[usize], b: usize| -> Result<Out> {
         match r.strategy {
             Strategy::TopK => Ok(top_k(cands, b, cx.scores)),
             Strategy::RankedBatch => ranked_batch(cands, b, &cx),
             Strategy::KCenterGreedy => k_center(cands, b, &cx),
-            Strategy::Badge => badge(cands, b, &cx, rng),
+            Strategy::Badge => badge(cands, b, &cx, &mut rng),
         }
     };
-    let mut picks = Vec::with_capacity(b);
-    let mut trace = Vec::new();
-    let mut working = eligible.capacity() * std::mem::size_of::<usize>();
-    let mut allocation = None;
-    if o.class_budget == ClassBudget::None {
+    let working = n * std::mem::size_of::<usize>();
+    let (mut out, allocation) = if o.class_budget == ClassBudget::None {
         if o.min_per_class > 0 {
             notes.push("minPerClass ignored without a classBudget".to_string());
         }
-        let out = run(&eligible, b, &mut rng)?;
-        working += out.working_bytes;
-        picks = out.picks;
-        trace = out.trace;
+        let mut out = run(&eligible, b)?;
+        out.working_bytes += working;
+        (out, None)
     } else {
-        let (Some(cls), Some(kk)) = (&classes, k) else {
-            return Err(err!(
-                InvalidInput,
-                "a classBudget needs predicted classes (predicted or predProbs with k)"
-            ));
-        };
-        if let Some(rates) = &o.class_error_rates {
-            if rates.len() != kk {
-                return Err(err!(
-                    InvalidOptions,
-                    "classErrorRates: {} rates for {kk} classes",
-                    rates.len()
-                ));
-            }
-        }
-        let mut strata: Vec<Vec<usize>> = vec![Vec::new(); kk];
-        for &i in &eligible {
-            strata[cls[i]].push(i);
-        }
-        let pool: Vec<usize> = strata.iter().map(Vec::len).collect();
-        if let ClassBudget::Counts(c) = &o.class_budget {
-            let s: usize = c.iter().sum();
-            if s != requested {
-                return Err(err!(
-                    InvalidOptions,
-                    "classBudget counts sum to {s}, batchSize is {requested}"
-                ));
-            }
-        }
-        let (alloc, weights) = allocate(
-            &o.class_budget,
-            b,
-            &pool,
-            o.class_error_rates.as_deref(),
-            o.min_per_class,
-        )?;
-        working += eligible.len() * std::mem::size_of::<usize>();
-        for (c, cands) in strata.iter().enumerate() {
-            if alloc[c] == 0 {
-                continue;
-            }
-            let out = run(cands, alloc[c], &mut rng)?;
-            working = working.max(out.working_bytes + eligible.len() * 16);
-            for mut p in out.picks {
-                p.stratum = Some(c);
-                picks.push(p);
-            }
-            trace.extend(out.trace);
-        }
-        allocation = Some(
-            (0..kk)
-                .map(|c| ClassAllocation {
-                    class: c,
-                    pool: pool[c],
-                    error_rate: match o.class_budget {
-                        ClassBudget::ByEstimatedError => o.class_error_rates.as_ref().map(|r| r[c]),
-                        _ => None,
-                    },
-                    weight: weights[c],
-                    requested: match &o.class_budget {
-                        ClassBudget::Counts(v) => Some(v[c]),
-                        _ => None,
-                    },
-                    allocated: alloc[c],
-                })
-                .collect(),
-        );
-    }
-    for (rank, p) in picks.iter_mut().enumerate() {
+        let (out, a) = by_class(r, &eligible, &classes, k, b, working, &mut run)?;
+        (out, Some(a))
+    };
+    for (rank, p) in out.picks.iter_mut().enumerate() {
         p.rank = rank;
         p.class = classes.as_ref().map(|c| c[p.index]);
     }
     Ok(SelectResponse {
         strategy: r.strategy,
         requested_batch_size: requested,
-        batch_size: picks.len(),
-        selected: picks.iter().map(|p| p.index).collect(),
-        picks,
+        batch_size: out.picks.len(),
+        selected: out.picks.iter().map(|p| p.index).collect(),
+        picks: out.picks,
         skipped_non_finite: skipped,
         metric,
         allocation,
         trace: if o.trace && r.strategy == Strategy::Badge {
-            Some(trace)
+            Some(out.trace)
         } else {
             None
         },
-        working_bytes: working,
+        working_bytes: out.working_bytes,
         notes,
     })
 }
@@ -1314,7 +1317,7 @@ mod tests {
         let h = [1.0, -2.0, 0.5, 0.3, 0.1, -1.0, 1.0, -2.0, 0.5 + 1e-9];
         let g = |i: usize| -> Vec<f64> {
             let row = &p[i * 2..i * 2 + 2];
-            let y = first_max(row);
+            let y = argmax(row);
             let mut out = Vec::new();
             for (c, &pc) in row.iter().enumerate() {
                 let r = pc - if c == y { 1.0 } else { 0.0 };

@@ -13,7 +13,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::label_issues::{argmax, check_labels, Probs};
+use crate::engine::probs::{argmax, check_labels, Probs};
 use crate::error::{err, Result};
 
 fn default_bins() -> usize {
@@ -123,7 +123,7 @@ pub fn class_report(
     o: &ClassReportOptions,
 ) -> Result<ClassReport> {
     let p = Probs::new(pred_probs, n, k)?;
-    check_labels(labels, n, k)?;
+    check_labels(labels, n, k, "labels")?;
     if o.bins == 0 {
         return Err(err!(InvalidOptions, "bins must be at least 1"));
     }

@@ -34,86 +34,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::engine::uncertainty::SUM_TOLERANCE;
+use crate::engine::probs::{argmax, check_labels, check_prob_matrix, check_shape};
 use crate::error::{err, Result};
-
-/// Validate a row-major `n x k` probability matrix: shape, finiteness, `[0, 1]`, row sums
-/// within [`SUM_TOLERANCE`] of 1.
-pub fn check_prob_matrix(data: &[f64], n: usize, k: usize, what: &str) -> Result<()> {
-    check_shape(data, n, k, what)?;
-    for (i, row) in data.chunks_exact(k).enumerate() {
-        if row.iter().any(|v| !v.is_finite()) {
-            return Err(err!(
-                InvalidProbabilities,
-                "{what}: row {i} has NaN or infinity"
-            ));
-        }
-        if row.iter().any(|&v| !(0.0..=1.0).contains(&v)) {
-            return Err(err!(
-                InvalidProbabilities,
-                "{what}: row {i} has a value outside [0, 1]"
-            ));
-        }
-        let s: f64 = row.iter().sum();
-        if (s - 1.0).abs() > SUM_TOLERANCE {
-            return Err(err!(
-                InvalidProbabilities,
-                "{what}: row {i} sums to {s}, not 1 (tolerance {SUM_TOLERANCE})"
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// Validate the shape of a row-major `n x k` matrix (non-empty, `k >= 2`, length `n * k`).
-pub fn check_shape(data: &[f64], n: usize, k: usize, what: &str) -> Result<()> {
-    if n == 0 {
-        return Err(err!(InsufficientData, "{what}: no items (n = 0)"));
-    }
-    if k < 2 {
-        return Err(err!(
-            InvalidInput,
-            "{what}: need at least 2 classes, got k = {k}"
-        ));
-    }
-    match n.checked_mul(k) {
-        Some(len) if len == data.len() => Ok(()),
-        _ => Err(err!(
-            InvalidInput,
-            "{what}: expected n x k = {n} x {k} values, got {}",
-            data.len()
-        )),
-    }
-}
-
-/// Validate labels: `n` of them, each `< k`.
-pub fn check_labels(labels: &[usize], n: usize, k: usize, what: &str) -> Result<()> {
-    if labels.len() != n {
-        return Err(err!(
-            InvalidInput,
-            "{what}: expected {n} labels, got {}",
-            labels.len()
-        ));
-    }
-    if let Some((i, &y)) = labels.iter().enumerate().find(|(_, &y)| y >= k) {
-        return Err(err!(
-            InvalidInput,
-            "{what}: label {y} of item {i} is not < k = {k}"
-        ));
-    }
-    Ok(())
-}
-
-/// Index of the largest value (ties: lowest index).
-pub fn argmax(row: &[f64]) -> usize {
-    let mut best = 0;
-    for (j, &v) in row.iter().enumerate().skip(1) {
-        if v > row[best] {
-            best = j;
-        }
-    }
-    best
-}
 
 /// What the `scores` of a [`TemperatureRequest`] are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -340,6 +262,11 @@ pub struct ApplyTemperatureRequest {
     pub kind: ScoreKind,
     /// The temperature `T`.
     pub temperature: f64,
+}
+
+/// [`apply_temperature`] on a request (JS `applyTemperature`).
+pub fn apply_temperature_request(r: &ApplyTemperatureRequest) -> Result<Vec<f64>> {
+    apply_temperature(&r.scores, r.n, r.k, r.kind, r.temperature)
 }
 
 /// Apply a temperature: `softmax(z / T)` per row, `z` logits or `ln p` (see [`ScoreKind`]).

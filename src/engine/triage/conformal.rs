@@ -47,7 +47,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::calibration::{check_labels, check_prob_matrix};
+pub use crate::engine::probs::SplitMix64;
+use crate::engine::probs::{check_labels, check_prob_matrix};
 use crate::error::{err, Result};
 
 /// The score function.
@@ -202,29 +203,6 @@ pub struct ConformalSetsResponse {
     /// Present when labels were given.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub report: Option<CoverageReport>,
-}
-
-/// SplitMix64, the documented generator of the randomized scores.
-#[derive(Debug, Clone)]
-pub struct SplitMix64(u64);
-
-impl SplitMix64 {
-    /// A stream seeded with `seed`.
-    pub fn new(seed: u64) -> Self {
-        SplitMix64(seed)
-    }
-    /// Next 64-bit output.
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    /// Next uniform in `[0, 1)`: `(x >> 11) * 2^-53`.
-    pub fn next_f64(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
-    }
 }
 
 /// Seed mix of the test-item stream.
@@ -534,14 +512,6 @@ mod tests {
             }
         }
         v
-    }
-
-    #[test]
-    fn splitmix_reference_values() {
-        // first outputs of SplitMix64 seeded with 0 (Vigna's reference implementation)
-        let mut r = SplitMix64::new(0);
-        assert_eq!(r.next_u64(), 0xE220A8397B1DCDAF);
-        assert_eq!(r.next_u64(), 0x6E789E6AA1B965F4);
     }
 
     #[test]

@@ -40,6 +40,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::engine::probs::check_labels;
+pub use crate::engine::probs::{argmax, Probs};
 use crate::error::{err, Result};
 
 /// cleanlab's `FLOATING_POINT_COMPARISON`.
@@ -52,111 +54,6 @@ pub const CLIPPING_LOWER_BOUND: f64 = 1e-6;
 pub const TINY_VALUE: f64 = 1e-100;
 /// Threshold given to a class no row is labelled with (cleanlab's `BIG_VALUE`).
 pub const MISSING_CLASS_THRESHOLD: f64 = 2.0;
-/// Tolerance on a probability row's sum.
-pub const ROW_SUM_TOLERANCE: f64 = 1e-3;
-
-/// A validated view of predicted probabilities: `n` rows x `k` columns, row-major.
-#[derive(Debug, Clone, Copy)]
-pub struct Probs<'a> {
-    data: &'a [f64],
-    n: usize,
-    k: usize,
-}
-
-impl<'a> Probs<'a> {
-    /// Validate `data` as `n x k` probabilities: `n >= 1`, `k >= 2`, every value finite and in
-    /// `[0, 1]`, rows summing to 1 within [`ROW_SUM_TOLERANCE`].
-    pub fn new(data: &'a [f64], n: usize, k: usize) -> Result<Self> {
-        let p = Self::new_unchecked_sums(data, n, k)?;
-        for i in 0..n {
-            let s: f64 = p.row(i).iter().sum();
-            if (s - 1.0).abs() > ROW_SUM_TOLERANCE {
-                return Err(err!(
-                    InvalidProbabilities,
-                    "row {i} sums to {s}, not 1 (tolerance {ROW_SUM_TOLERANCE})"
-                ));
-            }
-        }
-        Ok(p)
-    }
-
-    /// Like [`Probs::new`] but rows need not sum to 1 (values still finite, in `[0, 1]`).
-    pub fn new_unchecked_sums(data: &'a [f64], n: usize, k: usize) -> Result<Self> {
-        if n == 0 {
-            return Err(err!(InsufficientData, "no rows"));
-        }
-        if k < 2 {
-            return Err(err!(InvalidInput, "need at least 2 classes, got {k}"));
-        }
-        if n.checked_mul(k) != Some(data.len()) {
-            return Err(err!(
-                InvalidInput,
-                "probabilities have {} values, expected n x k = {n} x {k}",
-                data.len()
-            ));
-        }
-        if let Some(pos) = data.iter().position(|v| !v.is_finite()) {
-            return Err(err!(
-                InvalidProbabilities,
-                "probability at row {}, column {} is not finite",
-                pos / k,
-                pos % k
-            ));
-        }
-        if let Some(pos) = data.iter().position(|v| !(0.0..=1.0).contains(v)) {
-            return Err(err!(
-                InvalidProbabilities,
-                "probability at row {}, column {} is outside [0, 1]",
-                pos / k,
-                pos % k
-            ));
-        }
-        Ok(Probs { data, n, k })
-    }
-
-    /// Rows.
-    pub fn n(&self) -> usize {
-        self.n
-    }
-    /// Classes.
-    pub fn k(&self) -> usize {
-        self.k
-    }
-    /// Row `i`.
-    #[inline]
-    pub fn row(&self, i: usize) -> &'a [f64] {
-        &self.data[i * self.k..(i + 1) * self.k]
-    }
-    /// `p[i][j]`.
-    #[inline]
-    pub fn at(&self, i: usize, j: usize) -> f64 {
-        self.data[i * self.k + j]
-    }
-    /// The flat row-major data.
-    pub fn data(&self) -> &'a [f64] {
-        self.data
-    }
-}
-
-/// Check labels against `n` rows and `k` classes.
-pub fn check_labels(labels: &[usize], n: usize, k: usize) -> Result<()> {
-    if labels.len() != n {
-        return Err(err!(
-            InvalidInput,
-            "{} labels for {n} probability rows",
-            labels.len()
-        ));
-    }
-    if let Some(i) = labels.iter().position(|&l| l >= k) {
-        return Err(err!(
-            InvalidInput,
-            "label {} at row {i} is not below the number of classes {k}",
-            labels[i]
-        ));
-    }
-    Ok(())
-}
-
 fn check_two_classes(labels: &[usize], k: usize) -> Result<()> {
     let mut seen = vec![false; k];
     let mut distinct = 0;
@@ -208,18 +105,6 @@ pub fn np_sum(a: &[f64]) -> f64 {
     }
 }
 
-/// Index of the first maximum (NumPy's `argmax`).
-#[inline]
-pub fn argmax(row: &[f64]) -> usize {
-    let mut best = 0;
-    for (j, &v) in row.iter().enumerate() {
-        if v > row[best] {
-            best = j;
-        }
-    }
-    best
-}
-
 /// Count of each label in `0..k` (cleanlab's `value_counts_fill_missing_classes`).
 pub fn label_counts(labels: &[usize], k: usize) -> Vec<usize> {
     let mut c = vec![0usize; k];
@@ -231,8 +116,8 @@ pub fn label_counts(labels: &[usize], k: usize) -> Vec<usize> {
 
 /// Per-class confident thresholds (cleanlab's `get_confident_thresholds`).
 pub fn confident_thresholds(p: &Probs<'_>, labels: &[usize]) -> Result<Vec<f64>> {
-    check_labels(labels, p.n, p.k)?;
-    let k = p.k;
+    check_labels(labels, p.n(), p.k(), "labels")?;
+    let k = p.k();
     let mut cols: Vec<Vec<f64>> = vec![Vec::new(); k];
     for (i, &l) in labels.iter().enumerate() {
         cols[l].push(p.at(i, l));
@@ -356,8 +241,8 @@ pub fn compute_confident_joint(
     thresholds: Option<&[f64]>,
     calibrate: bool,
 ) -> Result<ConfidentJoint> {
-    check_labels(labels, p.n, p.k)?;
-    let k = p.k;
+    check_labels(labels, p.n(), p.k(), "labels")?;
+    let k = p.k();
     let owned;
     let thr: &[f64] = match thresholds {
         Some(t) => {
@@ -638,8 +523,8 @@ pub fn num_label_issues(
     labels: &[usize],
     method: EstimationMethod,
 ) -> Result<usize> {
-    check_labels(labels, p.n, p.k)?;
-    check_two_classes(labels, p.k)?;
+    check_labels(labels, p.n(), p.k(), "labels")?;
+    check_two_classes(labels, p.k())?;
     match method {
         EstimationMethod::OffDiagonal => {
             let cj = compute_confident_joint(p, labels, None, false)?;
@@ -651,8 +536,8 @@ pub fn num_label_issues(
         }
         EstimationMethod::OffDiagonalCalibrated => {
             let cj = compute_confident_joint(p, labels, None, true)?;
-            let joint = estimate_joint(&cj.joint, &label_counts(labels, p.k));
-            let diag: Vec<f64> = (0..p.k).map(|i| joint.at(i, i)).collect();
+            let joint = estimate_joint(&cj.joint, &label_counts(labels, p.k()));
+            let diag: Vec<f64> = (0..p.k()).map(|i| joint.at(i, i)).collect();
             let frac = 1.0 - np_sum(&diag);
             let v = round_half_even(frac * labels.len() as f64);
             Ok(if v > 0.0 { v as usize } else { 0 })
@@ -694,11 +579,11 @@ pub struct QualityOptions {
 
 /// cleanlab's `_subtract_confident_thresholds`: `(p - t + max t)` renormalized per row.
 pub fn subtract_confident_thresholds(p: &Probs<'_>, thresholds: &[f64]) -> Vec<f64> {
-    let k = p.k;
+    let k = p.k();
     let tmax = thresholds.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    let mut out = Vec::with_capacity(p.n * k);
+    let mut out = Vec::with_capacity(p.n() * k);
     let mut row = vec![0.0; k];
-    for i in 0..p.n {
+    for i in 0..p.n() {
         for j in 0..k {
             row[j] = p.at(i, j) - thresholds[j] + tmax;
         }
@@ -750,7 +635,7 @@ pub fn label_quality_scores(
     labels: &[usize],
     o: &QualityOptions,
 ) -> Result<Vec<f64>> {
-    check_labels(labels, p.n, p.k)?;
+    check_labels(labels, p.n(), p.k(), "labels")?;
     if o.adjust_pred_probs {
         if o.method == ScoreMethod::ConfidenceWeightedEntropy {
             return Err(err!(
@@ -760,9 +645,9 @@ pub fn label_quality_scores(
         }
         let t = confident_thresholds(p, labels)?;
         let adj = subtract_confident_thresholds(p, &t);
-        return Ok(score_rows(&adj, p.n, p.k, labels, o.method));
+        return Ok(score_rows(&adj, p.n(), p.k(), labels, o.method));
     }
-    Ok(score_rows(p.data, p.n, p.k, labels, o.method))
+    Ok(score_rows(p.data(), p.n(), p.k(), labels, o.method))
 }
 
 /// Which rule flags label issues (cleanlab's `filter_by`).
@@ -933,8 +818,8 @@ fn find_label_issues_impl(
     o: &FindOptions,
     allow_one_class: bool,
 ) -> Result<LabelIssues> {
-    let (n, k) = (p.n, p.k);
-    check_labels(labels, n, k)?;
+    let (n, k) = (p.n(), p.k());
+    check_labels(labels, n, k, "labels")?;
     if !allow_one_class {
         check_two_classes(labels, k)?;
     }
@@ -988,7 +873,7 @@ fn find_label_issues_impl(
             } else {
                 ScoreMethod::SelfConfidence
             };
-            let scores = score_rows(p.data, n, k, labels, method);
+            let scores = score_rows(p.data(), n, k, labels, method);
             let num = num_label_issues(p, labels, EstimationMethod::OffDiagonal)?;
             let mut keys: Vec<(f64, usize)> = scores.iter().copied().zip(0..n).collect();
             for &(_, i) in smallest_m(&mut keys, num) {
@@ -1129,16 +1014,16 @@ pub fn order_label_issues(
     labels: &[usize],
     o: &QualityOptions,
 ) -> Result<Vec<usize>> {
-    if mask.len() != p.n {
+    if mask.len() != p.n() {
         return Err(err!(
             InvalidInput,
             "mask has {} rows, expected {}",
             mask.len(),
-            p.n
+            p.n()
         ));
     }
     let scores = label_quality_scores(p, labels, o)?;
-    let mut idx: Vec<usize> = (0..p.n).filter(|&i| mask[i]).collect();
+    let mut idx: Vec<usize> = (0..p.n()).filter(|&i| mask[i]).collect();
     idx.sort_by(|&a, &b| scores[a].total_cmp(&scores[b]).then(a.cmp(&b)));
     Ok(idx)
 }
@@ -1291,7 +1176,7 @@ pub struct ConfidentJointResponse {
 /// `estimate_py_and_noise_matrices_from_probabilities` plus `estimate_joint`).
 pub fn confident_joint_request(r: &ConfidentJointRequest) -> Result<ConfidentJointResponse> {
     let p = Probs::new(&r.pred_probs, r.n, r.k)?;
-    check_labels(&r.labels, r.n, r.k)?;
+    check_labels(&r.labels, r.n, r.k, "labels")?;
     let o = &r.options;
     let thresholds = match &o.thresholds {
         Some(t) => t.clone(),

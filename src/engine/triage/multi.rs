@@ -14,12 +14,12 @@
 //!   class index).
 //!
 //! Rows are validated (finite, in `[0, 1]`, summing to 1 within
-//! [`crate::engine::uncertainty::SUM_TOLERANCE`]) but not renormalized (scipy's `entropy`
+//! [`crate::engine::probs::SUM_TOLERANCE`]) but not renormalized (scipy's `entropy`
 //! renormalizes; the difference is of the order of the row-sum error).
 
 use serde::{Deserialize, Serialize};
 
-use super::calibration::{argmax, check_prob_matrix};
+use crate::engine::probs::{argmax, check_prob_matrix};
 use crate::error::{err, Result};
 
 /// Request for [`multi_uncertainty`].

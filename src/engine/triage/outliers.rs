@@ -28,9 +28,9 @@
 use serde::{Deserialize, Serialize};
 
 use super::label_issues::{
-    check_labels, confident_thresholds, normalized_entropy, np_sum, subtract_confident_thresholds,
-    Probs,
+    confident_thresholds, normalized_entropy, np_sum, subtract_confident_thresholds, Probs,
 };
+use crate::engine::probs::check_labels;
 use crate::error::{err, Result};
 
 /// The score computed from probabilities.
@@ -149,7 +149,7 @@ pub fn ood_pred_probs(
                 t.clone()
             }
             (None, Some(l)) => {
-                check_labels(l, n, k)?;
+                check_labels(l, n, k, "labels")?;
                 confident_thresholds(p, l)?
             }
             (None, None) => {

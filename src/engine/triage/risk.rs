@@ -43,7 +43,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::calibration::{argmax, check_labels, check_prob_matrix};
+use crate::engine::probs::{argmax, check_labels, check_prob_matrix};
+pub use crate::engine::probs::{binom_cdf, ln_binom_cdf};
 use crate::error::{err, Result};
 
 /// Which risk is controlled.
@@ -171,29 +172,6 @@ pub struct AutoAcceptResponse {
     /// Per-threshold table (highest first), when asked for.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub table: Option<Vec<ThresholdTest>>,
-}
-
-/// `ln P(Binomial(n, p) <= k)`, by a log-space sum of the probability mass (exact up to
-/// rounding), `0 < p < 1`.
-pub fn ln_binom_cdf(k: usize, n: usize, p: f64) -> f64 {
-    if k >= n {
-        return 0.0;
-    }
-    let lr = p.ln() - (-p).ln_1p();
-    let mut term = n as f64 * (-p).ln_1p(); // ln pmf(0)
-    let mut acc = term;
-    for j in 0..k {
-        term += ((n - j) as f64 / (j + 1) as f64).ln() + lr;
-        // log-sum-exp of acc and term
-        let (hi, lo) = if acc > term { (acc, term) } else { (term, acc) };
-        acc = hi + (lo - hi).exp().ln_1p();
-    }
-    acc.min(0.0)
-}
-
-/// `P(Binomial(n, p) <= k)`.
-pub fn binom_cdf(k: usize, n: usize, p: f64) -> f64 {
-    ln_binom_cdf(k, n, p).exp()
 }
 
 /// Hoeffding bound `exp(-n h(min(r, alpha), alpha))`.
@@ -366,15 +344,6 @@ pub fn auto_accept_threshold(req: &AutoAcceptRequest) -> Result<AutoAcceptRespon
 #[cfg(not(target_arch = "wasm32"))]
 mod tests {
     use super::*;
-
-    #[test]
-    fn binomial_small_values() {
-        // P(Bin(10, 0.3) <= 2) = 0.3827827864
-        assert!((binom_cdf(2, 10, 0.3) - 0.382_782_786_4).abs() < 1e-9);
-        assert_eq!(binom_cdf(10, 10, 0.3), 1.0);
-        assert!((binom_cdf(0, 5, 0.1) - 0.9f64.powi(5)).abs() < 1e-15);
-        assert_eq!(needed_at_zero_errors(0.01, 0.05), 299);
-    }
 
     #[test]
     fn refusal_says_how_many() {
