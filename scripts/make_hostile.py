@@ -17,7 +17,11 @@ Deterministic: rerunning it rewrites byte-identical files. It writes
   tests/hostile/cases.rs            the same cases with their bytes compiled in (include_bytes),
                                     so tests/hostile.rs runs natively and in Chromium
 
-Needs numpy, onnx and pillow (scripts/requirements.txt).
+  tests/hostile/dicom/*.dcm          DICOM Part 10 files cut, lying about lengths, sizes,
+                                    attributes, transfer syntaxes and pixel data
+
+Needs numpy, onnx and pillow (scripts/requirements.txt), and pydicom
+(scripts/requirements-dicom.txt).
 """
 
 import io
@@ -805,6 +809,455 @@ def make_requests():
       has="MAX_CLASSES")
     r("tier_items", tier(pool__failed=[big]), "a failed index of 10^12", has="MAX_ITEMS")
 
+    # multi-label requests: images x findings, positive findings per image
+    mp = [0.9, 0.2, 0.1, 0.8, 0.7, 0.6, 0.3, 0.1, 0.8, 0.9, 0.2, 0.3, 0.6, 0.4, 0.1, 0.7]
+    ml_labels = [[0], [1], [0, 1], [], [0, 1], [], [0], [1]]
+
+    def ml(**kw):
+        req = {"probs": list(mp), "n": 8, "k": 2, "labels": [list(x) for x in ml_labels]}
+        req.update(kw)
+        return req
+
+    def ml_scores(**kw):
+        req = ml(**kw)
+        req["scores"] = req.pop("probs")
+        req.setdefault("kind", "probabilities")
+        return req
+
+    def ml_labeled(**kw):
+        req = ml(**kw)
+        req["predProbs"] = req.pop("probs")
+        return req
+
+    r("ml_calibrate", ml_scores(), "multi-label calibration, 8 images x 2 findings (control)",
+      "ok")
+    r("ml_calibrate", ml_scores(n=big), "multi-label calibration of 10^12 images",
+      has="MAX_ITEMS")
+    r("ml_calibrate", ml_scores(k=big), "multi-label calibration of 10^12 findings",
+      has="MAX_CLASSES")
+    r("ml_calibrate", ml_scores(k=5000), "multi-label calibration of 5000 findings",
+      has="MAX_CLASSES")
+    r("ml_calibrate", ml_scores(labels=[[0]] * 7 + [[0, 4_000_000_000]]),
+      "a positive finding of index 4e9", has="MAX_CLASSES")
+    r("ml_calibrate", ml_scores(labels=[[0]] * 7 + [[u64max]]),
+      "a positive finding of index u64::MAX", has="MAX_CLASSES")
+    r("ml_calibrate", ml_scores(options={"bins": big}), "10^12 calibration bins",
+      has="MAX_BINS")
+    r("ml_calibration_report", ml(), "a multi-label calibration report (control)", "ok")
+    r("ml_calibration_report", ml(bins=big), "a report of 10^12 bins", has="MAX_BINS")
+    r("ml_calibration_report", ml(labels=[[2**40]] * 8), "findings of index 2^40",
+      has="MAX_CLASSES")
+    r("ml_conformal", ml(alpha=0.2), "multi-label conformal calibration (control)", "ok")
+    r("ml_conformal", ml(alpha=0.2, n=big), "conformal over 10^12 images", has="MAX_ITEMS")
+    r("ml_conformal", ml(alpha=0.2, labels=[[4_000_000_000]] * 8),
+      "conformal with findings of index 4e9", has="MAX_CLASSES")
+    r("ml_auto_accept", ml(alpha=0.3, delta=0.3), "multi-label auto-accept (control)", "ok")
+    r("ml_auto_accept", ml(alpha=0.3, delta=0.3, options={"gridSize": 10**9}),
+      "an auto-accept grid of 10^9 thresholds", has="MAX_BINS")
+    r("ml_auto_accept", ml(alpha=0.3, delta=0.3, k=big), "auto-accept over 10^12 findings",
+      has="MAX_CLASSES")
+    r("ml_label_issues", ml_labeled(), "multi-label label issues (control)", "ok")
+    r("ml_label_issues", ml_labeled(options={"numToRemovePerClass": [big, 1]}),
+      "numToRemovePerClass 10^12", has="MAX_ITEMS")
+    r("ml_label_issues", ml_labeled(options={"minExamplesPerClass": big}),
+      "minExamplesPerClass 10^12", has="MAX_ITEMS")
+    r("ml_label_issues", ml_labeled(labels=[[0, u64max]] * 8),
+      "label issues with a finding of index u64::MAX", has="MAX_CLASSES")
+    r("ml_label_issues", ml_labeled(n=2**64), "n of 2^64 (beyond u64)")
+    reads = [{"item": "a", "annotator": "x", "findings": [0]},
+             {"item": "a", "annotator": "y", "findings": [0, 1]},
+             {"item": "b", "annotator": "x", "findings": []},
+             {"item": "b", "annotator": "y", "findings": [1]}]
+    r("ml_consensus", {"reads": reads}, "multi-label consensus of 4 reads (control)", "ok")
+    r("ml_consensus", {"reads": reads, "numFindings": big}, "numFindings 10^12",
+      has="MAX_CLASSES")
+    r("ml_consensus", {"reads": reads, "options": {"top": big}}, "top 10^12",
+      has="MAX_ITEMS")
+    r("ml_consensus", {"reads": reads, "options": {"minOverlap": u64max}},
+      "minOverlap u64::MAX", has="MAX_ITEMS")
+    r("ml_simulate", {"reads": reads, "options": {"randomRepeats": big}},
+      "10^12 random review orders", has="MAX_ITERATIONS")
+    r("ml_simulate", {"reads": reads, "numFindings": 5000}, "numFindings 5000",
+      has="MAX_CLASSES")
+
+
+# --------------------------------------------------------------------------------------------
+# DICOM
+# --------------------------------------------------------------------------------------------
+DICOM_FX = ROOT / "tests" / "fixtures" / "dicom"
+# what canary.dcm's patient fields hold: no error message may contain any of them
+CANARY = ["CANARY", "7f3a91", "19010101"]
+LONG_VR = {b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR",
+           b"UT", b"UV"}
+
+
+def dcm_elements(data, start, end=None, explicit=True):
+    """Top-level elements of an explicit (or implicit) VR little endian data set from `start`:
+    (offset, group, element, vr, header length, value length). Stops at undefined lengths."""
+    out, p, end = [], start, len(data) if end is None else end
+    while p + 8 <= end:
+        g, e = struct.unpack_from("<HH", data, p)
+        vr = data[p + 4:p + 6] if explicit and g != 0xFFFE else b"  "
+        if explicit and vr in LONG_VR:
+            (n,), h = struct.unpack_from("<I", data, p + 8), 12
+        elif explicit and g != 0xFFFE:
+            (n,), h = struct.unpack_from("<H", data, p + 6), 8
+        else:
+            (n,), h = struct.unpack_from("<I", data, p + 4), 8
+        out.append((p, g, e, vr, h, n))
+        if n == 0xFFFFFFFF:
+            break
+        p += h + n
+    return out
+
+
+def dcm_find(data, g, e, explicit=True):
+    start = 132 if data[128:132] == b"DICM" else 0
+    for el in dcm_elements(data, start, explicit=explicit):
+        if (el[1], el[2]) == (g, e):
+            return el
+    raise KeyError(f"({g:04X},{e:04X})")
+
+
+def dcm_set_length(data, g, e, n):
+    """The element's length field set to `n` (its value bytes unchanged)."""
+    p, _, _, vr, h, _ = dcm_find(data, g, e)
+    b = bytearray(data)
+    if h == 12:
+        struct.pack_into("<I", b, p + 8, n)
+    else:
+        struct.pack_into("<H", b, p + 6, n)
+    return bytes(b)
+
+
+def dcm_drop(data, g, e):
+    p, _, _, _, h, n = dcm_find(data, g, e)
+    return data[:p] + data[p + h + n:]
+
+
+def dcm_element(g, e, vr, value):
+    if len(value) % 2:
+        value += b"\0" if vr in (b"UI", b"OB") else b" "
+    if vr in LONG_VR:
+        return struct.pack("<HH2sHI", g, e, vr, 0, len(value)) + value
+    return struct.pack("<HH2sH", g, e, vr, len(value)) + value
+
+
+def dcm_insert_before(data, g, e, blob):
+    p = dcm_find(data, g, e)[0]
+    return data[:p] + blob + data[p:]
+
+
+def dcm_replace(data, g, e, blob):
+    p, _, _, _, h, n = dcm_find(data, g, e)
+    return data[:p] + blob + data[p + h + n:]
+
+
+def dcm_set_raw(data, g, e, vr, value):
+    """Element (g, e) set to the raw `value` bytes (replaced, or inserted in tag order), so a
+    value pydicom would refuse to write can be written."""
+    start = 132 if data[128:132] == b"DICM" else 0
+    new = dcm_element(g, e, vr, value)
+    for p, gg, ee, _, h, n in dcm_elements(data, start):
+        if (gg, ee) == (g, e):
+            return data[:p] + new + data[p + h + n:]
+        if (gg, ee) > (g, e):
+            return data[:p] + new + data[p:]
+    return data + new
+
+
+# attributes whose hostile values are written as raw bytes (VR, tag)
+RAW_ATTRS = {"NumberOfFrames": (b"IS", 0x0028, 0x0008), "WindowCenter": (b"DS", 0x0028, 0x1050),
+             "WindowWidth": (b"DS", 0x0028, 0x1051), "RescaleSlope": (b"DS", 0x0028, 0x1053),
+             "RescaleIntercept": (b"DS", 0x0028, 0x1052)}
+
+
+def dcm_with(name, **attrs):
+    """`name` read by pydicom, attributes set (None deletes), written back as it was read;
+    string values of the attributes in RAW_ATTRS are written as their bytes."""
+    import pydicom
+    ds = pydicom.dcmread(DICOM_FX / name)
+    raw = {}
+    for k, v in attrs.items():
+        if k in RAW_ATTRS and isinstance(v, str):
+            raw[k] = v
+        elif v is None:
+            if k in ds:
+                delattr(ds, k)
+        else:
+            setattr(ds, k, v)
+    b = io.BytesIO()
+    ds.save_as(b, enforce_file_format=False)
+    out = b.getvalue()
+    for k, v in raw.items():
+        vr, g, e = RAW_ATTRS[k]
+        out = dcm_set_raw(out, g, e, vr, v.encode())
+    return out
+
+
+def dcm_meta_ts(data, uid):
+    """The file meta's Transfer Syntax UID replaced by `uid` (bytes), the group length kept
+    right."""
+    el = dcm_elements(data, 132)
+    ts = next(x for x in el if (x[1], x[2]) == (0x0002, 0x0010))
+    new = dcm_element(0x0002, 0x0010, b"UI", uid)
+    old_len = ts[4] + ts[5]
+    out = bytearray(data[:ts[0]] + new + data[ts[0] + old_len:])
+    gl = next(x for x in el if (x[1], x[2]) == (0x0002, 0x0000))
+    (glv,) = struct.unpack_from("<I", out, gl[0] + 8)
+    struct.pack_into("<I", out, gl[0] + 8, glv + len(new) - old_len)
+    return bytes(out)
+
+
+def deflated(data):
+    """A Part 10 file whose data set (explicit VR little endian bytes) is deflated."""
+    c = zlib.compressobj(9, zlib.DEFLATED, -15)
+    body = c.compress(data[dcm_data_start(data):]) + c.flush()
+    head = dcm_meta_ts(data, b"1.2.840.10008.1.2.1.99")
+    return head[:dcm_data_start(head)] + body
+
+
+def dcm_data_start(data):
+    el = dcm_elements(data, 132)
+    last = [x for x in el if x[1] == 0x0002][-1]
+    return last[0] + last[4] + last[5]
+
+
+def make_dicom():
+    """DICOM Part 10 files cut, lying about their lengths and sizes, with wrong attributes,
+    transfer syntaxes and pixel data, made from the committed pydicom test files
+    (tests/fixtures/dicom/PROVENANCE.md). Most start from canary.dcm (MR_small with canary
+    patient fields): no error text may contain them. Each is scored in a batch between a good
+    PNG and a good DICOM file, with the limits below (so a deflated bomb stays small)."""
+    import warnings
+    warnings.filterwarnings("ignore", module="pydicom")  # the values are meant to be invalid
+    n = 0
+    limits = {"maxWidth": 4096, "maxHeight": 4096, "maxAlloc": 16 * 1024 * 1024}
+
+    def d(label, data, expect, what):
+        nonlocal n
+        rel = f"dicom/d{n:03d}_{label}.dcm"
+        n += 1
+        write(rel, data)
+        case("dicom", "score_dicom", rel, expect, what, message_lacks_any=CANARY,
+             limits=limits)
+
+    fx = lambda f: (DICOM_FX / f).read_bytes()  # noqa: E731
+    canary = fx("canary.dcm")
+    px = dcm_find(canary, 0x7FE0, 0x0010)
+    px_at = px[0] + px[4]  # first pixel byte
+
+    # controls: what must still score
+    d("canary", canary, "ok", "canary.dcm itself (control)")
+    for f, what in [("CT_small.dcm", "a 128x128 CT, explicit VR LE"),
+                    ("MR_small_implicit.dcm", "implicit VR LE"),
+                    ("MR_small_bigendian.dcm", "explicit VR big endian"),
+                    ("MR_small_RLE.dcm", "RLE Lossless"),
+                    ("SC_rgb_jpeg_dcmtk.dcm", "JPEG baseline, YBR_FULL colour"),
+                    ("image_dfl.dcm", "deflated explicit VR LE"),
+                    ("SC_rgb_rle_16bit_2frame.dcm", "RLE, 2 frames, 16-bit RGB")]:
+        d(f[:-4].lower(), fx(f), "ok", f"{what} (control)")
+    d("trailing_zeros", canary + b"\0\0\0", "ok",
+      "three zero bytes after the data set, shorter than a header (control)")
+    d("no_preamble", canary[128:], "ok", "no 128-byte preamble: starts with DICM (control)")
+    d("group_length_wrong", (lambda b: b[:140] + struct.pack("<I", 0xFFFFFF) + b[144:])(canary),
+      "ok", "File Meta Information Group Length says 16 MB: not used, the elements are walked "
+      "(control)")
+
+    # truncations: in the preamble, the file meta, the header elements, the pixel data
+    cuts = [0, 64, 128, 131, 132, 139, 150, 200, 300, 450, 600, 800, 1000, 1200, 1400,
+            px[0] + 4, px[0] + 11, px_at + 1, px_at + 4000, px_at + 8191]
+    pn = dcm_find(canary, 0x0010, 0x0010)
+    cuts.append(pn[0] + pn[4] + 6)  # inside the canary PatientName itself
+    for cut in sorted(set(cuts)):
+        d(f"cut{cut:05d}", canary[:cut], "image_decode",
+          f"canary.dcm cut to {cut} of {len(canary)} bytes")
+    for f, fractions in [("MR_small_RLE.dcm", [0.5, 0.9, 0.999]),
+                         ("SC_rgb_jpeg_dcmtk.dcm", [0.6, 0.95]),
+                         ("image_dfl.dcm", [0.3, 0.9]),
+                         ("MR_small_implicit.dcm", [0.5]),
+                         ("MR_small_bigendian.dcm", [0.5])]:
+        b = fx(f)
+        for fr in fractions:
+            cut = int(len(b) * fr)
+            d(f"{f[:-4].lower()}_cut{cut:05d}", b[:cut], "image_decode",
+              f"{f} cut to {cut} of {len(b)} bytes")
+
+    # declared lengths beyond the end of the file
+    d("pn_len_overrun", dcm_set_length(canary, 0x0010, 0x0010, 0xFFF0), "image_decode",
+      "PatientName (the canary) declares 65520 bytes")
+    d("pixel_len_overrun", dcm_set_length(canary, 0x7FE0, 0x0010, 0x7FFFFFF0), "image_decode",
+      "Pixel Data declares 2 GB")
+    d("pixel_len_undefined_native", dcm_set_length(canary, 0x7FE0, 0x0010, 0xFFFFFFFF),
+      "image_decode", "native Pixel Data with an undefined length: pixels read as items")
+    d("pixel_len_short", dcm_set_length(canary, 0x7FE0, 0x0010, 8190)[:px_at + 8190],
+      "image_decode", "Pixel Data of 8190 bytes for a 64x64 16-bit frame (8192)")
+    ts_at = next(x for x in dcm_elements(canary, 132) if x[2] == 0x0010)[0]
+    d("meta_ts_len_overrun", canary[:ts_at + 6] + struct.pack("<H", 0xFFF0) + canary[ts_at + 8:],
+      "image_decode", "the file meta's Transfer Syntax UID declares 65520 bytes")
+    b = bytearray(canary)
+    b[pn[0] + 4:pn[0] + 6] = b"Pz"
+    d("unknown_vr", bytes(b), "image_decode",
+      "PatientName with the unknown VR 'Pz': read as UN (a 4-byte length of 1.1 GB, from the "
+      "canary's bytes), as dicom-rs reads it; found by the fuzzer")
+    rle = fx("MR_small_RLE.dcm")
+    rpx = dcm_find(rle, 0x7FE0, 0x0010)
+    frag = rpx[0] + rpx[4] + 8 + struct.unpack_from("<I", rle, rpx[0] + rpx[4] + 4)[0]
+    b = bytearray(rle)
+    struct.pack_into("<I", b, frag + 4, 0x7FFFFFF0)
+    d("rle_fragment_overrun", bytes(b), "image_decode", "an RLE fragment declaring 2 GB")
+    b = bytearray(rle)
+    struct.pack_into("<I", b, frag + 4, 0xFFFFFFFF)
+    d("rle_fragment_undefined", bytes(b), "image_decode",
+      "an RLE fragment of undefined length")
+    d("rle_no_delimiter", rle[:-8], "image_decode",
+      "RLE pixel data without its sequence delimiter")
+    seq = dcm_element(0x0028, 0x3010, b"SQ", b"")[:-4] + struct.pack("<I", 0x10000000)
+    d("sequence_overrun", dcm_insert_before(canary, 0x7FE0, 0x0010, seq), "image_decode",
+      "a VOI LUT Sequence declaring 256 MB")
+    item = struct.pack("<HHI", 0xFFFE, 0xE000, 0x10000000)
+    seq = struct.pack("<HH2sHI", 0x0028, 0x3010, b"SQ", 0, 0xFFFFFFFF) + item
+    d("item_overrun", dcm_insert_before(canary, 0x7FE0, 0x0010, seq), "image_decode",
+      "a sequence item declaring 256 MB")
+
+    # sizes beyond the limits (4096 x 4096, 64 MB)
+    for label, attrs, expect, what in [
+        ("rows_65535", dict(Rows=65535, Columns=65535), "image_too_large",
+         "Rows x Columns 65535 x 65535"),
+        ("cols_5000", dict(Columns=5000), "image_too_large", "Columns 5000 (limit 4096)"),
+        ("alloc_4096sq", dict(Rows=4096, Columns=4096), "image_too_large",
+         "4096 x 4096: the 8-byte samples exceed maxAlloc"),
+        ("alloc_rgb", dict(Rows=3000, Columns=3000, SamplesPerPixel=3,
+                           PhotometricInterpretation="RGB"), "image_too_large",
+         "3000 x 3000 x 3 samples"),
+        ("rows_cols_spp", dict(Rows=2048, Columns=2048, SamplesPerPixel=3, NumberOfFrames="65536",
+                               PhotometricInterpretation="RGB"), "image_too_large",
+         "2048 x 2048 x 3 samples x 65536 frames: one frame exceeds maxAlloc"),
+        ("frames_x_size", dict(Rows=512, Columns=512, NumberOfFrames="65536"), "image_decode",
+         "512 x 512 x 65536 frames (34 GB) declared, 8 KB of pixel data"),
+        ("frames_1e9", dict(NumberOfFrames="1000000000"), "image_decode",
+         "NumberOfFrames 10^9 (limit 65536)"),
+        ("frames_65536", dict(NumberOfFrames="65536"), "image_decode",
+         "NumberOfFrames 65536 with one frame of data"),
+        ("frames_2_one_present", dict(NumberOfFrames="2"), "image_decode",
+         "NumberOfFrames 2, the data of one frame"),
+        ("frames_0", dict(NumberOfFrames="0"), "image_decode", "NumberOfFrames 0"),
+        ("frames_negative", dict(NumberOfFrames="-1"), "image_decode", "NumberOfFrames -1"),
+        ("frames_text", dict(NumberOfFrames="many"), "image_decode", "NumberOfFrames 'many'"),
+        ("rows_0", dict(Rows=0), "image_decode", "Rows 0"),
+        ("cols_0", dict(Columns=0), "image_decode", "Columns 0"),
+        ("rows_1", dict(Rows=1), "image_decode",
+         "Rows 1: one row of data expected, 64 present (pixel data too long)"),
+        ("spp_0", dict(SamplesPerPixel=0), "image_decode", "SamplesPerPixel 0"),
+        ("spp_2", dict(SamplesPerPixel=2), "image_decode", "SamplesPerPixel 2"),
+        ("spp_3_mono", dict(SamplesPerPixel=3), "image_decode",
+         "SamplesPerPixel 3 with MONOCHROME2"),
+        ("spp_65535", dict(SamplesPerPixel=65535), "image_decode", "SamplesPerPixel 65535"),
+        ("bits_12", dict(BitsAllocated=12), "image_decode", "BitsAllocated 12"),
+        ("bits_0", dict(BitsAllocated=0), "image_decode", "BitsAllocated 0"),
+        ("bits_64", dict(BitsAllocated=64), "image_decode", "BitsAllocated 64"),
+        ("bits_8_of_16", dict(BitsAllocated=8, BitsStored=8, HighBit=7), "image_decode",
+         "BitsAllocated 8 for 16-bit data (pixel data twice too long)"),
+        ("bits_32", dict(BitsAllocated=32, BitsStored=32, HighBit=31), "image_decode",
+         "BitsAllocated 32 for 16-bit data (half the bytes needed)"),
+        ("bits_stored_0", dict(BitsStored=0), "image_decode", "BitsStored 0"),
+        ("bits_stored_17", dict(BitsStored=17), "image_decode",
+         "BitsStored 17 > BitsAllocated 16"),
+        ("photometric_cmyk", dict(PhotometricInterpretation="CMYK"), "image_decode",
+         "PhotometricInterpretation CMYK"),
+        ("photometric_empty", dict(PhotometricInterpretation=""), "image_decode",
+         "PhotometricInterpretation empty"),
+        ("photometric_missing", dict(PhotometricInterpretation=None), "image_decode",
+         "no PhotometricInterpretation"),
+        ("rows_missing", dict(Rows=None), "image_decode", "no Rows"),
+        ("bits_missing", dict(BitsAllocated=None), "image_decode", "no BitsAllocated"),
+        ("window_mismatch", dict(WindowCenter=[600, 100], WindowWidth=[1600]), "image_decode",
+         "two window centers, one width"),
+        ("window_text", dict(WindowCenter="abc"), "image_decode", "WindowCenter 'abc'"),
+        ("window_width_0", dict(WindowWidth=0), "image_decode",
+         "the file's WindowWidth 0 (LINEAR needs >= 1)"),
+        ("rescale_nan", dict(RescaleSlope="NaN", RescaleIntercept="0"), "image_decode",
+         "RescaleSlope NaN (NaN pixels)"),
+        ("rescale_inf", dict(RescaleSlope="1", RescaleIntercept="1e999"), "image_decode",
+         "RescaleIntercept 1e999 (infinite pixels)"),
+        ("voi_function_unknown", dict(VOILUTFunction="CANARY^7f3a91"), "image_decode",
+         "a VOI LUT Function holding the canary: refused without quoting it"),
+    ]:
+        d(label, dcm_with("canary.dcm", **attrs), expect, what)
+    d("palette_no_lut", dcm_with("canary.dcm", PhotometricInterpretation="PALETTE COLOR"),
+      "image_decode", "PALETTE COLOR without its LUTs")
+
+    # pixel data missing, empty, of the wrong kind
+    d("pixel_missing", dcm_drop(canary, 0x7FE0, 0x0010), "image_decode", "no Pixel Data")
+    d("pixel_empty", dcm_replace(canary, 0x7FE0, 0x0010, dcm_element(0x7FE0, 0x0010, b"OW", b"")),
+      "image_decode", "Pixel Data of 0 bytes")
+    empty_seq = (struct.pack("<HH2sHI", 0x7FE0, 0x0010, b"OB", 0, 0xFFFFFFFF)
+                 + struct.pack("<HHI", 0xFFFE, 0xE000, 0) + struct.pack("<HHI", 0xFFFE, 0xE0DD, 0))
+    d("encapsulated_in_native", dcm_replace(canary, 0x7FE0, 0x0010, empty_seq), "image_decode",
+      "encapsulated Pixel Data in explicit VR LE")
+    rle_head = rle[:rpx[0]]
+    d("rle_no_fragments", rle_head + empty_seq, "image_decode",
+      "RLE with an offset table and no fragment")
+    zero = (struct.pack("<HH2sHI", 0x7FE0, 0x0010, b"OB", 0, 0xFFFFFFFF)
+            + struct.pack("<HHI", 0xFFFE, 0xE000, 0) + struct.pack("<HHI", 0xFFFE, 0xE000, 0)
+            + struct.pack("<HHI", 0xFFFE, 0xE0DD, 0))
+    d("rle_zero_fragment", rle_head + zero, "image_decode", "RLE with one empty fragment")
+    native_in_rle = dcm_meta_ts(canary, b"1.2.840.10008.1.2.5")
+    rle_frames = dcm_with("MR_small_RLE.dcm", NumberOfFrames="1000")
+    d("rle_frames_1000", rle_frames, "image_decode",
+      "RLE declaring 1000 frames, one fragment (RLE has one fragment per frame)")
+    d("native_in_rle", native_in_rle, "ok",
+      "native Pixel Data under the RLE transfer syntax: read as native, by its defined length "
+      "(control)")
+    # absurd fragment and element counts, deflated so the committed file stays small
+    many = (struct.pack("<HH2sHI", 0x7FE0, 0x0010, b"OB", 0, 0xFFFFFFFF)
+            + struct.pack("<HHI", 0xFFFE, 0xE000, 0) * (1 << 20 | 1)
+            + struct.pack("<HHI", 0xFFFE, 0xE0DD, 0))
+    dcm_ts = dcm_meta_ts(canary, b"1.2.840.10008.1.2.1")
+    d("fragments_1m_deflated", deflated(dcm_replace(dcm_ts, 0x7FE0, 0x0010, many)),
+      "image_too_large", "2^20 + 1 empty pixel data fragments, deflated: refused by the "
+      "element count (limit 2^20) before anything is read")
+    tiny = dcm_element(0x0009, 0x0010, b"LO", b"")
+    big = dcm_insert_before(canary, 0x7FE0, 0x0010, tiny * (1 << 20))
+    d("elements_1m_deflated", deflated(big), "image_too_large",
+      "2^20 private elements before the pixel data (limit 2^20), deflated")
+    bomb = dcm_replace(canary, 0x7FE0, 0x0010,
+                       dcm_element(0x7FE0, 0x0010, b"OW", bytes(20 * 1024 * 1024)))
+    d("deflate_bomb", deflated(bomb), "image_too_large",
+      "a data set of 20 MB deflated to 20 KB (maxAlloc 16 MB)")
+    d("deflate_garbage", dcm_meta_ts(canary, b"1.2.840.10008.1.2.1.99"), "image_decode",
+      "deflated transfer syntax, the data set not deflated")
+
+    # transfer syntaxes
+    for label, uid, expect, what in [
+        ("ts_unknown", b"1.2.3.4.5", "unsupported_transfer_syntax", "an unknown UID"),
+        ("ts_empty", b"", "unsupported_transfer_syntax", "an empty Transfer Syntax UID"),
+        ("ts_jpeg_ls", b"1.2.840.10008.1.2.4.80", "unsupported_transfer_syntax",
+         "JPEG-LS (no decoder)"),
+        ("ts_jpeg_native", b"1.2.840.10008.1.2.4.50", "ok",
+         "JPEG baseline declared over native pixel data: read as native (control)"),
+        ("ts_implicit_lies", b"1.2.840.10008.1.2", "image_decode",
+         "implicit VR LE declared, the data set explicit"),
+        ("ts_long", b"1." + b"2" * 300, "unsupported_transfer_syntax", "a 302-character UID"),
+        ("ts_binary", b"\xff\xfe\x00\x01", "unsupported_transfer_syntax",
+         "a UID of binary bytes"),
+    ]:
+        d(label, dcm_meta_ts(canary, uid), expect, what)
+    d("ts_missing", dcm_drop(canary, 0x0002, 0x0010), "image_decode",
+      "no Transfer Syntax UID in the file meta")
+    jl = fx("JPEGLSNearLossless_08.dcm")
+    d("jpeg_ls_file", jl, "unsupported_transfer_syntax", "a real JPEG-LS file")
+
+    # the canary in places where a careless error would quote it
+    d("pn_in_photometric", dcm_with("canary.dcm", PhotometricInterpretation="CANARY^7f3a91"),
+      "image_decode", "PhotometricInterpretation holding the canary")
+    d("pn_in_frames", dcm_with("canary.dcm", NumberOfFrames="7f3a91"), "image_decode",
+      "NumberOfFrames holding part of the canary")
+    d("pn_charset_bad", dcm_with("canary.dcm", SpecificCharacterSet="ISO 2022 IR 999"), "ok",
+      "an unknown SpecificCharacterSet: the patient name is not read (control)")
+    d("pn_in_ts", dcm_meta_ts(canary, b"CANARY^7f3a91"), "unsupported_transfer_syntax",
+      "a Transfer Syntax UID holding the canary: the error may name a UID, not this one")
+
 
 def make_rust_include():
     lines = [
@@ -824,7 +1277,7 @@ def make_rust_include():
 
 
 def main():
-    for sub in ["models", "images", "manifests", "options", "requests"]:
+    for sub in ["models", "images", "manifests", "options", "requests", "dicom"]:
         d = OUT / sub
         if d.exists():
             for f in d.iterdir():
@@ -834,6 +1287,7 @@ def main():
     make_manifests()
     make_options()
     make_requests()
+    make_dicom()
     (OUT / "cases.json").write_text(json.dumps({"generator": "scripts/make_hostile.py",
                                                 "cases": cases}, indent=1) + "\n")
     make_rust_include()

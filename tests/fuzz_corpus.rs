@@ -119,3 +119,32 @@ fn model_corpus_and_regressions() {
         }
     }
 }
+
+#[cfg(feature = "dicom")]
+#[test]
+fn dicom_corpus_and_regressions() {
+    use medtriage::engine::dicom::{frames, DicomOptions, FrameChoice};
+    use medtriage::engine::manifest::Channels;
+    let limits = ImageLimits {
+        max_width: 4096,
+        max_height: 4096,
+        max_alloc: 64 * 1024 * 1024,
+    };
+    let all = inputs("dicom");
+    assert!(all.len() >= 4, "the DICOM corpus is missing");
+    for (name, data) in all {
+        for (frame, channels) in [
+            (FrameChoice::First, Channels::Gray),
+            (FrameChoice::Middle, Channels::Rgb),
+        ] {
+            let opts = DicomOptions {
+                frame,
+                ..DicomOptions::default()
+            };
+            match frames(&data, &opts, &limits, channels) {
+                Ok(f) => assert_eq!(f.len(), 1, "{name}"),
+                Err(e) => assert!(!e.message().contains("CANARY"), "{name}: {e}"),
+            }
+        }
+    }
+}

@@ -300,6 +300,7 @@ fn request<T: serde::de::DeserializeOwned, R>(
 #[test]
 fn hostile_requests_are_refused() {
     use medtriage::engine::consensus::{dawid_skene, majority, ConsensusRequest};
+    use medtriage::engine::multilabel::{calibration as mlc, label_issues as mli};
     use medtriage::engine::queue::{export, policy};
     let all = cases("requests");
     let mut problems = Vec::new();
@@ -318,6 +319,21 @@ fn hostile_requests_are_refused() {
                 |r: &ConsensusRequest<majority::MajorityOptions>| majority::majority_vote(r),
             ),
             "tier_items" => request(text, call, policy::tier_items),
+            "ml_calibrate" => request(text, call, mlc::fit_calibration),
+            "ml_calibration_report" => request(text, call, mlc::calibration_report),
+            "ml_conformal" => request(text, call, mlc::conformal_calibrate_ml),
+            "ml_auto_accept" => request(text, call, mlc::auto_accept_ml),
+            "ml_label_issues" => request(text, call, mli::find_label_issues_request),
+            "ml_consensus" => request(
+                text,
+                call,
+                medtriage::engine::multilabel::consensus::ml_consensus,
+            ),
+            "ml_simulate" => request(
+                text,
+                call,
+                medtriage::engine::multilabel::simulate::simulate_reviews,
+            ),
             other => panic!("unknown call {other}"),
         };
         match got {
@@ -330,4 +346,60 @@ fn hostile_requests_are_refused() {
         }
     }
     report("request", all.len(), problems);
+}
+
+#[test]
+fn hostile_dicom_fails_alone() {
+    let s = good_scorer();
+    let good_png = sample("d00_label3.png");
+    let good_dcm = cases::CASES
+        .iter()
+        .find(|k| k.2 == "dicom/d000_canary.dcm")
+        .unwrap()
+        .4;
+    let all = cases("dicom");
+    let mut problems = Vec::new();
+    for (c, bytes) in &all {
+        let want = c["expect"].as_str().unwrap();
+        let limits = serde_json::from_value(c["limits"].clone()).unwrap();
+        let opts = ScoreOptions {
+            limits,
+            ..ScoreOptions::default()
+        };
+        let items = [
+            ("good-png", ImageInput::Encoded(good_png)),
+            ("bad", ImageInput::Encoded(bytes)),
+            ("good-dicom", ImageInput::Encoded(good_dcm)),
+        ];
+        let r = s.score_batch(&items, &opts);
+        if r.len() != 3 {
+            problems.push(format!("{}: {} results for 3 items", c["file"], r.len()));
+            continue;
+        }
+        let (got, msg) = outcome(&r[1]);
+        if std::env::var("HOSTILE_PRINT").is_ok() {
+            println!("DICOM {} {got} {msg}", c["file"]);
+        }
+        if got != want {
+            problems.push(format!("{}: expected {want}, got {got} {msg}", c["file"]));
+        }
+        check_message(c, &msg, &mut problems);
+        // no patient field anywhere in what the batch returns (errors, ids, identities)
+        let out = serde_json::to_string(&r).unwrap();
+        for canary in c["message_lacks_any"].as_array().into_iter().flatten() {
+            let canary = canary.as_str().unwrap();
+            if out.contains(canary) {
+                problems.push(format!("{}: the result names {canary:?}: {msg}", c["file"]));
+            }
+        }
+        for g in [&r[0], &r[2]] {
+            if g.score.is_none() {
+                problems.push(format!(
+                    "{}: the good item {} was not scored",
+                    c["file"], g.id
+                ));
+            }
+        }
+    }
+    report("DICOM", all.len(), problems);
 }

@@ -483,3 +483,96 @@ fn data_errors_name_the_flag_and_the_file() {
     assert!(l.contains("--labels"), "{l}");
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// The DICOM cases of the hostile matrix (`tests/hostile/dicom/`, see its README) through the
+/// CLI: every file named on one command line between a good PNG and a good DICOM file, with
+/// the cases' limits as `--options`. Each line must carry its case's exact code (or a score),
+/// the good files must be scored, the run must end with success and nothing on stderr, and
+/// no canary patient value may appear in the output.
+#[test]
+fn hostile_dicom_through_the_cli() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/hostile");
+    let all: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(format!("{root}/cases.json")).unwrap())
+            .unwrap();
+    let cases: Vec<&serde_json::Value> = all["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["category"] == "dicom")
+        .collect();
+    assert!(cases.len() >= 50, "{} DICOM cases", cases.len());
+    let limits = serde_json::json!({ "limits": cases[0]["limits"] }).to_string();
+    let good_png = format!("{FX}/digits/samples/d00_label3.png");
+    let good_dcm = format!("{FX}/dicom/MR_small.dcm");
+    let mut args: Vec<String> = vec![
+        "score".into(),
+        "--quiet".into(),
+        "--model".into(),
+        format!("{root}/models/good.onnx"),
+        "--manifest".into(),
+        format!("{root}/models/manifest.json"),
+        "--options".into(),
+        limits,
+        good_png,
+    ];
+    for c in &cases {
+        args.push(format!("{root}/{}", c["file"].as_str().unwrap()));
+    }
+    args.push(good_dcm);
+    let refs: Vec<&std::ffi::OsStr> = args.iter().map(|s| os(s)).collect();
+    let out = run(&refs);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.trim().is_empty(), "{stderr}");
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let lines: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), cases.len() + 2, "{stdout}");
+    let mut problems = Vec::new();
+    for canary in cases[0]["message_lacks_any"].as_array().unwrap() {
+        if stdout.contains(canary.as_str().unwrap()) {
+            problems.push(format!("the output names {canary}"));
+        }
+    }
+    let line = |name: &str| {
+        lines
+            .iter()
+            .find(|l| l["id"].as_str().is_some_and(|id| id.ends_with(name)))
+    };
+    for name in ["d00_label3.png", "MR_small.dcm"] {
+        if !line(name).is_some_and(|g| g["score"].is_object()) {
+            problems.push(format!(
+                "the good file {name} was not scored: {:?}",
+                line(name)
+            ));
+        }
+    }
+    for c in &cases {
+        let file = c["file"].as_str().unwrap();
+        let Some(l) = line(file.rsplit('/').next().unwrap()) else {
+            problems.push(format!("{file}: no line"));
+            continue;
+        };
+        let want = c["expect"].as_str().unwrap();
+        let got = if l["score"].is_object() {
+            "ok"
+        } else {
+            l["error"]["code"]
+                .as_str()
+                .unwrap_or("neither score nor error")
+        };
+        if got != want {
+            problems.push(format!("{file}: expected {want}, got {got}: {l}"));
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "{} of {} DICOM cases wrong through the CLI:\n{}",
+        problems.len(),
+        cases.len(),
+        problems.join("\n")
+    );
+}

@@ -14,6 +14,7 @@
 //! | worker threads (`--threads`) | [`MAX_THREADS`] = 256 | a thread costs a stack; `10^6` of them is a hang |
 //! | iterations of an iterative fit (`nIter`, `maxIter`) | [`MAX_ITERATIONS`] = 10^6 | with a negative tolerance the loop never stops early |
 //! | batch sizes (`maxBatch`, review batches) | [`MAX_BATCH`] = 4096 images / [`MAX_ITEMS`] items | a fixed model batch of 10^8 would allocate its input tensor at once |
+//! | bins of a reliability diagram, points of a threshold grid (`bins`, `gridSize`) | [`MAX_BINS`] = 10^5 | each is a counter allocated up front |
 //! | an item index or a class index read from a request | [`MAX_ITEMS`] = 10^8 items, `K` classes | indices size the arrays built from them |
 //! | runs of a `Scan` body per model run (the scanned axis, times every enclosing `Scan`'s) | [`MAX_SCAN_ITERATIONS`] = 10^5 | a scan over a long axis, or scans nested 8 deep, run "forever" (tract has no `Loop`) |
 //! | one model tensor (any operator's output, at the batch size used) | `LoadOptions::maxTensorBytes`, default 1 GiB | checked after shape inference, before the model runs |
@@ -38,6 +39,8 @@ pub const MAX_ITERATIONS: u64 = 1_000_000;
 pub const MAX_BATCH: u64 = 4096;
 /// Deepest nesting of sub-graphs (`If`, `Loop`, `Scan`) in a model.
 pub const MAX_GRAPH_DEPTH: usize = 8;
+/// Most bins (calibration reliability bins) or grid points a request may ask for.
+pub const MAX_BINS: u64 = 100_000;
 /// Most runs of a `Scan` body per model run (nested `Scan`s multiply).
 pub const MAX_SCAN_ITERATIONS: u64 = 100_000;
 
@@ -174,46 +177,57 @@ pub fn vec_with_capacity<T>(kind: ErrorKind, what: &str, len: usize) -> Result<V
 /// through: serde. The refusal is a deserialization error, which both faces report as
 /// `invalid_options` with the limit and the value, e.g. `nIter is 1000000000000000000, limit
 /// is 1000000 (limits::MAX_ITERATIONS)`. Each function takes `usize`, `Option<usize>`,
-/// `Vec<usize>` or `Option<Vec<usize>>` (`f64` / `Option<f64>` for [`de::tolerance`]).
+/// or any nesting of `Vec` and `Option` around it (`Vec<Vec<usize>>`: a set of indices per item) (`f64` / `Option<f64>` for [`de::tolerance`]).
 pub mod de {
     use serde::de::{DeserializeOwned, Error as _};
     use serde::{Deserialize, Deserializer};
 
     type Check<'a> = &'a dyn Fn(u64) -> crate::error::Result<()>;
 
-    /// A field type holding integers (one, none or many): read as `u64` first, so a value
-    /// beyond `usize` (in wasm, 32 bits) meets the limit, not a type error, then narrowed.
+    /// A field type holding integers (one, none or many, at any depth of `Vec` / `Option`):
+    /// read as `u64` first, so a value beyond `usize` (in wasm, 32 bits) meets the limit, not
+    /// a type error, then narrowed.
     pub trait Values: Sized {
         /// The same shape with `u64` in place of `usize`.
         type Wide: DeserializeOwned;
-        /// Check every value, then convert.
-        fn narrow(w: Self::Wide, check: Check<'_>) -> crate::error::Result<Self>;
-    }
-    fn one(v: u64, check: Check<'_>) -> crate::error::Result<usize> {
-        check(v)?;
-        // every limit is far below u32::MAX: the conversion cannot fail after the check
-        usize::try_from(v).map_err(|_| crate::error::err!(InvalidOptions, "{v} does not fit"))
+        /// The largest value held (the one a limit is checked against).
+        fn largest(w: &Self::Wide) -> Option<u64>;
+        /// Convert, once the largest value passed the check.
+        fn convert(w: Self::Wide) -> crate::error::Result<Self>;
+        /// Check the largest value, then convert.
+        fn narrow(w: Self::Wide, check: Check<'_>) -> crate::error::Result<Self> {
+            if let Some(m) = Self::largest(&w) {
+                check(m)?;
+            }
+            Self::convert(w)
+        }
     }
     impl Values for usize {
         type Wide = u64;
-        fn narrow(w: u64, check: Check<'_>) -> crate::error::Result<Self> {
-            one(w, check)
+        fn largest(w: &u64) -> Option<u64> {
+            Some(*w)
+        }
+        fn convert(v: u64) -> crate::error::Result<Self> {
+            // every limit is far below u32::MAX: the conversion cannot fail after the check
+            usize::try_from(v).map_err(|_| crate::error::err!(InvalidOptions, "{v} does not fit"))
         }
     }
-    impl Values for Vec<usize> {
-        type Wide = Vec<u64>;
-        fn narrow(w: Vec<u64>, check: Check<'_>) -> crate::error::Result<Self> {
-            // the largest is the one that matters: one check
-            if let Some(&m) = w.iter().max() {
-                check(m)?;
-            }
-            w.into_iter().map(|v| one(v, &|_| Ok(()))).collect()
+    impl<T: Values> Values for Vec<T> {
+        type Wide = Vec<T::Wide>;
+        fn largest(w: &Self::Wide) -> Option<u64> {
+            w.iter().filter_map(T::largest).max()
+        }
+        fn convert(w: Self::Wide) -> crate::error::Result<Self> {
+            w.into_iter().map(T::convert).collect()
         }
     }
     impl<T: Values> Values for Option<T> {
         type Wide = Option<T::Wide>;
-        fn narrow(w: Self::Wide, check: Check<'_>) -> crate::error::Result<Self> {
-            w.map(|v| T::narrow(v, check)).transpose()
+        fn largest(w: &Self::Wide) -> Option<u64> {
+            w.as_ref().and_then(T::largest)
+        }
+        fn convert(w: Self::Wide) -> crate::error::Result<Self> {
+            w.map(T::convert).transpose()
         }
     }
 
@@ -257,6 +271,23 @@ pub mod de {
                 c,
                 super::MAX_CLASSES as u64 - 1,
                 "limits::MAX_CLASSES - 1",
+            )
+        })
+    }
+
+    /// A number of bins or grid points: at most [`super::MAX_BINS`].
+    pub fn bins<'de, D, T>(d: D) -> Result<T, D::Error>
+    where
+        D: Deserializer<'de>,
+        T: Values,
+    {
+        bounded(d, &|b| {
+            super::at_most(
+                crate::error::ErrorKind::InvalidOptions,
+                "a number of bins",
+                b,
+                super::MAX_BINS,
+                "limits::MAX_BINS",
             )
         })
     }

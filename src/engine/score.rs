@@ -38,6 +38,7 @@ use crate::error::{err, Error, Result};
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct ScoreOptions {
     /// How many top classes to list (default 3, capped at the class count).
+    #[serde(deserialize_with = "crate::engine::limits::de::classes")]
     pub top_k: usize,
     /// Return the embedding when the manifest names one (default false).
     pub embedding: bool,

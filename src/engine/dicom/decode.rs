@@ -75,6 +75,14 @@ fn frame_fragments(
     if n == 1 {
         return Ok(fragments.concat());
     }
+    // RLE has exactly one fragment per frame: fewer means frames are missing
+    if codec == Codec::Rle && fragments.len() < n {
+        return Err(err!(
+            ImageDecode,
+            "DICOM: RLE pixel data has {} fragment(s) for {n} frames",
+            fragments.len()
+        ));
+    }
     if fragments.len() == n {
         return Ok(fragments[f].clone());
     }
@@ -138,10 +146,10 @@ pub fn native_frame(
     big_endian: bool,
     frames: u32,
 ) -> Result<Vec<i64>> {
-    let _ = frames;
     let px = img.rows as usize * img.cols as usize;
     let spp = img.spp as usize;
     let (bs, signed) = (img.bits_stored, img.signed);
+    check_native_length(img, bytes.len(), frames)?;
     if img.bits_allocated == 1 {
         // bits are contiguous across frames, least significant bit first
         let start = frame as usize * px;
@@ -219,6 +227,47 @@ pub fn native_frame(
         ybr_full_to_rgb(&mut out, bs);
     }
     Ok(out)
+}
+
+/// The native pixel data must hold every frame the attributes declare, and not a whole frame
+/// more: data shorter than that is a cut file, and data a frame or more longer means the
+/// attributes (rows, columns, samples, bits allocated, frames) do not describe it, so
+/// reading it by them would score the wrong pixels. Less than a frame of excess (padding, an
+/// odd length made even) is accepted, as pydicom does. Counted in `u64`: the declared total
+/// may exceed the 32-bit address space of wasm.
+fn check_native_length(img: &ImageInfo, have: usize, frames: u32) -> Result<()> {
+    let px = u64::from(img.rows) * u64::from(img.cols);
+    let frames = u64::from(frames.max(1));
+    let (frame, need) = if img.bits_allocated == 1 {
+        (px.div_ceil(8), (px * frames).div_ceil(8))
+    } else {
+        let per_px = if img.photometric == Photometric::YbrFull422 {
+            2
+        } else {
+            u64::from(img.spp)
+        };
+        let f = px * per_px * u64::from(img.bits_allocated / 8);
+        (f, f.saturating_mul(frames))
+    };
+    let have = have as u64;
+    if have < need {
+        return Err(err!(
+            ImageDecode,
+            "DICOM: pixel data has {have} bytes, {need} needed for {frames} frame(s) of {}x{}",
+            img.cols,
+            img.rows
+        ));
+    }
+    if have - need >= frame.max(2) {
+        return Err(err!(
+            ImageDecode,
+            "DICOM: pixel data has {have} bytes, {need} expected for {frames} frame(s) of {}x{}: \
+             the image attributes do not describe it",
+            img.cols,
+            img.rows
+        ));
+    }
+    Ok(())
 }
 
 fn short(have: usize, need: usize) -> crate::error::Error {

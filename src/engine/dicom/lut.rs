@@ -227,7 +227,7 @@ fn voi_of<'a>(
                     Some(Err(name)) => {
                         return Err(err!(
                             ImageDecode,
-                            "DICOM: VOI LUT Function {name:?} is not supported"
+                            "DICOM: VOI LUT Function (0028,1056) is {name}: not supported"
                         ))
                     }
                 };

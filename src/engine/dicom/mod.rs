@@ -120,7 +120,7 @@ pub enum Window {
     #[serde(rename_all = "camelCase")]
     File {
         /// 0-based index of the window / VOI LUT.
-        #[serde(default)]
+        #[serde(default, deserialize_with = "crate::engine::limits::de::item")]
         index: Option<usize>,
         /// The explanation of the window to use (e.g. `"LUNG"`).
         #[serde(default)]

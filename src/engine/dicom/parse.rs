@@ -160,11 +160,20 @@ impl Photometric {
             "YBR_FULL" => Photometric::YbrFull,
             "YBR_FULL_422" => Photometric::YbrFull422,
             "YBR_RCT" | "YBR_ICT" => Photometric::YbrJ2k,
+            // named only when it is a defined term: any other text is a header value, which
+            // no error may quote (it could hold anything, a patient's name included)
+            other @ ("YBR_PARTIAL_422" | "YBR_PARTIAL_420" | "CMYK" | "ARGB" | "HSV") => {
+                return Err(err!(
+                    ImageDecode,
+                    "DICOM: photometric interpretation {other} is not supported"
+                ))
+            }
             other => {
                 return Err(err!(
                     ImageDecode,
-                    "DICOM: photometric interpretation {:?} is not supported",
-                    other.chars().take(16).collect::<String>()
+                    "DICOM: photometric interpretation (0028,0004) is not a defined term ({} \
+                     characters)",
+                    other.chars().count()
                 ))
             }
         })
@@ -283,6 +292,15 @@ impl ImageInfo {
                 self.bits_allocated
             ));
         }
+        if let Some((slope, intercept)) = self.rescale {
+            // NaN or infinite modality values would reach the model as NaN pixels
+            if !(slope.is_finite() && intercept.is_finite()) {
+                return Err(err!(
+                    ImageDecode,
+                    "DICOM: Rescale Slope (0028,1053) and Intercept (0028,1052) must be finite"
+                ));
+            }
+        }
         if self.number_of_frames == 0 || self.number_of_frames > MAX_FRAMES {
             return Err(err!(
                 ImageDecode,
@@ -377,7 +395,11 @@ fn voi_function(s: &str) -> Result<VoiFunction, String> {
         "LINEAR" | "" => Ok(VoiFunction::Linear),
         "LINEAR_EXACT" => Ok(VoiFunction::LinearExact),
         "SIGMOID" => Ok(VoiFunction::Sigmoid),
-        other => Err(other.chars().take(16).collect()),
+        // not quoted: a header value may hold anything, a patient's name included
+        other => Err(format!(
+            "not a defined term ({} characters)",
+            other.chars().count()
+        )),
     }
 }
 
@@ -415,23 +437,33 @@ pub struct DicomFile {
     modality: Option<String>,
 }
 
-/// VRs with a 2-byte reserved field and a 4-byte length in explicit encodings.
+/// VRs with a 2-byte reserved field and a 4-byte length in explicit encodings: every VR but
+/// the standard short ones. An unknown VR is read as UN (PS3.5 6.2.2), as dicom-rs reads it,
+/// so the lengths checked here are the lengths it will allocate for.
 fn long_vr(vr: &[u8]) -> bool {
-    matches!(
+    !matches!(
         vr,
-        b"OB"
-            | b"OD"
-            | b"OF"
-            | b"OL"
-            | b"OV"
-            | b"OW"
-            | b"SQ"
-            | b"UC"
-            | b"UN"
-            | b"UR"
-            | b"UT"
-            | b"SV"
-            | b"UV"
+        b"AE"
+            | b"AS"
+            | b"AT"
+            | b"CS"
+            | b"DA"
+            | b"DS"
+            | b"DT"
+            | b"FD"
+            | b"FL"
+            | b"IS"
+            | b"LO"
+            | b"LT"
+            | b"PN"
+            | b"SH"
+            | b"SL"
+            | b"SS"
+            | b"ST"
+            | b"TM"
+            | b"UI"
+            | b"UL"
+            | b"US"
     )
 }
 

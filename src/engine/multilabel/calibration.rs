@@ -120,6 +120,7 @@ pub struct MlCalibrateOptions {
     pub method: MlCalibrationMethod,
     /// Reliability bins for the reported ECE (default 15).
     #[serde(default = "default_bins")]
+    #[serde(deserialize_with = "crate::engine::limits::de::bins")]
     pub bins: usize,
     /// Temperature search range (temperature only).
     #[serde(default)]
@@ -144,13 +145,16 @@ pub struct MlCalibrateRequest {
     /// Row-major `n x k` logits or probabilities.
     pub scores: Vec<f64>,
     /// Images.
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub n: usize,
     /// Findings.
+    #[serde(deserialize_with = "crate::engine::limits::de::classes")]
     pub k: usize,
     /// Logits (default) or probabilities.
     #[serde(default)]
     pub kind: ScoreKind,
     /// True findings per image.
+    #[serde(deserialize_with = "crate::engine::limits::de::class")]
     pub labels: Vec<Vec<usize>>,
     /// Options.
     #[serde(default)]
@@ -415,8 +419,10 @@ pub struct MlApplyCalibrationRequest {
     /// Row-major `n x k` logits or probabilities.
     pub scores: Vec<f64>,
     /// Images.
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub n: usize,
     /// Findings.
+    #[serde(deserialize_with = "crate::engine::limits::de::classes")]
     pub k: usize,
     /// Logits (default) or probabilities.
     #[serde(default)]
@@ -470,13 +476,17 @@ pub struct MlCalibrationReportRequest {
     /// Row-major `n x k` probabilities.
     pub probs: Vec<f64>,
     /// Images.
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub n: usize,
     /// Findings.
+    #[serde(deserialize_with = "crate::engine::limits::de::classes")]
     pub k: usize,
     /// True findings per image.
+    #[serde(deserialize_with = "crate::engine::limits::de::class")]
     pub labels: Vec<Vec<usize>>,
     /// Bins (default 15).
     #[serde(default = "default_bins")]
+    #[serde(deserialize_with = "crate::engine::limits::de::bins")]
     pub bins: usize,
 }
 
@@ -530,10 +540,13 @@ pub struct MlConformalRequest {
     /// Row-major `n x k` calibrated probabilities of labeled images.
     pub probs: Vec<f64>,
     /// Images.
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub n: usize,
     /// Findings.
+    #[serde(deserialize_with = "crate::engine::limits::de::classes")]
     pub k: usize,
     /// True findings per image.
+    #[serde(deserialize_with = "crate::engine::limits::de::class")]
     pub labels: Vec<Vec<usize>>,
     /// Image-level miscoverage in `(0, 1)`.
     pub alpha: f64,
@@ -605,11 +618,14 @@ pub struct MlConformalSetsRequest {
     /// Row-major `n x k` calibrated probabilities.
     pub probs: Vec<f64>,
     /// Images.
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub n: usize,
     /// Findings.
+    #[serde(deserialize_with = "crate::engine::limits::de::classes")]
     pub k: usize,
     /// Truths, when known (adds coverage).
     #[serde(default)]
+    #[serde(deserialize_with = "crate::engine::limits::de::class")]
     pub labels: Option<Vec<Vec<usize>>>,
 }
 
@@ -736,6 +752,7 @@ pub struct MlAutoAcceptOptions {
     /// ranks `ceil(t n / gridSize)`, `t = 1..gridSize` (default 20; 0 = every distinct
     /// confidence). A coarse grid keeps the fixed-sequence test from stopping at its first,
     /// smallest accepted sets.
+    #[serde(deserialize_with = "crate::engine::limits::de::bins")]
     pub grid_size: usize,
     /// Joint (default) or Bonferroni over findings.
     pub multiplicity: Multiplicity,
@@ -781,10 +798,13 @@ pub struct MlAutoAcceptRequest {
     /// Row-major `n x k` calibrated probabilities of the verified images.
     pub probs: Vec<f64>,
     /// Images.
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub n: usize,
     /// Findings.
+    #[serde(deserialize_with = "crate::engine::limits::de::classes")]
     pub k: usize,
     /// Verified findings per image.
+    #[serde(deserialize_with = "crate::engine::limits::de::class")]
     pub labels: Vec<Vec<usize>>,
     /// Risk level in `(0, 1)`.
     pub alpha: f64,
@@ -948,11 +968,14 @@ pub struct MlApplyAutoAcceptRequest {
     /// Row-major `n x k` calibrated probabilities.
     pub probs: Vec<f64>,
     /// Images.
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub n: usize,
     /// Findings.
+    #[serde(deserialize_with = "crate::engine::limits::de::classes")]
     pub k: usize,
     /// Truths, when known (held-out check).
     #[serde(default)]
+    #[serde(deserialize_with = "crate::engine::limits::de::class")]
     pub labels: Option<Vec<Vec<usize>>>,
 }
 

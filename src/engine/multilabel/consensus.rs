@@ -54,9 +54,11 @@ pub struct MlConsensusOptions {
     pub dawid_skene: DawidSkeneOptions,
     /// Smallest shared images for a reader pair's kappa (default 2).
     #[serde(default = "default_min_overlap")]
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub min_overlap: usize,
     /// How many images to list in `nextReads` (default all).
     #[serde(default)]
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub top: Option<usize>,
     /// A finding is named as uncertain when `min(q, 1 - q)` exceeds this (default 0.1).
     #[serde(default = "default_uncertain")]
@@ -90,6 +92,7 @@ pub struct MlConsensusRequest {
     pub findings: Option<Vec<String>>,
     /// Number of findings when `findings` is not given (default: largest index + 1).
     #[serde(default)]
+    #[serde(deserialize_with = "crate::engine::limits::de::classes")]
     pub num_findings: Option<usize>,
     /// Declared image ids (fixing the order).
     #[serde(default)]

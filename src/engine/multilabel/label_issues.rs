@@ -119,9 +119,11 @@ pub struct MlFindOptions {
     pub frac_noise: f64,
     /// Leave at least this many images of each (finding, present/absent) class unflagged.
     #[serde(default = "default_one_usize")]
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub min_examples_per_class: usize,
     /// One count per finding (prune modes only), cleanlab 2.9's `num_to_remove_per_class`.
     #[serde(default)]
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub num_to_remove_per_class: Option<Vec<usize>>,
     /// A precomputed one-vs-rest confident joint, `k x 2 x 2` counts (finding, given,
     /// true), row-major; ignored by `confidentLearning`.
@@ -515,10 +517,13 @@ pub struct MlLabeledProbs {
     /// Row-major probabilities, `n x k`, each in `[0, 1]`.
     pub pred_probs: Vec<f64>,
     /// Images.
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub n: usize,
     /// Findings.
+    #[serde(deserialize_with = "crate::engine::limits::de::classes")]
     pub k: usize,
     /// Given findings per image (lists of indices in `0..k`).
+    #[serde(deserialize_with = "crate::engine::limits::de::class")]
     pub labels: Vec<Vec<usize>>,
 }
 
@@ -538,10 +543,13 @@ pub struct MlFindRequest {
     /// Row-major probabilities, `n x k`.
     pub pred_probs: Vec<f64>,
     /// Images.
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub n: usize,
     /// Findings.
+    #[serde(deserialize_with = "crate::engine::limits::de::classes")]
     pub k: usize,
     /// Given findings per image.
+    #[serde(deserialize_with = "crate::engine::limits::de::class")]
     pub labels: Vec<Vec<usize>>,
     /// Options.
     #[serde(default)]
@@ -563,10 +571,13 @@ pub struct MlQualityRequest {
     /// Row-major probabilities, `n x k`.
     pub pred_probs: Vec<f64>,
     /// Images.
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub n: usize,
     /// Findings.
+    #[serde(deserialize_with = "crate::engine::limits::de::classes")]
     pub k: usize,
     /// Given findings per image.
+    #[serde(deserialize_with = "crate::engine::limits::de::class")]
     pub labels: Vec<Vec<usize>>,
     /// Options.
     #[serde(default)]

@@ -56,6 +56,7 @@ pub struct SimulateOptions {
     pub seed: u64,
     /// Random orders averaged (default 5).
     #[serde(default = "default_repeats")]
+    #[serde(deserialize_with = "crate::engine::limits::de::iterations")]
     pub random_repeats: usize,
 }
 
@@ -82,6 +83,7 @@ pub struct SimulateRequest {
     pub findings: Option<Vec<String>>,
     /// Number of findings when names are not given.
     #[serde(default)]
+    #[serde(deserialize_with = "crate::engine::limits::de::classes")]
     pub num_findings: Option<usize>,
     /// Options.
     #[serde(default)]

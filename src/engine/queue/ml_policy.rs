@@ -61,9 +61,10 @@ pub struct MlVerifiedSet {
     #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub n: usize,
     /// True findings per image (`[]`: no finding).
+    #[serde(deserialize_with = "crate::engine::limits::de::class")]
     pub labels: Vec<Vec<usize>>,
     /// The findings each image came with before verification (`null`: none given).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::engine::limits::de::class")]
     pub given_labels: Option<Vec<Option<Vec<usize>>>>,
     /// Outlier scores (lower = more unusual).
     #[serde(default)]
@@ -82,7 +83,7 @@ pub struct MlPoolSet {
     #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub n: usize,
     /// The findings each image came with (`null`: none given).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::engine::limits::de::class")]
     pub given_labels: Option<Vec<Option<Vec<usize>>>>,
     /// Outlier scores (lower = more unusual).
     #[serde(default)]

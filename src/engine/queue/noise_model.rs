@@ -46,6 +46,7 @@ pub struct NoiseModelConfig {
     /// ranks by the calibrated self-confidence `1 - p[given]`.
     pub enabled: bool,
     /// Confidence bins (1-20, default 3).
+    #[serde(deserialize_with = "crate::engine::limits::de::bins")]
     pub bins: usize,
     /// Most EM iterations (1-500, default 30).
     #[serde(deserialize_with = "crate::engine::limits::de::iterations")]

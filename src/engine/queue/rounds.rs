@@ -222,6 +222,7 @@ pub struct RoundRequest {
     pub embeddings: Option<Vec<f64>>,
     /// Embedding dimension.
     #[serde(default)]
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub d: Option<usize>,
     /// Verified items' embeddings, `verified.n x d` (the initial labelled set of the
     /// diversity strategies; reviewed pool items join it).

@@ -196,6 +196,7 @@ pub struct SelectRequest {
     pub embeddings: Option<Vec<f64>>,
     /// Embedding dimension.
     #[serde(default)]
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub d: Option<usize>,
     /// Embeddings of the already-labelled (verified) items, `m x d` row-major: the initial
     /// labelled set of `rankedBatch`, the initial centres of `kCenterGreedy`.

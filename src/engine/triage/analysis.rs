@@ -27,6 +27,7 @@ fn default_bins() -> usize {
 pub struct ClassReportOptions {
     /// Equal-width confidence bins for the calibration errors (default 15).
     #[serde(default = "default_bins")]
+    #[serde(deserialize_with = "crate::engine::limits::de::bins")]
     pub bins: usize,
 }
 

@@ -335,6 +335,7 @@ pub struct CalibrationReportRequest {
     pub labels: Vec<usize>,
     /// Equal-width bins for ECE/MCE (default 15).
     #[serde(default = "default_bins")]
+    #[serde(deserialize_with = "crate::engine::limits::de::bins")]
     pub bins: usize,
 }
 

@@ -77,6 +77,7 @@ pub struct ConformalOptions {
     /// RAPS penalty per rank beyond `kReg` (default 0.01).
     pub lambda: f64,
     /// RAPS: ranks `<= kReg` are not penalized (default 2).
+    #[serde(deserialize_with = "crate::engine::limits::de::classes")]
     pub k_reg: usize,
     /// Class-conditional (Mondrian) thresholds (default false).
     pub class_conditional: bool,

@@ -33,6 +33,7 @@ pub struct MultiUncertaintyRequest {
     #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub n: usize,
     /// Stochastic rows per item.
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub t: usize,
     /// Classes.
     #[serde(deserialize_with = "crate::engine::limits::de::classes")]

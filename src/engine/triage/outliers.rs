@@ -75,6 +75,7 @@ pub struct OodProbsOptions {
     pub confident_thresholds: Option<Vec<f64>>,
     /// GEN: number of top probabilities (default 100, capped at k).
     #[serde(default = "default_m")]
+    #[serde(deserialize_with = "crate::engine::limits::de::classes")]
     pub m: usize,
     /// GEN: exponent (default 0.1).
     #[serde(default = "default_gamma")]
@@ -257,6 +258,7 @@ pub struct KnnOutlierRequest {
     #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub n: usize,
     /// Dimensions.
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub d: usize,
     /// Options.
     #[serde(default)]
@@ -594,6 +596,7 @@ pub struct DuplicatesOptions {
     pub threshold: f64,
     /// Stop collecting after this many pairs (default 1,000,000; `truncated` is then set).
     #[serde(default = "default_max_pairs")]
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub max_pairs: usize,
 }
 
@@ -617,6 +620,7 @@ pub struct DuplicatesRequest {
     #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub n: usize,
     /// Dimensions.
+    #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub d: usize,
     /// Options.
     #[serde(default)]
