@@ -1696,7 +1696,10 @@ export interface ManifestOut {
   tta?: TransformOut[] | null;
 }
 
-/** Which measure orders a queue. */
+/**
+ * Which measure orders a queue: the one list the JS API (camelCase), the generated types and
+ * the CLI's `--sort` (kebab-case) take their names from.
+ */
 export type Measure =
   | /** `1 - p1`. */ "leastConfidence"
   | /** smallest `p1 - p2` first. */ "margin"
