@@ -37,6 +37,11 @@ opt_simd="$(cfg wasm_opt.simd_flags)"
 features="$(cfg build.features | tr ' ' ',')"
 prof_flag="--release"; [ "$profile" = dev ] && prof_flag="--dev"
 wasm_out="$root/target/wasm-out"   # one folder per variant: glue + .wasm as wasm-pack wrote them
+# Every variant is built under the first variant's name: wasm-bindgen writes that name into the
+# module's import namespace (`./<name>_bg.js`) and into the glue, so only modules built under the
+# same name can share one glue. The variant's own file name is given when pkg/ is assembled.
+first="$(echo $all_variants | awk '{print $1}')"
+first_name="$(cfg variants.$first.out_name)"
 
 if [ -z "${MEDTRIAGE_ASSEMBLE_ONLY:-}" ]; then
   command -v wasm-pack >/dev/null || { echo "wasm-pack missing: run scripts/bootstrap.sh" >&2; exit 1; }
@@ -46,10 +51,10 @@ if [ -z "${MEDTRIAGE_ASSEMBLE_ONLY:-}" ]; then
     log "variant $v -> $name (RUSTFLAGS='$flags', $profile, features $features)"
     t0=$(date +%s)
     CARGO_TARGET_DIR="$root/target/wasm-$v" RUSTFLAGS="$flags" \
-      wasm-pack build --mode no-install --target "$target" $prof_flag --out-dir "$wasm_out/$v" --out-name "$name" --no-pack . \
+      wasm-pack build --mode no-install --target "$target" $prof_flag --out-dir "$wasm_out/$v" --out-name "$first_name" --no-pack . \
       -- --no-default-features --features "$features"
     log "variant $v built in $(( $(date +%s) - t0 )) s"
-    wasm="$wasm_out/$v/${name}_bg.wasm"
+    wasm="$wasm_out/$v/${first_name}_bg.wasm"
     if [ "$opt_enabled" = true ]; then
       command -v wasm-opt >/dev/null || { echo "wasm-opt missing: run scripts/bootstrap.sh" >&2; exit 1; }
       extra=""; [ "$v" = simd ] && extra="$opt_simd"
@@ -63,9 +68,7 @@ if [ -z "${MEDTRIAGE_ASSEMBLE_ONLY:-}" ]; then
 fi
 
 # pkg/: js/ sources + one glue module (every variant has the same bindings: the glue of each
-# must be identical but for its .wasm file name, or that variant is stale and left out).
-first="$(echo $all_variants | awk '{print $1}')"
-first_name="$(cfg variants.$first.out_name)"
+# must be identical, or that variant is stale and left out).
 [ -f "$wasm_out/$first/$first_name.js" ] || { echo "variant $first not built (MEDTRIAGE_VARIANTS=$first scripts/build.sh)" >&2; exit 1; }
 rm -rf "$out_dir"
 mkdir -p "$out_dir"
@@ -75,9 +78,9 @@ cp "$wasm_out/$first/$first_name.js" "$wasm_out/$first/$first_name.d.ts" "$wasm_
 for v in $all_variants; do
   [ "$v" = "$first" ] && continue
   name="$(cfg variants.$v.out_name)"
-  [ -f "$wasm_out/$v/$name.js" ] || { log "variant $v not built: the package has no ${name}_bg.wasm"; continue; }
-  if diff -q <(sed "s/${name}_bg\.wasm/${first_name}_bg.wasm/g" "$wasm_out/$v/$name.js") "$wasm_out/$first/$first_name.js" >/dev/null; then
-    cp "$wasm_out/$v/${name}_bg.wasm" "$out_dir/"
+  [ -f "$wasm_out/$v/$first_name.js" ] || { log "variant $v not built: the package has no ${name}_bg.wasm"; continue; }
+  if diff -q "$wasm_out/$v/$first_name.js" "$wasm_out/$first/$first_name.js" >/dev/null; then
+    cp "$wasm_out/$v/${first_name}_bg.wasm" "$out_dir/${name}_bg.wasm"
   else
     log "variant $v is stale (its bindings differ from $first's): left out; rebuild it"
   fi
