@@ -1064,18 +1064,10 @@ fn valid_item(
 /// The review order: every tier but auto-accept, highest priority first, ties by tier then
 /// index; failed images last.
 pub fn review_order(items: &[MlTieredItem]) -> Vec<usize> {
-    let mut order: Vec<usize> = (0..items.len())
-        .filter(|&i| items[i].tier != Tier::AutoAccept)
-        .collect();
-    order.sort_by(|&a, &b| {
-        let (ia, ib) = (&items[a], &items[b]);
-        let pa = ia.priority.unwrap_or(f64::NEG_INFINITY);
-        let pb = ib.priority.unwrap_or(f64::NEG_INFINITY);
-        pb.total_cmp(&pa)
-            .then(ia.tier.rank().cmp(&ib.tier.rank()))
-            .then(a.cmp(&b))
-    });
-    order.iter().map(|&p| items[p].index).collect()
+    super::policy::review_positions(items, |t| t.tier, |t| t.priority)
+        .into_iter()
+        .map(|p| items[p].index)
+        .collect()
 }
 
 /// Triage the pool with a fitted policy.

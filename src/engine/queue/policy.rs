@@ -1155,15 +1155,25 @@ fn accept_reasons(v: &ItemView<'_>, policy: &PolicyConfig, fp: &FittedPolicy, r:
 /// The review order: every item but the auto-accepted, highest priority first, then by tier
 /// rank, then by index (failed items, with no priority, last).
 fn review_order(items: &[TieredItem]) -> Vec<usize> {
+    review_positions(items, |t| t.tier, |t| t.priority)
+}
+
+/// The review order of any tiered items (single- or multi-label), as positions in `items`:
+/// every item but the auto-accepted, highest priority first, then by tier rank, then by
+/// position (items with no priority, the failed ones, last).
+pub(super) fn review_positions<T>(
+    items: &[T],
+    tier: impl Fn(&T) -> Tier,
+    priority: impl Fn(&T) -> Option<f64>,
+) -> Vec<usize> {
     let mut order: Vec<usize> = (0..items.len())
-        .filter(|&i| items[i].tier != Tier::AutoAccept)
+        .filter(|&i| tier(&items[i]) != Tier::AutoAccept)
         .collect();
     order.sort_by(|&a, &b| {
-        let (ia, ib) = (&items[a], &items[b]);
-        let pa = ia.priority.unwrap_or(f64::NEG_INFINITY);
-        let pb = ib.priority.unwrap_or(f64::NEG_INFINITY);
+        let pa = priority(&items[a]).unwrap_or(f64::NEG_INFINITY);
+        let pb = priority(&items[b]).unwrap_or(f64::NEG_INFINITY);
         pb.total_cmp(&pa)
-            .then(ia.tier.rank().cmp(&ib.tier.rank()))
+            .then(tier(&items[a]).rank().cmp(&tier(&items[b]).rank()))
             .then(a.cmp(&b))
     });
     order
