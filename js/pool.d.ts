@@ -113,6 +113,11 @@ export class WorkerPool extends EventTarget {
   readonly modelKey: string | null;
   readonly info: ModelInfo | null;
   readonly replaced: number;
+  /**
+   * Load a model in every worker. Loads run in call order (the last one called is the model
+   * the workers end with); a run started while a load is pending waits for it; a load while a
+   * run is going on is refused with `invalid_input`.
+   */
   load(models: BufferSource | BufferSource[], manifest: object | string): Promise<ModelInfo>;
   score(source: Iterable<ImageSource> | AsyncIterable<ImageSource>, options?: RunOptions): Run;
   /** Run an engine function in a worker (the request and response types are the engine's). */

@@ -75,6 +75,9 @@ export class WorkerPool extends EventTarget {
     this.module = null;
     this.variant = null;
     this.modelBuffers = null;
+    this._loading = Promise.resolve(); // the chain of pending load() calls
+    this._lastLoad = null; // the last load() called: a run starts after it, and fails if it failed
+    this._loads = 0;
     this.manifest = null;
     this.modelKey = null;
     this.info = null;
@@ -166,14 +169,29 @@ export class WorkerPool extends EventTarget {
    * Load a model (ArrayBuffer / typed array, or an array of them for an ensemble sharing the
    * manifest) in every worker. Resolves with the first worker's info
    * ({ variant, simd, batchSize, sha256, members, samplesPerImage }) plus `modelKey`.
+   * Loads run one after another in call order, so the last one called is the model the workers
+   * end with; a run started while a load is pending waits for it. A load while a run is going
+   * on is refused (the run's results would mix two models).
    */
-  async load(models, manifest) {
+  load(models, manifest) {
+    if (this.running) return Promise.reject(new MedtriageError("invalid_input", "a run is going on; cancel it or await run.finished before loading a model"));
     const list = Array.isArray(models) ? models : [models];
-    if (list.length === 0) throw new MedtriageError("invalid_input", "load(): no model");
+    if (list.length === 0) return Promise.reject(new MedtriageError("invalid_input", "load(): no model"));
+    // copied now: the caller may reuse or transfer its buffers before this load's turn comes
+    const buffers = list.map(ownBuffer);
+    const parsed = typeof manifest === "string" ? JSON.parse(manifest) : manifest;
+    this._loads++;
+    const mine = this._loading.then(() => this._load(buffers, parsed)).finally(() => this._loads--);
+    this._loading = mine.catch(() => {});
+    this._lastLoad = mine;
+    return mine;
+  }
+
+  async _load(buffers, manifest) {
     this.module ??= await compile(this.wasmInput);
     this.variant ??= variantOf(this.module);
-    this.modelBuffers = list.map(ownBuffer);
-    this.manifest = typeof manifest === "string" ? JSON.parse(manifest) : manifest;
+    this.modelBuffers = buffers;
+    this.manifest = manifest;
     this.modelKey = await modelKey(this.modelBuffers, manifest);
     for (let i = 0; i < this.size; i++) {
       const slot = this.slots[i] && !this.slots[i].dead ? this.slots[i] : this._spawn(i);
@@ -188,7 +206,7 @@ export class WorkerPool extends EventTarget {
 
   /** Score images; returns a {@link Run} at once (await `run.finished`). */
   score(source, opts = {}) {
-    if (!this.modelBuffers) throw new MedtriageError("invalid_input", "load a model first");
+    if (!this.modelBuffers && this._loads === 0) throw new MedtriageError("invalid_input", "load a model first");
     if (this.running) throw new MedtriageError("invalid_input", "a run is already going on; cancel it or await run.finished");
     const run = new Run(this, source, opts);
     this.running = run;
@@ -357,6 +375,8 @@ export class Run extends EventTarget {
   async _start() {
     this._since = performance.now();
     try {
+      // a load called before this run and still pending: the run scores with that model
+      if (this.pool._loads > 0) await this.pool._lastLoad;
       await Promise.all(this.pool.slots.map((_, i) => this._slotLoop(i)));
       if (this.store) await this.store.flush().catch(() => {});
       this._progress(true);

@@ -42,7 +42,7 @@ export interface ImportReport {
 export function openStore(options?: StoreOptions): Promise<ResultStore>;
 export class ResultStore extends EventTarget {
   readonly name: string;
-  /** navigator.storage.persist()'s answer */
+  /** navigator.storage.persist()'s answer (false when the browser gave none within 3 s) */
   persisted: boolean;
   readonly unsaved: number;
   lastError: Error | null;

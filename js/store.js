@@ -81,7 +81,9 @@ export async function openStore({ name = "medtriage", persist = true } = {}) {
   const db = await req(open);
   const store = new ResultStore(db, name);
   if (persist && typeof navigator !== "undefined" && navigator.storage?.persist) {
-    store.persisted = await navigator.storage.persist().catch(() => false);
+    // advisory only: a browser that never answers (a prompt nobody sees) must not hold up the store
+    const noAnswer = new Promise((ok) => setTimeout(() => ok(false), 3000));
+    store.persisted = await Promise.race([navigator.storage.persist().catch(() => false), noAnswer]);
   }
   return store;
 }

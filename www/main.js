@@ -320,13 +320,21 @@ async function useBundledMultiLabel() {
   if (!state.images.length) await bundledSamples(index);
 }
 
-async function guarded(fn) {
-  try {
-    await fn();
-  } catch (e) {
-    setStatus("error", `error${e.code ? ` [${e.code}]` : ""}: ${e.message}`);
-    window.__medtriage.error = { code: e.code, message: e.message };
-  }
+// The page's actions run one at a time, in the order they were asked for: a model chosen while
+// the start-up model is still loading, or "score" clicked during a load, waits its turn, so
+// the status and the results always belong to the last model chosen.
+let turn = Promise.resolve();
+function guarded(fn) {
+  const mine = turn.then(async () => {
+    try {
+      await fn();
+    } catch (e) {
+      setStatus("error", `error${e.code ? ` [${e.code}]` : ""}: ${e.message}`);
+      window.__medtriage.error = { code: e.code, message: e.message };
+    }
+  });
+  turn = mine;
+  return mine;
 }
 
 $("use-bundled").onclick = () => guarded(useBundled);
@@ -364,17 +372,20 @@ drop.ondragover = (e) => {
   drop.classList.add("over");
 };
 drop.ondragleave = () => drop.classList.remove("over");
-drop.ondrop = (e) =>
-  guarded(async () => {
-    e.preventDefault();
-    drop.classList.remove("over");
-    const files = [...e.dataTransfer.files];
+drop.ondrop = (e) => {
+  // in the event itself: the default (opening the file) is stopped and the files are only
+  // readable while the event is dispatched; the work then waits its turn
+  e.preventDefault();
+  drop.classList.remove("over");
+  const files = [...e.dataTransfer.files];
+  return guarded(async () => {
     const onnx = files.filter((f) => f.name.endsWith(".onnx"));
     const json = files.find((f) => f.name.endsWith(".json"));
     if (onnx.length && json) await loadModel(await Promise.all(onnx.map((f) => f.arrayBuffer())), JSON.parse(await json.text()));
     const imgs = await filesToImages(files);
     if (imgs.length) setImages(imgs);
   });
+};
 
 // By default: the bundled model and samples, scored at once (?auto=0 to skip).
 guarded(async () => {

@@ -161,6 +161,45 @@ test("storage quota exceeded: an error event, every result kept in memory and ex
   await done(g);
 });
 
+test("loads run in call order: the last model called is the one scored; a load during a run is refused", async () => {
+  const g = await lab();
+  await g.page.evaluate(PRELUDE);
+  const out = await g.page.evaluate(async () => {
+    const { WorkerPool, bytes, json, rgba } = window.__lab;
+    const model = await bytes("/model/model.onnx");
+    const a = await json("/model/manifest.json");
+    // the same network read another way: other probabilities, another model key
+    const b = { ...a, name: "digits-b", input: { ...a.input, mean: [0], std: [1] } };
+    // the same six images each time (copies: the pool moves the pixels to its workers)
+    const base = rgba(6, "o");
+    const items = () => base.map((it) => ({ ...it, rgba: it.rgba.slice() }));
+    const probs = (s) => s.results.map((r) => Array.from(r.score.probabilities));
+    const pool = new WorkerPool({ workers: 2, chunk: 2 });
+    await pool.load(model, a);
+    const refA = probs(await pool.score(items()).finished);
+    await pool.load(model, b);
+    const refB = probs(await pool.score(items()).finished);
+    // three loads and a run asked for at once, none awaited: the run waits for them all
+    const loads = [pool.load(model, a), pool.load(model, b), pool.load(model, a), pool.load(model, b)];
+    const run = pool.score(items());
+    let refused;
+    await pool.load(model, a).catch((e) => (refused = e.code));
+    const infos = await Promise.all(loads);
+    const raced = probs(await run.finished);
+    const key = pool.modelKey;
+    pool.terminate();
+    return { refA, refB, raced, refused, keys: infos.map((i) => i.modelKey), key };
+  });
+  assert.notDeepEqual(out.refA, out.refB, "the two manifests must score differently for this test to mean anything");
+  assert.deepEqual(out.raced, out.refB, "the run scored with the last model loaded");
+  assert.equal(out.refused, "invalid_input");
+  assert.equal(out.keys[0], out.keys[2]);
+  assert.equal(out.keys[1], out.keys[3]);
+  assert.notEqual(out.keys[0], out.keys[1]);
+  assert.equal(out.key, out.keys[3]);
+  await done(g);
+});
+
 test("cancel and pause", async () => {
   const g = await lab();
   await g.page.evaluate(PRELUDE);
