@@ -1023,6 +1023,20 @@ def dcm_data_start(data):
     return last[0] + last[4] + last[5]
 
 
+# (7FE1,1000) UN of undefined length, an item of undefined length, and in it (7FE1,1001) OB
+# declaring 0x50000000 bytes in explicit VR; 16,975 zero bytes follow, which is the length the
+# same header declares when read as implicit VR
+UN_UNDEFINED_OB = (struct.pack("<HH2sHI", 0x7FE1, 0x1000, b"UN", 0, 0xFFFFFFFF)
+                   + struct.pack("<HHI", 0xFFFE, 0xE000, 0xFFFFFFFF)
+                   + struct.pack("<HH2sHI", 0x7FE1, 0x1001, b"OB", 0, 0x50000000)
+                   + bytes(16975))
+# implicit VR: (0008,1110) of 24 bytes, an item of 16, and in it (0008,0050) declaring
+# 0x50000000 bytes with 8 present
+IMPLICIT_SQ_INNER_1GB = (struct.pack("<HHI", 0x0008, 0x1110, 24)
+                         + struct.pack("<HHI", 0xFFFE, 0xE000, 16)
+                         + struct.pack("<HHI", 0x0008, 0x0050, 0x50000000) + b"12345678")
+
+
 def make_dicom():
     """DICOM Part 10 files cut, lying about their lengths and sizes, with wrong attributes,
     transfer syntaxes and pixel data, made from the committed pydicom test files
@@ -1034,13 +1048,13 @@ def make_dicom():
     n = 0
     limits = {"maxWidth": 4096, "maxHeight": 4096, "maxAlloc": 16 * 1024 * 1024}
 
-    def d(label, data, expect, what):
+    def d(label, data, expect, what, **extra):
         nonlocal n
         rel = f"dicom/d{n:03d}_{label}.dcm"
         n += 1
         write(rel, data)
         case("dicom", "score_dicom", rel, expect, what, message_lacks_any=CANARY,
-             limits=limits)
+             limits=limits, **extra)
 
     fx = lambda f: (DICOM_FX / f).read_bytes()  # noqa: E731
     canary = fx("canary.dcm")
@@ -1257,6 +1271,18 @@ def make_dicom():
       "an unknown SpecificCharacterSet: the patient name is not read (control)")
     d("pn_in_ts", dcm_meta_ts(canary, b"CANARY^7f3a91"), "unsupported_transfer_syntax",
       "a Transfer Syntax UID holding the canary: the error may name a UID, not this one")
+
+    # lengths the length pass must see as dicom-rs sees them, or dicom-rs allocates by them
+    d("un_undefined_explicit_inside", canary + UN_UNDEFINED_OB, "image_decode",
+      "after the pixel data, an undefined-length UN whose item holds an explicit OB declaring "
+      "1.25 GB: dicom-rs reads the item in the data set's explicit VR, so that is the length "
+      "it would allocate (read as implicit VR the same bytes declare 16,975 and fit)",
+      message_has="declares")
+    implicit = fx("MR_small_implicit.dcm")
+    d("implicit_dictionary_sequence", implicit + IMPLICIT_SQ_INNER_1GB, "image_decode",
+      "implicit VR: after the pixel data, (0008,1110) Referenced Study Sequence, 24 bytes that "
+      "fit, whose item's (0008,0050) declares 1.25 GB: dicom-rs knows the tag is a sequence "
+      "from its dictionary and reads into it", message_has="declares")
 
 
 def make_rust_include():

@@ -656,4 +656,6 @@ pub const CASES: &[(&str, &str, &str, &str, &[u8])] = &[
     ("dicom", "score_dicom", "dicom/d111_pn_in_frames.dcm", "image_decode", include_bytes!("dicom/d111_pn_in_frames.dcm")),
     ("dicom", "score_dicom", "dicom/d112_pn_charset_bad.dcm", "ok", include_bytes!("dicom/d112_pn_charset_bad.dcm")),
     ("dicom", "score_dicom", "dicom/d113_pn_in_ts.dcm", "unsupported_transfer_syntax", include_bytes!("dicom/d113_pn_in_ts.dcm")),
+    ("dicom", "score_dicom", "dicom/d114_un_undefined_explicit_inside.dcm", "image_decode", include_bytes!("dicom/d114_un_undefined_explicit_inside.dcm")),
+    ("dicom", "score_dicom", "dicom/d115_implicit_dictionary_sequence.dcm", "image_decode", include_bytes!("dicom/d115_implicit_dictionary_sequence.dcm")),
 ];

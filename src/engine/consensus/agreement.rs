@@ -239,9 +239,11 @@ pub fn fleiss_kappa(d: &Dataset) -> Result<Option<f64>> {
     fleiss_kappa_table(&d.counts(), d.n(), d.k())
 }
 
-/// Krippendorff's alpha (nominal) of an `n x k` count table; `None` when undefined.
-pub fn krippendorff_alpha_table(counts: &[usize], k: usize) -> Option<f64> {
-    // coincidence matrix: o_cd = Σ_u n_uc (n_ud - [c=d]) / (m_u - 1)
+/// Krippendorff's coincidence matrix of an `n x k` count table,
+/// `o_cd = Σ_u n_uc (n_ud - [c=d]) / (m_u - 1)` over the units with at least two values, with
+/// its marginals `n_c` and total `n`; `None` when fewer than two classes are used or no unit
+/// is pairable (alpha is then undefined).
+fn coincidences(counts: &[usize], k: usize) -> Option<(Vec<f64>, Vec<f64>, f64)> {
     let mut o = vec![0.0; k * k];
     let mut used = vec![false; k];
     let mut any_pairable = false;
@@ -278,6 +280,12 @@ pub fn krippendorff_alpha_table(counts: &[usize], k: usize) -> Option<f64> {
         .map(|c| (0..k).map(|dd| o[c * k + dd]).sum())
         .collect();
     let n: f64 = nv.iter().sum();
+    Some((o, nv, n))
+}
+
+/// Krippendorff's alpha (nominal) of an `n x k` count table; `None` when undefined.
+pub fn krippendorff_alpha_table(counts: &[usize], k: usize) -> Option<f64> {
+    let (o, nv, n) = coincidences(counts, k)?;
     let mut do_ = 0.0;
     let mut de = 0.0;
     for c in 0..k {
@@ -314,42 +322,7 @@ pub fn krippendorff_alpha_metric(
     if values.len() != k {
         return None;
     }
-    let mut o = vec![0.0; k * k];
-    let mut used = vec![false; k];
-    let mut any_pairable = false;
-    for row in counts.chunks_exact(k) {
-        let mu: usize = row.iter().sum();
-        for (c, &v) in row.iter().enumerate() {
-            if v > 0 {
-                used[c] = true;
-            }
-        }
-        if mu < 2 {
-            continue;
-        }
-        any_pairable = true;
-        let den = (mu - 1) as f64;
-        for c in 0..k {
-            if row[c] == 0 {
-                continue;
-            }
-            for dd in 0..k {
-                let pairs = if c == dd {
-                    row[c] * (row[c] - 1)
-                } else {
-                    row[c] * row[dd]
-                };
-                o[c * k + dd] += pairs as f64 / den;
-            }
-        }
-    }
-    if used.iter().filter(|&&u| u).count() < 2 || !any_pairable {
-        return None;
-    }
-    let nv: Vec<f64> = (0..k)
-        .map(|c| (0..k).map(|dd| o[c * k + dd]).sum())
-        .collect();
-    let n: f64 = nv.iter().sum();
+    let (o, nv, n) = coincidences(counts, k)?;
     let delta = |c: usize, d: usize| -> f64 {
         match metric {
             AlphaMetric::Ordinal => {

@@ -9,9 +9,11 @@ use std::io::Cursor;
 #[cfg(feature = "dicom-deflate")]
 use std::io::Read;
 
+use dicom_core::dictionary::DataDictionary;
 use dicom_core::header::HasLength;
 use dicom_core::value::{PrimitiveValue, Value};
-use dicom_core::Tag;
+use dicom_core::{Tag, VR};
+use dicom_dictionary_std::StandardDataDictionary;
 use dicom_object::InMemDicomObject;
 use dicom_transfer_syntax_registry::{TransferSyntaxIndex, TransferSyntaxRegistry};
 
@@ -580,12 +582,11 @@ fn prescan(b: &[u8], enc: Encoding) -> Result<usize> {
             continue;
         }
         if len == UNDEFINED {
+            // encapsulated pixel data holds fragments; any other undefined-length element
+            // (an undefined-length UN included) is read by dicom-rs as a sequence in the data
+            // set's own encoding, so its items are walked here in that encoding too
             if (g, e) == (0x7FE0, 0x0010) {
                 in_pixel_items = true;
-            } else if enc.explicit && &vr == b"UN" {
-                // an undefined-length UN holds an implicit VR little endian sequence
-                prescan_un(&b[r.pos..])?;
-                return Ok(fragments);
             }
             continue;
         }
@@ -619,44 +620,17 @@ fn prescan(b: &[u8], enc: Encoding) -> Result<usize> {
     Ok(fragments)
 }
 
-/// Sequences whose VR an implicit data set does not state (the ones scoring reads).
+/// Whether an implicit VR element is a sequence, decided as dicom-rs decides it: by the
+/// standard dictionary (Pixel Data and Overlay Data are OW whatever it says). dicom-rs walks
+/// the items of every such sequence and allocates each element inside by its declared length,
+/// so the length pass must walk them too.
 fn is_implicit_sq(g: u16, e: u16) -> bool {
-    matches!(
-        (g, e),
-        (0x0028, 0x3000) | (0x0028, 0x3010) | (0x0008, 0x1140) | (0x0008, 0x1115)
-    )
-}
-
-/// The rest of the data after an undefined-length UN element: lengths only bounded.
-fn prescan_un(b: &[u8]) -> Result<()> {
-    let enc = Encoding {
-        explicit: false,
-        big_endian: false,
-    };
-    let mut r = Reader { b, pos: 0, enc };
-    let mut n = 0usize;
-    while r.remaining() >= 8 {
-        let (g, _, _, len, h) = r.header()?;
-        n += 1;
-        if n > MAX_ELEMENTS {
-            return Err(err!(
-                ImageTooLarge,
-                "DICOM: more than {MAX_ELEMENTS} elements"
-            ));
-        }
-        r.pos += h;
-        if g == 0xFFFE || len == UNDEFINED {
-            continue;
-        }
-        if len as usize > r.remaining() {
-            return Err(err!(
-                ImageDecode,
-                "DICOM: element of {len} bytes overruns the data"
-            ));
-        }
-        r.pos += len as usize;
+    if (g, e) == (0x7FE0, 0x0010) || (g >> 8 == 0x60 && e == 0x3000) {
+        return false;
     }
-    Ok(())
+    StandardDataDictionary
+        .by_tag(Tag(g, e))
+        .is_some_and(|entry| entry.vr.relaxed() == VR::SQ)
 }
 
 /// Read the file meta group (explicit VR little endian, group 0002) starting at `at`;
@@ -1121,5 +1095,44 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.message().contains("declares"), "{}", e.message());
+    }
+
+    const EXPLICIT_LE: Encoding = Encoding {
+        explicit: true,
+        big_endian: false,
+    };
+
+    #[test]
+    fn undefined_length_un_is_walked_in_the_data_sets_encoding() {
+        // (0009,1000) UN of undefined length, an item of undefined length, then an explicit
+        // OB declaring 1.25 GB. dicom-rs reads the item's elements as explicit VR, so the OB's
+        // length is what it would allocate; read as implicit, the same bytes declare 16,975
+        // and fit the padding that follows
+        let mut b = b"\x09\x00\x00\x10UN\x00\x00\xff\xff\xff\xff".to_vec();
+        b.extend_from_slice(b"\xfe\xff\x00\xe0\xff\xff\xff\xff");
+        b.extend_from_slice(b"\x11\x00\x11\x00OB\x00\x00\x00\x00\x00\x50");
+        b.resize(b.len() + 17_000, 0);
+        let e = prescan(&b, EXPLICIT_LE).unwrap_err();
+        assert!(e.message().contains("declares"), "{}", e.message());
+    }
+
+    #[test]
+    fn implicit_sequences_are_known_from_the_dictionary() {
+        // implicit VR: (0008,1110) Referenced Study Sequence, 24 bytes that fit, holding an
+        // item whose (0008,0050) declares 1.25 GB: dicom-rs knows the tag is a sequence and
+        // reads into it, so the length pass must too
+        let mut b = b"\x08\x00\x10\x11\x18\x00\x00\x00".to_vec();
+        b.extend_from_slice(b"\xfe\xff\x00\xe0\x10\x00\x00\x00");
+        b.extend_from_slice(b"\x08\x00\x50\x00\x00\x00\x00\x50");
+        b.extend_from_slice(b"12345678");
+        let implicit = Encoding {
+            explicit: false,
+            big_endian: false,
+        };
+        let e = prescan(&b, implicit).unwrap_err();
+        assert!(e.message().contains("declares"), "{}", e.message());
+        assert!(is_implicit_sq(0x0008, 0x1110));
+        assert!(!is_implicit_sq(0x7FE0, 0x0010));
+        assert!(!is_implicit_sq(0x0010, 0x0010));
     }
 }
