@@ -372,6 +372,24 @@ def make_models():
            helper.make_node("MatMul", ["flat", "W"], ["logits"])],
           [numpy_helper.from_array(np.zeros((1, 1, 40, 40), np.float16).astype(np.float32), "WK")],
           what="Conv whose 64x64 kernel is larger than the 32x32 image", expect="invalid_model")
+    # tract tiles axis by axis: a repeat of 0 on the last axis leaves an empty output, but the
+    # step before it is allocated whole
+    model("tile_zero_last_const", [helper.make_node("Tile", ["Wb", "Wz"], ["W0"])] + base_nodes("logits"),
+          [const_i64("Wz", [1560281120, 0])],
+          what="Tile of a constant [32,10] by [1560281120, 0]: an empty output after a 2 TB step; "
+               "found by the fuzzer", expect="invalid_model")
+    model("tile_zero_last_image",
+          base_nodes("mb")[:3] + [helper.make_node("Add", ["mm", "B"], ["mb"]),
+                                  helper.make_node("Tile", ["image", "Iz"], ["I0"]),
+                                  helper.make_node("ReduceSum", ["I0"], ["I0s"], keepdims=0),
+                                  helper.make_node("Add", ["mb", "I0s"], ["logits"])],
+          [const_i64("Iz", [1, 1, 1000000, 0])],
+          what="Tile of the image [N,1,32,32] by [1, 1, 10^6, 0]: empty, after a 4 GB step per image",
+          expect="invalid_model")
+    model("output_undefined", base_nodes("logiTs"), [],
+          what="the graph output 'logits' produced by no node (the Add writes 'logiTs'): tract "
+               "looked it up and panicked; found by the fuzzer", expect="invalid_model",
+          message_has="produced by no operator")
 
     # raw bytes
     for k, cut in enumerate([0, 1, 2, 16, 64, 128, len(good) // 3, len(good) // 2,

@@ -647,8 +647,13 @@ fn prescan_graph(
                 shape_volume(0)?.map(|v| v.saturating_mul(elem))
             }
             "Expand" => shape_volume(1)?.map(|v| v.saturating_mul(8)),
-            "Tile" => match (konst(0), shape_volume(1)?) {
-                (Some(x), Some(r)) => Some(tensor_proto_bytes(x)?.saturating_mul(r)),
+            // tract tiles one axis after another, so a repeat of 0 on a later axis does not
+            // spare the earlier ones: the bound takes every repeat of 0 as 1
+            "Tile" => match (konst(0), konst(1).and_then(const_i64s)) {
+                (Some(x), Some(reps)) => {
+                    let reps: Vec<i64> = reps.iter().map(|&r| if r == 0 { 1 } else { r }).collect();
+                    Some(tensor_proto_bytes(x)?.saturating_mul(dims_volume(&reps)?))
+                }
                 _ => None,
             },
             _ => None,
@@ -684,6 +689,7 @@ fn check_tensor_sizes(model: &TypedModel, batch: usize, limit: u64) -> Result<()
         values.set(&s, batch as i64);
     }
     for node in model.nodes() {
+        check_tile_steps(model, node, &values, limit)?;
         for (ix, o) in node.outputs.iter().enumerate() {
             let f = &o.fact;
             let mut vol = 1u128;
@@ -705,6 +711,46 @@ fn check_tensor_sizes(model: &TypedModel, batch: usize, limit: u64) -> Result<()
                 ));
             }
         }
+    }
+    Ok(())
+}
+
+/// tract's `Tile` repeats one axis after another, and each step allocates its whole result,
+/// so a repeat of 0 on a later axis leaves the earlier steps as large as the repeats before it
+/// make them (an empty output after a ~2 TB step): the largest step must fit in `limit`.
+fn check_tile_steps(
+    model: &TypedModel,
+    node: &tract_onnx::tract_core::internal::TypedNode,
+    values: &SymbolValues,
+    limit: u64,
+) -> Result<()> {
+    use tract_onnx::tract_core::ops::array::Tile;
+    let (Some(tile), Some(input)) = (node.op_as::<Tile>(), node.inputs.first()) else {
+        return Ok(());
+    };
+    let fact = model
+        .outlet_fact(*input)
+        .map_err(|e| err!(InvalidModel, "{e}"))?;
+    let mut vol = fact.datum_type.size_of() as u128;
+    for d in fact.shape.iter() {
+        match d.eval(values).to_i64() {
+            Ok(v) if v >= 0 => vol = vol.saturating_mul(v as u128),
+            _ => return Ok(()),
+        }
+    }
+    for m in &tile.multipliers {
+        match m.eval(values).to_i64() {
+            Ok(0) => {}
+            Ok(v) if v > 0 => vol = vol.saturating_mul(v as u128),
+            _ => return Ok(()),
+        }
+    }
+    if vol > u128::from(limit) {
+        return Err(err!(
+            InvalidModel,
+            "operator {:?} (Tile) needs {vol} bytes on the way to its output, limit is {limit} (maxTensorBytes)",
+            node.name
+        ));
     }
     Ok(())
 }

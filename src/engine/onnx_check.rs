@@ -13,7 +13,7 @@
 //! An operator this pass does not know gives outputs of unknown shape, and nothing depending
 //! on them is checked here: the budget checks after tract's shape inference still apply.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use tract_onnx::pb::{self, GraphProto, NodeProto, TensorProto};
 
@@ -129,7 +129,7 @@ impl Checker {
                 scope.insert(name.clone(), outs.get(k).cloned().unwrap_or_default());
             }
         }
-        Ok(())
+        outputs_defined(g)
     }
 
     fn node(&self, n: &NodeProto, ins: &[Val], scope: &HashMap<String, Val>) -> Result<Vec<Val>> {
@@ -371,6 +371,41 @@ impl Checker {
             }
         }
         Ok(())
+    }
+}
+
+/// tract finds each graph output among the names the graph itself holds (its inputs,
+/// initializers, node outputs, and the names its nodes take in) and panics on one it does not
+/// find, so an output that nothing produces is refused here.
+fn outputs_defined(g: &GraphProto) -> Result<()> {
+    let held: HashSet<&str> = g
+        .input
+        .iter()
+        .map(|i| i.name.as_str())
+        .chain(g.initializer.iter().map(|t| t.name.as_str()))
+        .chain(
+            g.node
+                .iter()
+                .flat_map(|n| n.output.iter().chain(&n.input))
+                .map(String::as_str),
+        )
+        .filter(|s| !s.is_empty())
+        .collect();
+    match g.output.iter().find(|o| !held.contains(o.name.as_str())) {
+        Some(o) => Err(err!(
+            InvalidModel,
+            "graph output {:?} is produced by no operator, input or initializer",
+            shorten(&o.name)
+        )),
+        None => Ok(()),
+    }
+}
+
+/// A name from the model, cut to 64 characters for an error message.
+fn shorten(s: &str) -> String {
+    match s.char_indices().nth(64) {
+        Some((at, _)) => format!("{}...", &s[..at]),
+        None => s.to_string(),
     }
 }
 
