@@ -134,20 +134,8 @@ fn decode_checked(
 /// code, a coefficient past the block, data that ends before the last MCU or a marker inside
 /// the data) is an error, where the lenient default fills the rest of the image with grey.
 fn decode_jpeg_strict(bytes: &[u8], w: u32, h: u32) -> Result<DynamicImage> {
-    use zune_core::{bytestream::ZCursor, colorspace::ColorSpace, options::DecoderOptions};
-    let opts = DecoderOptions::default()
-        .set_strict_mode(true)
-        .set_max_width(w as usize)
-        .set_max_height(h as usize);
-    let corrupt = |e: zune_jpeg::errors::DecodeErrors| err!(ImageDecode, "corrupt JPEG: {e}");
-    let mut d = zune_jpeg::JpegDecoder::new_with_options(ZCursor::new(bytes), opts);
-    d.decode_headers().map_err(corrupt)?;
-    let out = match d.input_colorspace() {
-        Some(c @ (ColorSpace::Luma | ColorSpace::LumaA | ColorSpace::RGBA)) => c,
-        _ => ColorSpace::RGB,
-    };
-    d.set_options(d.options().jpeg_set_out_colorspace(out));
-    let px = d.decode().map_err(corrupt)?;
+    use zune_core::colorspace::ColorSpace;
+    let (px, out) = decode_jpeg_zune(bytes, w, h, true)?;
     let size = || {
         err!(
             ImageDecode,
@@ -166,6 +154,32 @@ fn decode_jpeg_strict(bytes: &[u8], w: u32, h: u32) -> Result<DynamicImage> {
         }
         _ => DynamicImage::ImageRgb8(ImageBuffer::from_raw(w, h, px).ok_or_else(size)?),
     })
+}
+
+/// The pixels of a JPEG of at most `w x h` decoded by zune-jpeg (`strict`: corrupt
+/// entropy-coded data is an error), and their colour space: gray stays gray, colour comes out
+/// as RGB. The one JPEG decoder of JPEG files, and of 8-bit JPEG in DICOM, so that the same
+/// codestream gives the same pixels either way.
+pub(crate) fn decode_jpeg_zune(
+    bytes: &[u8],
+    w: u32,
+    h: u32,
+    strict: bool,
+) -> Result<(Vec<u8>, zune_core::colorspace::ColorSpace)> {
+    use zune_core::{bytestream::ZCursor, colorspace::ColorSpace, options::DecoderOptions};
+    let opts = DecoderOptions::default()
+        .set_strict_mode(strict)
+        .set_max_width(w as usize)
+        .set_max_height(h as usize);
+    let corrupt = |e: zune_jpeg::errors::DecodeErrors| err!(ImageDecode, "corrupt JPEG: {e}");
+    let mut d = zune_jpeg::JpegDecoder::new_with_options(ZCursor::new(bytes), opts);
+    d.decode_headers().map_err(corrupt)?;
+    let out = match d.input_colorspace() {
+        Some(c @ (ColorSpace::Luma | ColorSpace::LumaA | ColorSpace::RGBA)) => c,
+        _ => ColorSpace::RGB,
+    };
+    d.set_options(d.options().jpeg_set_out_colorspace(out));
+    Ok((d.decode().map_err(corrupt)?, out))
 }
 
 fn decode_error(e: ImageError) -> crate::error::Error {

@@ -1,6 +1,8 @@
-//! JPEG Baseline / Extended / Lossless frames: 8-bit and lossless with jpeg-decoder (the
-//! `dicom-jpeg` feature), 12-bit Extended with [`super::jpeg12`] (`dicom-jpeg12`). A build
-//! without the decoder a frame needs answers `unsupported_transfer_syntax`.
+//! JPEG Baseline / Extended / Lossless frames (the `dicom-jpeg` feature): 8-bit DCT frames with
+//! zune-jpeg, the decoder of JPEG files, so a JPEG wrapped into DICOM scores as the file does;
+//! lossless frames and what zune-jpeg does not take with jpeg-decoder; 12-bit Extended with
+//! [`super::jpeg12`] (`dicom-jpeg12`). A build without the decoder a frame needs answers
+//! `unsupported_transfer_syntax`.
 
 #[cfg(feature = "dicom-jpeg")]
 use std::io::Cursor;
@@ -85,6 +87,38 @@ fn has_marker(data: &[u8], m: u8) -> bool {
     false
 }
 
+/// An 8-bit DCT frame (baseline, extended or progressive) of one or three components, decoded
+/// as a JPEG file is (zune-jpeg, see [`crate::engine::image::decode_jpeg_zune`]), so a JPEG
+/// wrapped into DICOM scores exactly as the file itself. `None` leaves the frame to
+/// jpeg-decoder: lossless and 12-bit frames, RGB stored without a colour transform (which
+/// zune-jpeg would convert), other component counts, and data zune-jpeg refuses (jpeg-decoder
+/// reads some damaged streams that libjpeg and GDCM read too).
+#[cfg(feature = "dicom-jpeg")]
+fn with_zune(img: &ImageInfo, data: &[u8], no_transform: bool) -> Option<Result<Vec<i64>>> {
+    let dct8 = matches!(jpeg_precision(data), Some((0xC0..=0xC2, 8)));
+    if !dct8 || no_transform || !matches!(img.spp, 1 | 3) || img.bits_allocated != 8 {
+        return None;
+    }
+    let (px, space) =
+        crate::engine::image::decode_jpeg_zune(data, img.cols, img.rows, true).ok()?;
+    let comps = match space {
+        zune_core::colorspace::ColorSpace::Luma => 1,
+        zune_core::colorspace::ColorSpace::RGB => 3,
+        _ => return None,
+    };
+    if px.len() as u64 != u64::from(img.cols) * u64::from(img.rows) * comps {
+        return None;
+    }
+    let (bs, signed) = (img.bits_stored, img.signed);
+    Some(
+        check_decoded(img, img.cols, img.rows, comps as u32).map(|()| {
+            px.iter()
+                .map(|&b| stored(u64::from(b), bs, signed))
+                .collect()
+        }),
+    )
+}
+
 #[cfg(feature = "dicom-jpeg")]
 fn with_jpeg_decoder(
     img: &ImageInfo,
@@ -92,8 +126,13 @@ fn with_jpeg_decoder(
     limits: &ImageLimits,
     _: &str,
 ) -> Result<Vec<i64>> {
+    let no_transform =
+        img.photometric == Photometric::Rgb && !has_marker(data, 0xEE) && !has_marker(data, 0xE0);
+    if let Some(v) = with_zune(img, data, no_transform) {
+        return v;
+    }
     let mut d = jpeg_decoder::Decoder::new(Cursor::new(data));
-    if img.photometric == Photometric::Rgb && !has_marker(data, 0xEE) && !has_marker(data, 0xE0) {
+    if no_transform {
         // RGB stored without a colour transform (no JFIF / Adobe marker), as libjpeg reads it
         d.set_color_transform(jpeg_decoder::ColorTransform::None);
     }
