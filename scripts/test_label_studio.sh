@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The Label Studio round trip against a real Label Studio server (scripts/test_label_studio.py).
 # Not part of scripts/test.sh: `pip install label-studio` brings about 1 GB (Django, boto3,
-# OpenCV, pandas, ...) and took 7 min 13 s on this 2-core machine, over the CI budget by
-# itself; with label-studio installed the test takes about 2 min (most of it the server's start).
+# OpenCV, pandas, ...) and took 141 s to 7 min 13 s on this 2-core machine, too much of the CI
+# budget for one addition; with label-studio installed the test takes 1-4 min (most of it the
+# server's start).
 # Installs label-studio into the project's .venv when missing (PyPI only), builds the CLI.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
