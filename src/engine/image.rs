@@ -135,7 +135,7 @@ fn decode_checked(
 /// the data) is an error, where the lenient default fills the rest of the image with grey.
 fn decode_jpeg_strict(bytes: &[u8], w: u32, h: u32) -> Result<DynamicImage> {
     use zune_core::colorspace::ColorSpace;
-    let (px, out) = decode_jpeg_zune(bytes, w, h, true)?;
+    let (px, out) = decode_jpeg_zune(bytes, w, h)?;
     let size = || {
         err!(
             ImageDecode,
@@ -156,7 +156,7 @@ fn decode_jpeg_strict(bytes: &[u8], w: u32, h: u32) -> Result<DynamicImage> {
     })
 }
 
-/// The pixels of a JPEG of at most `w x h` decoded by zune-jpeg (`strict`: corrupt
+/// The pixels of a JPEG of at most `w x h` decoded by zune-jpeg in strict mode (corrupt
 /// entropy-coded data is an error), and their colour space: gray stays gray, colour comes out
 /// as RGB. The one JPEG decoder of JPEG files, and of 8-bit JPEG in DICOM, so that the same
 /// codestream gives the same pixels either way.
@@ -164,11 +164,10 @@ pub(crate) fn decode_jpeg_zune(
     bytes: &[u8],
     w: u32,
     h: u32,
-    strict: bool,
 ) -> Result<(Vec<u8>, zune_core::colorspace::ColorSpace)> {
     use zune_core::{bytestream::ZCursor, colorspace::ColorSpace, options::DecoderOptions};
     let opts = DecoderOptions::default()
-        .set_strict_mode(strict)
+        .set_strict_mode(true)
         .set_max_width(w as usize)
         .set_max_height(h as usize);
     let corrupt = |e: zune_jpeg::errors::DecodeErrors| err!(ImageDecode, "corrupt JPEG: {e}");

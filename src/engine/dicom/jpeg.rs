@@ -99,8 +99,7 @@ fn with_zune(img: &ImageInfo, data: &[u8], no_transform: bool) -> Option<Result<
     if !dct8 || no_transform || !matches!(img.spp, 1 | 3) || img.bits_allocated != 8 {
         return None;
     }
-    let (px, space) =
-        crate::engine::image::decode_jpeg_zune(data, img.cols, img.rows, true).ok()?;
+    let (px, space) = crate::engine::image::decode_jpeg_zune(data, img.cols, img.rows).ok()?;
     let comps = match space {
         zune_core::colorspace::ColorSpace::Luma => 1,
         zune_core::colorspace::ColorSpace::RGB => 3,
