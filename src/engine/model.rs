@@ -692,16 +692,9 @@ fn check_tensor_sizes(model: &TypedModel, batch: usize, limit: u64) -> Result<()
         check_tile_steps(model, node, &values, limit)?;
         for (ix, o) in node.outputs.iter().enumerate() {
             let f = &o.fact;
-            let mut vol = 1u128;
-            let mut known = true;
-            for d in f.shape.iter() {
-                match d.eval(&values).to_i64() {
-                    Ok(v) if v >= 0 => vol = vol.saturating_mul(v as u128),
-                    _ => known = false,
-                }
-            }
-            let bytes = vol.saturating_mul(f.datum_type.size_of() as u128);
-            if known && bytes > u128::from(limit) {
+            let bytes = known_volume(f.shape.iter(), &values)
+                .map(|v| v.saturating_mul(f.datum_type.size_of() as u128));
+            if let Some(bytes) = bytes.filter(|&b| b > u128::from(limit)) {
                 return Err(err!(
                     InvalidModel,
                     "operator {:?} output {ix} ({} {}) needs {bytes} bytes at batch {batch}, limit is {limit} (maxTensorBytes)",
@@ -713,6 +706,18 @@ fn check_tensor_sizes(model: &TypedModel, batch: usize, limit: u64) -> Result<()
         }
     }
     Ok(())
+}
+
+/// The product of `dims` evaluated at `values`; `None` when one is not known before running.
+fn known_volume<D: std::borrow::Borrow<TDim>>(
+    dims: impl IntoIterator<Item = D>,
+    values: &SymbolValues,
+) -> Option<u128> {
+    dims.into_iter()
+        .try_fold(1u128, |vol, d| match d.borrow().eval(values).to_i64() {
+            Ok(v) if v >= 0 => Some(vol.saturating_mul(v as u128)),
+            _ => None,
+        })
 }
 
 /// tract's `Tile` repeats one axis after another, and each step allocates its whole result,
@@ -731,20 +736,23 @@ fn check_tile_steps(
     let fact = model
         .outlet_fact(*input)
         .map_err(|e| err!(InvalidModel, "{e}"))?;
-    let mut vol = fact.datum_type.size_of() as u128;
-    for d in fact.shape.iter() {
-        match d.eval(values).to_i64() {
-            Ok(v) if v >= 0 => vol = vol.saturating_mul(v as u128),
-            _ => return Ok(()),
+    // a repeat of 0 leaves the steps before it whole: counted as 1
+    let repeats = tile.multipliers.iter().map(|m| {
+        if matches!(m.eval(values).to_i64(), Ok(0)) {
+            TDim::from(1)
+        } else {
+            m.clone()
         }
-    }
-    for m in &tile.multipliers {
-        match m.eval(values).to_i64() {
-            Ok(0) => {}
-            Ok(v) if v > 0 => vol = vol.saturating_mul(v as u128),
-            _ => return Ok(()),
-        }
-    }
+    });
+    let (Some(source), Some(repeats)) = (
+        known_volume(fact.shape.iter(), values),
+        known_volume(repeats, values),
+    ) else {
+        return Ok(());
+    };
+    let vol = source
+        .saturating_mul(repeats)
+        .saturating_mul(fact.datum_type.size_of() as u128);
     if vol > u128::from(limit) {
         return Err(err!(
             InvalidModel,

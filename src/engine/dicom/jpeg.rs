@@ -47,7 +47,11 @@ pub fn decode(img: &ImageInfo, data: &[u8], limits: &ImageLimits, ts: &str) -> R
         Some((sof, precision)) if precision > 8 && matches!(sof, 0xC0..=0xC2) => {
             twelve_bit(img, data, limits, ts)
         }
-        _ => with_jpeg_decoder(img, data, limits, ts),
+        // baseline, extended or progressive with 8-bit samples
+        sof => {
+            let dct8 = matches!(sof, Some((0xC0..=0xC2, 8)));
+            with_jpeg_decoder(img, data, limits, ts, dct8)
+        }
     }
 }
 
@@ -66,7 +70,13 @@ fn twelve_bit(_: &ImageInfo, _: &[u8], _: &ImageLimits, ts: &str) -> Result<Vec<
 }
 
 #[cfg(not(feature = "dicom-jpeg"))]
-fn with_jpeg_decoder(_: &ImageInfo, _: &[u8], _: &ImageLimits, ts: &str) -> Result<Vec<i64>> {
+fn with_jpeg_decoder(
+    _: &ImageInfo,
+    _: &[u8],
+    _: &ImageLimits,
+    ts: &str,
+    _: bool,
+) -> Result<Vec<i64>> {
     Err(unsupported(ts, None))
 }
 
@@ -87,15 +97,19 @@ fn has_marker(data: &[u8], m: u8) -> bool {
     false
 }
 
-/// An 8-bit DCT frame (baseline, extended or progressive) of one or three components, decoded
+/// An 8-bit DCT frame (`dct8`: baseline, extended or progressive) of one or three components, decoded
 /// as a JPEG file is (zune-jpeg, see [`crate::engine::image::decode_jpeg_zune`]), so a JPEG
 /// wrapped into DICOM scores exactly as the file itself. `None` leaves the frame to
 /// jpeg-decoder: lossless and 12-bit frames, RGB stored without a colour transform (which
 /// zune-jpeg would convert), other component counts, and data zune-jpeg refuses (jpeg-decoder
 /// reads some damaged streams that libjpeg and GDCM read too).
 #[cfg(feature = "dicom-jpeg")]
-fn with_zune(img: &ImageInfo, data: &[u8], no_transform: bool) -> Option<Result<Vec<i64>>> {
-    let dct8 = matches!(jpeg_precision(data), Some((0xC0..=0xC2, 8)));
+fn with_zune(
+    img: &ImageInfo,
+    data: &[u8],
+    dct8: bool,
+    no_transform: bool,
+) -> Option<Result<Vec<i64>>> {
     if !dct8 || no_transform || !matches!(img.spp, 1 | 3) || img.bits_allocated != 8 {
         return None;
     }
@@ -105,6 +119,8 @@ fn with_zune(img: &ImageInfo, data: &[u8], no_transform: bool) -> Option<Result<
         zune_core::colorspace::ColorSpace::RGB => 3,
         _ => return None,
     };
+    // zune-jpeg decodes at most cols x rows, so pixels that fill it are a frame of the
+    // attributes' size; check_decoded is left to compare the components
     if px.len() as u64 != u64::from(img.cols) * u64::from(img.rows) * comps {
         return None;
     }
@@ -124,10 +140,11 @@ fn with_jpeg_decoder(
     data: &[u8],
     limits: &ImageLimits,
     _: &str,
+    dct8: bool,
 ) -> Result<Vec<i64>> {
     let no_transform =
         img.photometric == Photometric::Rgb && !has_marker(data, 0xEE) && !has_marker(data, 0xE0);
-    if let Some(v) = with_zune(img, data, no_transform) {
+    if let Some(v) = with_zune(img, data, dct8, no_transform) {
         return v;
     }
     let mut d = jpeg_decoder::Decoder::new(Cursor::new(data));
