@@ -5,4 +5,4 @@
 // For many images use the worker pool ("medtriage/pool") and keep results across reloads with
 // the store ("medtriage/store").
 export * from "./medtriage.js";
-export { init, compile, simdSupported, defaultWasmUrl, variantOf, loadedWasm, wasmMemory } from "./loader.js";
+export { init, compile, simdSupported, relaxedSimdSupported, bestVariant, defaultWasmUrl, variantOf, loadedWasm, wasmMemory } from "./loader.js";

@@ -1,6 +1,7 @@
 // Loading the wasm engine: `init()` compiles and instantiates it once per JS realm (a page or a
 // worker). It accepts whatever the host has: nothing (the package's own .wasm next to this
-// file, the SIMD build when the browser validates SIMD, else the plain one), a URL or string,
+// file: the relaxed-SIMD build when the browser validates relaxed SIMD, else the SIMD build
+// when it validates SIMD, else the plain one), a URL or string,
 // a `Response`, bytes (`ArrayBuffer` / typed array) or a compiled `WebAssembly.Module`. It
 // fetches nothing but the wasm it is pointed at, and all imports are static, so bundlers
 // (Vite, webpack, esbuild) see every file the package needs.
@@ -10,21 +11,46 @@ import initGlue from "./medtriage.js";
 const SIMD_PROBE = new Uint8Array([
   0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11,
 ]);
+// The smallest module using a relaxed-SIMD instruction (i8x16.relaxed_swizzle; the same probe).
+const RELAXED_PROBE = new Uint8Array([
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 15, 1, 13, 0, 65, 1, 253, 15, 65, 2, 253, 15,
+  253, 128, 2, 11,
+]);
 
-/** True when this browser can run the SIMD build (2-3.5x faster than the plain one). */
-export function simdSupported() {
+function validates(bytes) {
   try {
-    return WebAssembly.validate(SIMD_PROBE);
+    return WebAssembly.validate(bytes);
   } catch {
     return false;
   }
 }
 
-/** The package's own wasm files (literal `new URL(…, import.meta.url)`: bundlers emit them). */
-export function defaultWasmUrl(simd = simdSupported()) {
-  return simd
-    ? new URL("./medtriage_bg.wasm", import.meta.url)
-    : new URL("./medtriage_nosimd_bg.wasm", import.meta.url);
+/** True when this browser can run the SIMD build (2-3.5x faster than the plain one). */
+export function simdSupported() {
+  return validates(SIMD_PROBE);
+}
+
+/** True when this browser can run the relaxed-SIMD build (fused multiply-add in the kernels). */
+export function relaxedSimdSupported() {
+  return validates(SIMD_PROBE) && validates(RELAXED_PROBE);
+}
+
+// the package's own files, as literal `new URL(…, import.meta.url)` so that bundlers emit them
+function packageUrl(variant) {
+  if (variant === "relaxed") return new URL("./medtriage_relaxed_bg.wasm", import.meta.url);
+  if (variant === "simd") return new URL("./medtriage_bg.wasm", import.meta.url);
+  return new URL("./medtriage_nosimd_bg.wasm", import.meta.url);
+}
+
+/** The fastest build this browser validates: "relaxed", "simd" or "nosimd". */
+export function bestVariant({ simd = simdSupported(), relaxed = relaxedSimdSupported() } = {}) {
+  return simd ? (relaxed ? "relaxed" : "simd") : "nosimd";
+}
+
+/** The package's own wasm file for a variant ("relaxed" | "simd" | "nosimd"; `true` / `false`
+ * mean "simd" / "nosimd"; default: the best this browser runs). */
+export function defaultWasmUrl(variant = bestVariant()) {
+  return packageUrl(variant === true ? "simd" : variant === false ? "nosimd" : variant);
 }
 
 function loadError(message, cause) {
@@ -68,18 +94,21 @@ async function compileOne(src) {
  * Compile the engine without instantiating it (a `WebAssembly.Module` can be posted to workers,
  * so the pool fetches and compiles once for all of them).
  *   input: undefined | URL | string | Response | BufferSource | WebAssembly.Module
- *          | { simd?: <one of those>, nosimd?: <one of those> }
+ *          | { relaxed?: <one of those>, simd?: <one of those>, nosimd?: <one of those> }
+ * With several candidates the fastest the browser validates is tried first and the next one
+ * when it fails to compile (e.g. a package built without the relaxed-SIMD file).
  */
-export async function compile(input, { simd = simdSupported() } = {}) {
+export async function compile(input, { simd = simdSupported(), relaxed = relaxedSimdSupported() } = {}) {
+  const order = ["relaxed", "simd", "nosimd"].filter((v) => v === "nosimd" || (simd && (v === "simd" || relaxed)));
   let candidates;
   if (input === undefined || input === null) {
-    candidates = simd ? [["simd", defaultWasmUrl(true)], ["nosimd", defaultWasmUrl(false)]] : [["nosimd", defaultWasmUrl(false)]];
+    candidates = order.map((v) => [v, packageUrl(v)]);
   } else if (isSource(input)) {
     candidates = [[VARIANTS.get(input) ?? "host", input]];
-  } else if (typeof input === "object" && ("simd" in input || "nosimd" in input)) {
-    candidates = [simd ? ["simd", input.simd] : [], ["nosimd", input.nosimd]].filter((x) => x[1] !== undefined && x[1] !== null);
+  } else if (typeof input === "object" && ("simd" in input || "nosimd" in input || "relaxed" in input)) {
+    candidates = order.map((v) => [v, input[v]]).filter((x) => x[1] !== undefined && x[1] !== null);
   } else {
-    throw Object.assign(loadError("init(): expected a URL, string, Response, bytes, WebAssembly.Module or {simd, nosimd}"), {
+    throw Object.assign(loadError("init(): expected a URL, string, Response, bytes, WebAssembly.Module or {relaxed, simd, nosimd}"), {
       code: "invalid_input",
     });
   }
@@ -97,10 +126,10 @@ export async function compile(input, { simd = simdSupported() } = {}) {
   throw last?.code ? last : loadError(`wasm compile failed: ${last?.message ?? last}`, last);
 }
 
-// which build a compiled module is: "simd", "nosimd" or "host" (bytes the host brought)
+// which build a compiled module is: "relaxed", "simd", "nosimd" or "host" (bytes the host brought)
 const VARIANTS = new WeakMap();
 
-/** "simd", "nosimd" or "host" for a module `compile()` returned (a module posted to a worker
+/** "relaxed", "simd", "nosimd" or "host" for a module `compile()` returned (a module posted to a worker
  * loses this, so the pool passes the variant along). */
 export function variantOf(module) {
   return VARIANTS.get(module) ?? "host";
@@ -122,7 +151,7 @@ export function init(input, opts = {}) {
     loadedModule = module;
     memory = exports?.memory ?? null;
     const variant = opts.variant ?? variantOf(module);
-    return { module, variant, simd: variant === "simd" };
+    return { module, variant, simd: variant === "simd" || variant === "relaxed" };
   })().catch((e) => {
     ready = null;
     throw e;

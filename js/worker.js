@@ -74,7 +74,7 @@ self.onmessage = async ({ data }) => {
         type: "ready",
         job,
         variant,
-        simd: variant === "simd",
+        simd: variant === "simd" || variant === "relaxed",
         batchSize: scorer.batchSize,
         sha256: scorer.sha256,
         members: scorer.members,

@@ -7,6 +7,8 @@
 # scripts/test.sh: about 20-40 min on 2 cores.
 #   scripts/bench_ort.sh
 #   BENCH_MODELS=squeezenet,digits RUNS=10 PIPELINE=24 scripts/bench_ort.sh   # quick
+#   BENCH_EXTRA=lto=assets/exp/lto.wasm scripts/bench_ort.sh   # also a wasm built another way
+#     (a file under www/ whose bindings are the package's: same sources, other cargo settings)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -18,8 +20,8 @@ log() { printf '[bench_ort] %s\n' "$*" >&2; }
 scripts/bootstrap.sh python >/dev/null
 scripts/bootstrap.sh browser >/dev/null
 if [ ! -f www/pkg/index.js ]; then
-  log "package build (SIMD, as scripts/test.sh builds it)"
-  MEDTRIAGE_WASM_OPT=0 MEDTRIAGE_VARIANTS="${MEDTRIAGE_VARIANTS:-simd}" scripts/build.sh >/dev/null
+  log "package build (every variant, no wasm-opt, as scripts/test.sh builds it)"
+  MEDTRIAGE_WASM_OPT=0 scripts/build.sh >/dev/null
 fi
 
 # onnxruntime-web, pinned, into target/ (not a dependency of the project: 139 MB unpacked)
@@ -97,4 +99,4 @@ echo "== wasm size (gzip -9)"
 for w in www/pkg/*_bg.wasm www/assets/ort/ort-wasm-simd-threaded.wasm; do
   printf '%s: %s bytes raw, %s bytes gzip\n' "$w" "$(stat -c %s "$w")" "$(gzip -9 -c "$w" | wc -c)"
 done
-node scripts/bench-ort.mjs --models "${BENCH_MODELS:-$all}" --runs "${RUNS:-25}" --pipeline "${PIPELINE:-48}"
+node scripts/bench-ort.mjs --models "${BENCH_MODELS:-$all}" --runs "${RUNS:-25}" --pipeline "${PIPELINE:-48}" --extra "${BENCH_EXTRA:-}"

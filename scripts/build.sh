@@ -15,13 +15,7 @@ log() { printf '[build] %s\n' "$*" >&2; }
 release=false
 [ "${1:-}" = --release ] && release=true
 
-# Read wasm-pack.toml (Python's tomllib, standard since 3.11).
-cfg() { python3 -c '
-import sys, tomllib
-v = tomllib.load(open("wasm-pack.toml", "rb"))
-for k in sys.argv[1].split("."):
-    v = v[k]
-print(" ".join(v) if isinstance(v, list) else (str(v).lower() if isinstance(v, bool) else v))' "$1"; }
+. scripts/wasm-config.sh
 
 target="$(cfg build.target)"
 profile="$(cfg build.profile)"
@@ -33,8 +27,10 @@ opt_enabled=false
 { [ "$opt_when" = true ] || { [ "$opt_when" = release ] && $release; }; } && opt_enabled=true
 case "${MEDTRIAGE_WASM_OPT:-}" in 0) opt_enabled=false ;; 1) opt_enabled=true ;; esac
 opt_flags="$(cfg wasm_opt.flags)"
-opt_simd="$(cfg wasm_opt.simd_flags)"
 features="$(cfg build.features | tr ' ' ',')"
+crate="$(cfg build.crate)"
+export_wasm_profile "$profile"
+prof_var="CARGO_PROFILE_$(echo "$profile" | tr a-z- A-Z_)"
 prof_flag="--release"; [ "$profile" = dev ] && prof_flag="--dev"
 wasm_out="$root/target/wasm-out"   # one folder per variant: glue + .wasm as wasm-pack wrote them
 # Every variant is built under the first variant's name: wasm-bindgen writes that name into the
@@ -48,16 +44,16 @@ if [ -z "${MEDTRIAGE_ASSEMBLE_ONLY:-}" ]; then
   for v in $variants; do
     name="$(cfg variants.$v.out_name)"
     flags="$(cfg variants.$v.rustflags)"
-    log "variant $v -> $name (RUSTFLAGS='$flags', $profile, features $features)"
+    log "variant $v -> $name (RUSTFLAGS='$flags', $profile: $(env | grep "^${prof_var}_" | tr '\n' ' '), features $features)"
     t0=$(date +%s)
     CARGO_TARGET_DIR="$root/target/wasm-$v" RUSTFLAGS="$flags" \
-      wasm-pack build --mode no-install --target "$target" $prof_flag --out-dir "$wasm_out/$v" --out-name "$first_name" --no-pack . \
+      wasm-pack build --mode no-install --target "$target" $prof_flag --out-dir "$wasm_out/$v" --out-name "$first_name" --no-pack "$crate" \
       -- --no-default-features --features "$features"
     log "variant $v built in $(( $(date +%s) - t0 )) s"
     wasm="$wasm_out/$v/${first_name}_bg.wasm"
     if [ "$opt_enabled" = true ]; then
       command -v wasm-opt >/dev/null || { echo "wasm-opt missing: run scripts/bootstrap.sh" >&2; exit 1; }
-      extra=""; [ "$v" = simd ] && extra="$opt_simd"
+      extra="$(cfg variants.$v.wasm_opt_flags 2>/dev/null || true)"
       t0=$(date +%s)
       wasm-opt $opt_flags $extra "$wasm" -o "$wasm.opt" && mv "$wasm.opt" "$wasm"
       log "wasm-opt ($(wasm-opt --version | awk '{print $3}')) in $(( $(date +%s) - t0 )) s"

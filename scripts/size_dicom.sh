@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # What DICOM costs in the package's wasm, codec by codec (figures printed, never asserted):
-# the SIMD package wasm (release, RUSTFLAGS and target dir as scripts/build.sh, wasm-bindgen
+# the SIMD package wasm (release, RUSTFLAGS, cargo profile and target dir as scripts/build.sh, wasm-bindgen
 # --target web, no wasm-opt) built with the package's features, then with one DICOM feature
 # left out at a time, then with DICOM off. Bytes raw and gzip -9, and the difference to the
 # full build. Each build recompiles only this crate (about 2-4 min here): the builds without
@@ -13,6 +13,9 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 export PATH="$HOME/.cargo/bin:$root/node_modules/.bin:$PATH"
 export CARGO_TARGET_DIR="$root/target/wasm-simd" RUSTFLAGS="-C target-feature=+simd128"
+. scripts/wasm-config.sh
+export_wasm_profile release
+crate="$(cfg build.crate)"
 out="$root/target/size-dicom"
 rm -rf "$out"; mkdir -p "$out"
 codecs="dicom-jpeg dicom-jpeg12 dicom-jpeg2000 dicom-rle dicom-deflate"
@@ -26,11 +29,11 @@ full_gz="" full_raw=""
 for b in "${builds[@]}"; do
   name="${b%%|*}"; feats="${b#*|}"
   t0=$(date +%s)
-  cargo build --release --target wasm32-unknown-unknown --lib --no-default-features --features "$feats" 2>"$out/cargo.log" \
+  cargo build --release --target wasm32-unknown-unknown --manifest-path "$crate/Cargo.toml" --no-default-features --features "$feats" 2>"$out/cargo.log" \
     || { cat "$out/cargo.log" >&2; exit 1; }
   compiled=$(grep -o 'Compiling [^ ]*' "$out/cargo.log" | cut -d' ' -f2 | paste -sd' ')
   dir="$out/$(echo "$name" | tr -c 'a-z0-9' _)"
-  wasm-bindgen --target web --out-dir "$dir" --out-name medtriage target/wasm-simd/wasm32-unknown-unknown/release/medtriage.wasm
+  wasm-bindgen --target web --out-dir "$dir" --out-name medtriage target/wasm-simd/wasm32-unknown-unknown/release/medtriage_wasm.wasm
   w="$dir/medtriage_bg.wasm"
   raw=$(stat -c %s "$w"); gz=$(gzip -9 -c "$w" | wc -c)
   [ -z "$full_gz" ] && full_gz=$gz full_raw=$raw

@@ -35,10 +35,11 @@ fi
 step "native tests (cargo test)"
 cargo test
 
-# The package's variants: both by default, so the no-SIMD fallback the loader ships is built,
-# packed and run in Chromium (tests/e2e/nosimd.test.mjs) from the same commit as the SIMD one.
+# The package's variants: all three by default, so the relaxed-SIMD build and the no-SIMD
+# fallback the loader ships are built, packed and run in Chromium (tests/e2e/variants.test.mjs)
+# from the same commit as the SIMD one.
 # MEDTRIAGE_VARIANTS=simd (a quicker local run) only compiles the fallback with cargo check.
-export MEDTRIAGE_VARIANTS="${MEDTRIAGE_VARIANTS:-simd nosimd}"
+export MEDTRIAGE_VARIANTS="${MEDTRIAGE_VARIANTS:-simd nosimd relaxed}"
 
 if [[ "$skip" != *" wasm "* ]]; then
   # The no-SIMD fallback is compiled here only when the package build below will not build it.

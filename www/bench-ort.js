@@ -2,7 +2,9 @@
 // the same model bytes and the same input tensor, interleaved run by run (scripts/bench-ort.mjs
 // drives it and prints the table).
 //   bench-ort.html?models=squeezenet,shufflenet&dir=assets/bench&runs=25&warmup=3&threads=1
-//     &variant=simd|nosimd
+//     &variant=best|relaxed|simd|nosimd  (the package's builds; best: what init() picks)
+//     &wasm=<url>                         (instead: a wasm built elsewhere with the same glue)
+//     &profile=1                          (also our time per operator kind, Scorer.profileTensor)
 // Ours: `Scorer.scoreTensor` (the tensor as the manifest describes it; softmax and the
 // uncertainty measures included). ORT: `session.run` on the same Float32Array. The ORT files are
 // served from assets/ort/ (copied from npm onnxruntime-web by the runner).
@@ -112,6 +114,10 @@ async function one(name, dir, runs, warmup) {
     maxProb: Math.max(...pOrt),
     runs,
   };
+  // where our time goes, node by node (performance.now() around each node of tract's plan)
+  if (q.get("profile") === "1" && typeof scorer.profileTensor === "function") {
+    res.profile = scorer.profileTensor(x, { runs: Number(q.get("profileRuns") ?? 3), topNodes: 5 });
+  }
   scorer.free();
   await sess.release();
   return res;
@@ -195,7 +201,14 @@ if (q.get("mode") === "pipeline") {
   ort.env.wasm.numThreads = threads;
   ort.env.wasm.proxy = false;
   ort.env.wasm.wasmPaths = new URL("./assets/ort/", location.href).href;
-  const { variant } = await mt.init(undefined, { simd: q.get("variant") !== "nosimd" && mt.simdSupported() });
+  const want = q.get("variant") ?? "best";
+  const { variant } = q.get("wasm")
+    ? await mt.init(new URL(q.get("wasm"), location.href))
+    : await mt.init(undefined, {
+        simd: want !== "nosimd" && mt.simdSupported(),
+        relaxed: (want === "best" || want === "relaxed") && mt.relaxedSimdSupported(),
+      });
+  if (want !== "best" && !q.get("wasm") && variant !== want) throw new Error(`asked for the ${want} build, init() gave ${variant}`);
   const results = [];
   for (const name of (q.get("models") ?? "squeezenet").split(",")) {
     results.push(await one(name, q.get("dir") ?? "assets/bench", Number(q.get("runs") ?? 25), Number(q.get("warmup") ?? 3)));

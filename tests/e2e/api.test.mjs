@@ -4,7 +4,9 @@
 // and no request leaving the page's origin.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { foreignRequests, useBrowser } from "./browser.mjs";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { foreignRequests, repo, useBrowser } from "./browser.mjs";
 
 const env = useBrowser();
 
@@ -92,7 +94,8 @@ test("review queue through the JS API: tiers, rounds, exports", async () => {
       csvLines: csv.trim().split("\n").length,
     };
   });
-  assert.equal(out.variant, "simd");
+  // the fastest build the package has that this Chromium validates (it has relaxed SIMD)
+  assert.equal(out.variant, existsSync(join(repo, "www/pkg/medtriage_relaxed_bg.wasm")) ? "relaxed" : "simd");
   const c = out.counts;
   assert.equal(c.autoAccept + c.lightReview + c.expertReview + c.suspectedLabelError + c.outlier + c.failed, 600);
   assert.ok(c.autoAccept > 100, JSON.stringify(c));
