@@ -1,6 +1,8 @@
 //! Combining several reviews of an item into one label: a Dawid-Skene posterior with the
 //! reviewers' measured confusion matrices and the model's probabilities as the prior.
 
+use std::collections::HashMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::error::{err, Result};
@@ -114,6 +116,150 @@ pub(super) fn confusion_model(st: Option<&ReviewerStats>, k: usize, smoothing: f
     m
 }
 
+/// The measured stats of reviewer `id`, if any of the scored decisions are theirs.
+fn stats_of<'a>(report: &'a ReviewerReport, id: &str) -> Option<&'a ReviewerStats> {
+    report.reviewers.iter().find(|s| s.reviewer == id)
+}
+
+/// The first class with the largest value (ties to the lower class).
+fn first_max(v: &[f64]) -> usize {
+    let mut m = 0;
+    for c in 1..v.len() {
+        if v[c] > v[m] {
+            m = c;
+        }
+    }
+    m
+}
+
+/// The item's prior: its model probabilities normalised, or uniform without them.
+fn item_prior(ii: usize, it: &ReviewedItem, k: usize) -> Result<Vec<f64>> {
+    Ok(match &it.probs {
+        Some(p) => {
+            if p.len() != k || !p.iter().all(|v| v.is_finite() && *v >= 0.0) {
+                return Err(err!(
+                    InvalidInput,
+                    "items[{ii}].probs: expected {k} finite non-negative values"
+                ));
+            }
+            let s: f64 = p.iter().sum();
+            if s <= 0.0 {
+                return Err(err!(InvalidInput, "items[{ii}].probs sum to 0"));
+            }
+            p.iter().map(|v| v / s).collect()
+        }
+        None => vec![1.0 / k as f64; k],
+    })
+}
+
+/// The Dawid-Skene posterior over the true class: the prior times each review's likelihood
+/// under its reviewer's confusion model (built once per reviewer, in `models`).
+fn posterior<'a>(
+    ii: usize,
+    it: &'a ReviewedItem,
+    prior: &[f64],
+    report: &ReviewerReport,
+    o: &ReviewerOptions,
+    models: &mut HashMap<&'a str, Vec<f64>>,
+) -> Result<Vec<f64>> {
+    let k = prior.len();
+    let mut lp: Vec<f64> = prior.iter().map(|v| v.max(1e-300).ln()).collect();
+    for rv in &it.reviews {
+        if rv.label >= k {
+            return Err(err!(
+                InvalidInput,
+                "items[{ii}]: label {} of reviewer {} is not < k = {k}",
+                rv.label,
+                rv.reviewer
+            ));
+        }
+        let m = models
+            .entry(rv.reviewer.as_str())
+            .or_insert_with(|| confusion_model(stats_of(report, &rv.reviewer), k, o.smoothing));
+        for (c, l) in lp.iter_mut().enumerate() {
+            *l += m[c * k + rv.label].max(1e-300).ln();
+        }
+    }
+    let mx = lp.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let z: f64 = lp.iter().map(|v| (v - mx).exp()).sum();
+    Ok(lp.iter().map(|v| (v - mx).exp() / z).collect())
+}
+
+/// Why the item needs another review (empty: it does not): a single review against a
+/// confident model or from a reviewer not established on that class, an expert item short of
+/// its reviews, or reviews that disagree.
+fn review_reasons(
+    it: &ReviewedItem,
+    prior: &[f64],
+    report: &ReviewerReport,
+    o: &ReviewerOptions,
+) -> Vec<String> {
+    let mut reasons = Vec::new();
+    let n_rev = it.reviews.len();
+    if n_rev >= o.max_reviews {
+        return reasons;
+    }
+    let model_class = it.probs.as_ref().map(|_| first_max(prior));
+    if n_rev == 1 {
+        let first = &it.reviews[0];
+        if let Some(mc) = model_class {
+            if mc != first.label && prior[mc] >= o.model_confidence {
+                reasons.push(format!(
+                    "The review ({}) disagrees with a confident model ({mc} at {:.3}).",
+                    first.label, prior[mc]
+                ));
+            }
+        }
+        let lb = stats_of(report, &first.reviewer)
+            .map_or(0.0, |s| s.per_class[first.label].clopper_pearson.0);
+        if lb < o.min_class_accuracy {
+            reasons.push(format!(
+                "Reviewer {}'s accuracy on class {} is not established above {:.0}% (lower bound {:.3}).",
+                first.reviewer,
+                first.label,
+                o.min_class_accuracy * 100.0,
+                lb
+            ));
+        }
+    }
+    if it.expert && n_rev < o.expert_reviews {
+        reasons.push(format!(
+            "Expert-tier item: {} reviews wanted, {n_rev} so far.",
+            o.expert_reviews
+        ));
+    }
+    let disagree = it.reviews.iter().any(|r| r.label != it.reviews[0].label);
+    if disagree {
+        reasons.push(format!("The {n_rev} reviews disagree."));
+    }
+    reasons
+}
+
+/// The strongest available reviewer on `class` who has not seen the item; for an expert item
+/// never one weak on that class.
+fn next_reviewer(
+    it: &ReviewedItem,
+    class: usize,
+    reviewers: &[String],
+    report: &ReviewerReport,
+    o: &ReviewerOptions,
+) -> Option<String> {
+    let mut best: Option<(&String, f64)> = None;
+    for id in reviewers {
+        if it.reviews.iter().any(|r| &r.reviewer == id) {
+            continue;
+        }
+        let lb = stats_of(report, id).map_or(0.0, |s| s.per_class[class].clopper_pearson.0);
+        if it.expert && lb < o.min_class_accuracy {
+            continue;
+        }
+        if best.is_none_or(|b| lb > b.1) {
+            best = Some((id, lb));
+        }
+    }
+    best.map(|b| b.0.clone())
+}
+
 /// Combine each item's reviews and route it (JS `combineReviews`, CLI `queue combine`).
 pub fn combine_reviews(req: &CombineRequest) -> Result<CombineResponse> {
     let (k, o) = (req.k, &req.options);
@@ -122,120 +268,19 @@ pub fn combine_reviews(req: &CombineRequest) -> Result<CombineResponse> {
         decisions: req.decisions.clone(),
         options: *o,
     })?;
-    let stats_of = |id: &str| report.reviewers.iter().find(|s| s.reviewer == id);
-    let mut models: std::collections::HashMap<&str, Vec<f64>> = Default::default();
+    let mut models: HashMap<&str, Vec<f64>> = Default::default();
     let mut out = Vec::with_capacity(req.items.len());
     for (ii, it) in req.items.iter().enumerate() {
         if it.reviews.is_empty() {
             return Err(err!(InvalidInput, "items[{ii}] has no review"));
         }
-        let prior: Vec<f64> = match &it.probs {
-            Some(p) => {
-                if p.len() != k || !p.iter().all(|v| v.is_finite() && *v >= 0.0) {
-                    return Err(err!(
-                        InvalidInput,
-                        "items[{ii}].probs: expected {k} finite non-negative values"
-                    ));
-                }
-                let s: f64 = p.iter().sum();
-                if s <= 0.0 {
-                    return Err(err!(InvalidInput, "items[{ii}].probs sum to 0"));
-                }
-                p.iter().map(|v| v / s).collect()
-            }
-            None => vec![1.0 / k as f64; k],
-        };
-        let mut lp: Vec<f64> = prior.iter().map(|v| v.max(1e-300).ln()).collect();
-        for rv in &it.reviews {
-            if rv.label >= k {
-                return Err(err!(
-                    InvalidInput,
-                    "items[{ii}]: label {} of reviewer {} is not < k = {k}",
-                    rv.label,
-                    rv.reviewer
-                ));
-            }
-            let m = models
-                .entry(rv.reviewer.as_str())
-                .or_insert_with(|| confusion_model(stats_of(&rv.reviewer), k, o.smoothing));
-            for (c, l) in lp.iter_mut().enumerate() {
-                *l += m[c * k + rv.label].max(1e-300).ln();
-            }
-        }
-        let mx = lp.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        let z: f64 = lp.iter().map(|v| (v - mx).exp()).sum();
-        let post: Vec<f64> = lp.iter().map(|v| (v - mx).exp() / z).collect();
-        let mut label = 0;
-        for c in 1..k {
-            if post[c] > post[label] {
-                label = c;
-            }
-        }
-        // routing
-        let mut reasons = Vec::new();
-        let n_rev = it.reviews.len();
-        if n_rev < o.max_reviews {
-            let model_class = it.probs.as_ref().map(|_| {
-                let mut m = 0;
-                for c in 1..k {
-                    if prior[c] > prior[m] {
-                        m = c;
-                    }
-                }
-                m
-            });
-            if n_rev == 1 {
-                let first = &it.reviews[0];
-                if let Some(mc) = model_class {
-                    if mc != first.label && prior[mc] >= o.model_confidence {
-                        reasons.push(format!(
-                            "The review ({}) disagrees with a confident model ({mc} at {:.3}).",
-                            first.label, prior[mc]
-                        ));
-                    }
-                }
-                let lb = stats_of(&first.reviewer)
-                    .map_or(0.0, |s| s.per_class[first.label].clopper_pearson.0);
-                if lb < o.min_class_accuracy {
-                    reasons.push(format!(
-                        "Reviewer {}'s accuracy on class {} is not established above {:.0}% (lower bound {:.3}).",
-                        first.reviewer,
-                        first.label,
-                        o.min_class_accuracy * 100.0,
-                        lb
-                    ));
-                }
-            }
-            if it.expert && n_rev < o.expert_reviews {
-                reasons.push(format!(
-                    "Expert-tier item: {} reviews wanted, {n_rev} so far.",
-                    o.expert_reviews
-                ));
-            }
-            let disagree = it.reviews.iter().any(|r| r.label != it.reviews[0].label);
-            if disagree {
-                reasons.push(format!("The {n_rev} reviews disagree."));
-            }
-        }
+        let prior = item_prior(ii, it, k)?;
+        let post = posterior(ii, it, &prior, &report, o, &mut models)?;
+        let label = first_max(&post);
+        let reasons = review_reasons(it, &prior, &report, o);
         let needs_review = !reasons.is_empty();
         let next_reviewer = if needs_review {
-            // the strongest reviewer on this class who has not seen the item; for an expert
-            // item never one weak on that class
-            let class = label;
-            let mut best: Option<(&String, f64)> = None;
-            for id in &req.reviewers {
-                if it.reviews.iter().any(|r| &r.reviewer == id) {
-                    continue;
-                }
-                let lb = stats_of(id).map_or(0.0, |s| s.per_class[class].clopper_pearson.0);
-                if it.expert && lb < o.min_class_accuracy {
-                    continue;
-                }
-                if best.is_none_or(|b| lb > b.1) {
-                    best = Some((id, lb));
-                }
-            }
-            best.map(|b| b.0.clone())
+            next_reviewer(it, label, &req.reviewers, &report, o)
         } else {
             None
         };
