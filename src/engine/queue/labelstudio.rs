@@ -650,12 +650,51 @@ fn keep_last(raw: &[RawAnn]) -> (Vec<usize>, usize) {
 /// `queue read-label-studio` and `queue plan --reviewed-label-studio`).
 pub fn read_label_studio(req: &ReadLabelStudioRequest) -> Result<LabelStudioReviews> {
     let from = req.options.from_name.as_str();
-    let k = req.classes.len();
+    let class_of = class_index(&req.classes)?;
+    let n = req.n.or(req.ids.as_ref().map(Vec::len));
+    let g = gather(&req.export, from, req.ids.as_deref(), n)?;
+    let annotations = single_choice_annotations(&g.kept, &class_of)?;
+    let mut annotators: Vec<String> = Vec::new();
+    let mut per_item: HashMap<usize, Vec<usize>> = HashMap::new();
+    for a in &annotations {
+        per_item.entry(a.index).or_default().push(a.label);
+        if !annotators.contains(&a.annotator) {
+            annotators.push(a.annotator.clone());
+        }
+    }
+    let multi_annotator_tasks = per_item.values().filter(|v| v.len() > 1).count();
+    let disagreements = per_item
+        .values()
+        .filter(|v| v.iter().any(|&l| l != v[0]))
+        .count();
+    let (reviewed, ties) = if annotations.is_empty() {
+        (Vec::new(), Vec::new())
+    } else {
+        consensus_per_task(&annotations, class_of.len(), req.options.consensus)?
+    };
+    Ok(LabelStudioReviews {
+        decided: reviewed.len(),
+        reviewed,
+        annotations,
+        tasks: g.tasks,
+        annotations_read: g.annotations_read,
+        skipped: g.skipped,
+        without_choice: g.without_choice,
+        superseded: g.superseded,
+        multi_annotator_tasks,
+        disagreements,
+        ties,
+        annotators,
+    })
+}
+
+/// Each class name's index; at least one class, none listed twice.
+fn class_index(classes: &[String]) -> Result<HashMap<&str, usize>> {
+    let k = classes.len();
     if k == 0 {
         return Err(err!(InvalidInput, "classes: at least one class is needed"));
     }
-    let class_of: HashMap<&str, usize> = req
-        .classes
+    let class_of: HashMap<&str, usize> = classes
         .iter()
         .enumerate()
         .map(|(i, c)| (c.as_str(), i))
@@ -663,10 +702,17 @@ pub fn read_label_studio(req: &ReadLabelStudioRequest) -> Result<LabelStudioRevi
     if class_of.len() != k {
         return Err(err!(InvalidInput, "classes: a class name is listed twice"));
     }
-    let n = req.n.or(req.ids.as_ref().map(Vec::len));
-    let g = gather(&req.export, from, req.ids.as_deref(), n)?;
-    let mut annotations = Vec::with_capacity(g.kept.len());
-    for a in &g.kept {
+    Ok(class_of)
+}
+
+/// The kept annotations as class indices: one choice each, and a known class.
+fn single_choice_annotations(
+    kept: &[Kept],
+    class_of: &HashMap<&str, usize>,
+) -> Result<Vec<ReadAnnotation>> {
+    let k = class_of.len();
+    let mut annotations = Vec::with_capacity(kept.len());
+    for a in kept {
         let (at, choice) = (&a.at, &a.choice);
         if choice.len() > 1 {
             return Err(err!(
@@ -694,94 +740,74 @@ pub fn read_label_studio(req: &ReadLabelStudioRequest) -> Result<LabelStudioRevi
             label,
         });
     }
-    // consensus per task
+    Ok(annotations)
+}
+
+/// One decision per task by the chosen consensus method (majority vote or Dawid-Skene), and
+/// the tasks whose vote was tied.
+fn consensus_per_task(
+    annotations: &[ReadAnnotation],
+    k: usize,
+    method: ConsensusMethod,
+) -> Result<(Vec<ReviewOutcome>, Vec<ReadTie>)> {
     let mut reviewed = Vec::new();
     let mut ties = Vec::new();
-    let mut annotators: Vec<String> = Vec::new();
-    let mut per_item: HashMap<usize, Vec<usize>> = HashMap::new();
-    for a in &annotations {
-        per_item.entry(a.index).or_default().push(a.label);
-        if !annotators.contains(&a.annotator) {
-            annotators.push(a.annotator.clone());
-        }
-    }
-    let multi_annotator_tasks = per_item.values().filter(|v| v.len() > 1).count();
-    let disagreements = per_item
-        .values()
-        .filter(|v| v.iter().any(|&l| l != v[0]))
-        .count();
-    if !annotations.is_empty() {
-        let req_c = ConsensusRequest {
-            num_classes: Some(k),
-            ..ConsensusRequest::new(
-                annotations
-                    .iter()
-                    .map(|a| Annotation {
-                        item: a.index.to_string(),
-                        annotator: a.annotator.clone(),
-                        label: Label::Index(a.label as u64),
-                    })
-                    .collect(),
-            )
-        };
-        let (items, labels, tied): (Vec<String>, Vec<usize>, Vec<Vec<usize>>) =
-            match req.options.consensus {
-                ConsensusMethod::Majority => {
-                    let r = majority_vote(&req_c)?;
-                    let mut tied = vec![Vec::new(); r.items.len()];
-                    for t in r.ties {
-                        tied[t.index] = t.candidates;
-                    }
-                    (r.items, r.consensus_label, tied)
-                }
-                ConsensusMethod::DawidSkene => {
-                    let r = dawid_skene(&ConsensusRequest {
-                        annotations: req_c.annotations,
-                        classes: None,
-                        num_classes: Some(k),
-                        items: None,
-                        annotators: None,
-                        pred_probs: None,
-                        pred_probs_unlabeled: None,
-                        unlabeled_items: None,
-                        options: DawidSkeneOptions::default(),
-                    })?;
-                    let tied = r
-                        .tied
-                        .iter()
-                        .zip(&r.consensus_label)
-                        .map(|(&t, &l)| if t { vec![l] } else { Vec::new() })
-                        .collect();
-                    (r.items, r.consensus_label, tied)
-                }
-            };
-        for ((item, label), cands) in items.iter().zip(labels).zip(tied) {
-            let index: usize = item
-                .parse()
-                .map_err(|_| err!(InvalidInput, "internal: item id {item}"))?;
-            if !cands.is_empty() {
-                ties.push(ReadTie {
-                    index,
-                    candidates: cands,
-                });
+    let req_c = ConsensusRequest {
+        num_classes: Some(k),
+        ..ConsensusRequest::new(
+            annotations
+                .iter()
+                .map(|a| Annotation {
+                    item: a.index.to_string(),
+                    annotator: a.annotator.clone(),
+                    label: Label::Index(a.label as u64),
+                })
+                .collect(),
+        )
+    };
+    let (items, labels, tied): (Vec<String>, Vec<usize>, Vec<Vec<usize>>) = match method {
+        ConsensusMethod::Majority => {
+            let r = majority_vote(&req_c)?;
+            let mut tied = vec![Vec::new(); r.items.len()];
+            for t in r.ties {
+                tied[t.index] = t.candidates;
             }
-            reviewed.push(ReviewOutcome { index, label });
+            (r.items, r.consensus_label, tied)
         }
+        ConsensusMethod::DawidSkene => {
+            let r = dawid_skene(&ConsensusRequest {
+                annotations: req_c.annotations,
+                classes: None,
+                num_classes: Some(k),
+                items: None,
+                annotators: None,
+                pred_probs: None,
+                pred_probs_unlabeled: None,
+                unlabeled_items: None,
+                options: DawidSkeneOptions::default(),
+            })?;
+            let tied = r
+                .tied
+                .iter()
+                .zip(&r.consensus_label)
+                .map(|(&t, &l)| if t { vec![l] } else { Vec::new() })
+                .collect();
+            (r.items, r.consensus_label, tied)
+        }
+    };
+    for ((item, label), cands) in items.iter().zip(labels).zip(tied) {
+        let index: usize = item
+            .parse()
+            .map_err(|_| err!(InvalidInput, "internal: item id {item}"))?;
+        if !cands.is_empty() {
+            ties.push(ReadTie {
+                index,
+                candidates: cands,
+            });
+        }
+        reviewed.push(ReviewOutcome { index, label });
     }
-    Ok(LabelStudioReviews {
-        decided: reviewed.len(),
-        reviewed,
-        annotations,
-        tasks: g.tasks,
-        annotations_read: g.annotations_read,
-        skipped: g.skipped,
-        without_choice: g.without_choice,
-        superseded: g.superseded,
-        multi_annotator_tasks,
-        disagreements,
-        ties,
-        annotators,
-    })
+    Ok((reviewed, ties))
 }
 
 #[cfg(test)]
