@@ -32,8 +32,8 @@ pub(super) fn seq_target(s: &StoppingRule, n: usize, remainder: usize) -> f64 {
     (s.target_error_rate * n as f64 / remainder.max(1) as f64).min(1.0)
 }
 
-/// Seed of step `sampled` of audit `j`.
-pub(super) fn audit_seed(seed: u64, j: usize, sampled: usize) -> u64 {
+/// Seed of step `sampled` of audit `j` (single- and multi-label rounds alike).
+pub(in crate::engine::queue) fn audit_seed(seed: u64, j: usize, sampled: usize) -> u64 {
     seed ^ 0x9E37_79B9_7F4A_7C15u64.wrapping_mul(j as u64)
         ^ 0xD1B5_4A32_D192_ED03u64.wrapping_mul(sampled as u64 + 1)
 }
@@ -105,11 +105,26 @@ pub(super) fn audit_size(rate: f64, target: f64, delta: f64, cap: usize) -> usiz
 
 pub(super) fn check_options(o: &PlanOptions) -> Result<()> {
     let s = &o.stopping;
-    require(o.batch_size >= 1, "batchSize", ">= 1", o.batch_size)?;
-    in_unit(s.target_error_rate, "stopping.targetErrorRate")?;
-    in_unit(s.delta, "stopping.delta")?;
+    check_batch_and_risk(o.batch_size, s)?;
     let m = s.audit_margin;
     require(m.is_finite() && m >= 1.0, "stopping.auditMargin", ">= 1", m)?;
+    check_audit_schedule(s)?;
+    o.noise_model.check()
+}
+
+/// The round checks single- and multi-label plans share: a batch of at least one, and the
+/// target error rate and `delta` in (0, 1).
+pub(in crate::engine::queue) fn check_batch_and_risk(
+    batch_size: usize,
+    s: &StoppingRule,
+) -> Result<()> {
+    require(batch_size >= 1, "batchSize", ">= 1", batch_size)?;
+    in_unit(s.target_error_rate, "stopping.targetErrorRate")?;
+    in_unit(s.delta, "stopping.delta")
+}
+
+/// When audits start (`auditAt` in (0, 1]) and how many items an audit step draws (>= 1).
+pub(in crate::engine::queue) fn check_audit_schedule(s: &StoppingRule) -> Result<()> {
     let a = s.audit_at;
     require(a > 0.0 && a <= 1.0, "stopping.auditAt", "in (0, 1]", a)?;
     require(
@@ -117,8 +132,7 @@ pub(super) fn check_options(o: &PlanOptions) -> Result<()> {
         "stopping.auditStep",
         ">= 1",
         s.audit_step,
-    )?;
-    o.noise_model.check()
+    )
 }
 
 /// Largest-remainder allocation of `total` proportional to `weights`, capped by `avail`,
