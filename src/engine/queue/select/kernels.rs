@@ -3,43 +3,39 @@
 
 use super::*;
 
-/// `Σ (a_i - b_i)^2` with eight accumulators (vectorises; order differs from NumPy's).
-#[inline]
-pub(super) fn sq_dist(a: &[f64], b: &[f64]) -> f64 {
+/// `Σ term(a_i, b_i)` with eight accumulators (vectorises; order differs from NumPy's): lane
+/// `j` sums the terms at `j mod 8`, the lanes are added pairwise, then the tail.
+#[inline(always)]
+fn sum8(a: &[f64], b: &[f64], term: impl Fn(f64, f64) -> f64) -> f64 {
     let mut s = [0.0f64; 8];
     let ca = a.chunks_exact(8);
     let cb = b.chunks_exact(8);
     let (ra, rb) = (ca.remainder(), cb.remainder());
     for (x, y) in ca.zip(cb) {
         for j in 0..8 {
-            let t = x[j] - y[j];
-            s[j] += t * t;
+            s[j] += term(x[j], y[j]);
         }
     }
     let mut tail = 0.0;
     for (x, y) in ra.iter().zip(rb) {
-        tail += (x - y) * (x - y);
+        tail += term(*x, *y);
     }
     ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7])) + tail
+}
+
+/// `Σ (a_i - b_i)^2` with eight accumulators.
+#[inline]
+pub(super) fn sq_dist(a: &[f64], b: &[f64]) -> f64 {
+    sum8(a, b, |x, y| {
+        let t = x - y;
+        t * t
+    })
 }
 
 /// `Σ a_i b_i` with eight accumulators.
 #[inline]
 pub(super) fn dot(a: &[f64], b: &[f64]) -> f64 {
-    let mut s = [0.0f64; 8];
-    let ca = a.chunks_exact(8);
-    let cb = b.chunks_exact(8);
-    let (ra, rb) = (ca.remainder(), cb.remainder());
-    for (x, y) in ca.zip(cb) {
-        for j in 0..8 {
-            s[j] += x[j] * y[j];
-        }
-    }
-    let mut tail = 0.0;
-    for (x, y) in ra.iter().zip(rb) {
-        tail += x * y;
-    }
-    ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7])) + tail
+    sum8(a, b, |x, y| x * y)
 }
 
 /// Embedding rows with the chosen metric (norms precomputed for cosine).
