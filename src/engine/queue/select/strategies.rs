@@ -86,32 +86,78 @@ pub(super) fn medoid_pos(cands: &[usize], sp: &Space<'_>) -> Result<usize> {
     Ok(best.0)
 }
 
+/// A farthest-first pass over the candidates: each one's distance to the nearest labelled
+/// or picked row, which are taken, and the picks so far.
+struct Greedy<'s, 'a> {
+    cands: &'s [usize],
+    sp: &'s Space<'a>,
+    md: Vec<f64>,
+    taken: Vec<bool>,
+    picks: Vec<Pick>,
+}
+
+impl<'s, 'a> Greedy<'s, 'a> {
+    /// The embedding space of the context (`who` names the strategy in the error) and the
+    /// candidates' distances to the labelled rows.
+    fn start(cands: &'s [usize], b: usize, cx: &'s Ctx<'a>, who: &str) -> Result<Self> {
+        let sp = cx
+            .space
+            .as_ref()
+            .ok_or_else(|| err!(InvalidInput, "{who} needs embeddings"))?;
+        Ok(Greedy {
+            cands,
+            sp,
+            md: init_min_dist(cands, sp, cx.labeled),
+            taken: vec![false; cands.len()],
+            picks: Vec::with_capacity(b),
+        })
+    }
+
+    /// The cold-start pick at candidate position `j` (objective: its score).
+    fn seed(&mut self, j: usize, scores: &[f64]) {
+        let i = self.cands[j];
+        self.taken[j] = true;
+        self.picks.push(pick(i, scores[i], scores[i]));
+        update_min_dist(&mut self.md, self.cands, self.sp, self.sp.row(i));
+    }
+
+    /// Take candidate position `j` as pick `p`; distances are updated while picks remain.
+    fn take(&mut self, j: usize, p: Pick, b: usize) {
+        let i = self.cands[j];
+        self.picks.push(p);
+        self.taken[j] = true;
+        if self.picks.len() < b {
+            update_min_dist(&mut self.md, self.cands, self.sp, self.sp.row(i));
+        }
+    }
+
+    fn out(self) -> Out {
+        Out {
+            picks: self.picks,
+            trace: Vec::new(),
+            working_bytes: self.cands.len() * (8 + 1) + self.sp.norms.len() * 8,
+        }
+    }
+}
+
 pub(super) fn ranked_batch(cands: &[usize], b: usize, cx: &Ctx<'_>) -> Result<Out> {
-    let sp = cx
-        .space
-        .as_ref()
-        .ok_or_else(|| err!(InvalidInput, "rankedBatch needs embeddings"))?;
-    let mut md = init_min_dist(cands, sp, cx.labeled);
-    let mut taken = vec![false; cands.len()];
-    let mut n_lab = cx.labeled.len() / sp.d;
-    let mut picks = Vec::with_capacity(b);
+    let mut g = Greedy::start(cands, b, cx, "rankedBatch")?;
+    let mut n_lab = cx.labeled.len() / g.sp.d;
     if n_lab == 0 && b > 0 {
         let j = match cx.cold_start {
             ColdStart::TopScore => top_score_pos(cands, cx.scores),
-            ColdStart::Medoid => Some(medoid_pos(cands, sp)?),
+            ColdStart::Medoid => Some(medoid_pos(cands, g.sp)?),
         };
         if let Some(j) = j {
-            let i = cands[j];
-            taken[j] = true;
             n_lab = 1;
-            picks.push(pick(i, cx.scores[i], cx.scores[i]));
-            update_min_dist(&mut md, cands, sp, sp.row(i));
+            g.seed(j, cx.scores);
         }
     }
-    while picks.len() < b {
-        let unl = (cands.len() - picks.len()) as f64;
+    while g.picks.len() < b {
+        let unl = (cands.len() - g.picks.len()) as f64;
         let alpha = unl / (unl + n_lab as f64);
-        let Some((j, v)) = argmax_by(&taken, |j| {
+        let md = &g.md;
+        let Some((j, v)) = argmax_by(&g.taken, |j| {
             let sim = 1.0 / (1.0 + md[j]);
             alpha * (1.0 - sim) + (1.0 - alpha) * cx.scores[cands[j]]
         }) else {
@@ -119,55 +165,31 @@ pub(super) fn ranked_batch(cands: &[usize], b: usize, cx: &Ctx<'_>) -> Result<Ou
         };
         let i = cands[j];
         let mut p = pick(i, cx.scores[i], v);
-        p.distance = Some(md[j]);
-        p.similarity = Some(1.0 / (1.0 + md[j]));
+        p.distance = Some(g.md[j]);
+        p.similarity = Some(1.0 / (1.0 + g.md[j]));
         p.alpha = Some(alpha);
-        picks.push(p);
-        taken[j] = true;
+        g.take(j, p, b);
         n_lab += 1;
-        if picks.len() < b {
-            update_min_dist(&mut md, cands, sp, sp.row(i));
-        }
     }
-    Ok(Out {
-        picks,
-        trace: Vec::new(),
-        working_bytes: cands.len() * (8 + 1) + sp.norms.len() * 8,
-    })
+    Ok(g.out())
 }
 
 pub(super) fn k_center(cands: &[usize], b: usize, cx: &Ctx<'_>) -> Result<Out> {
-    let sp = cx
-        .space
-        .as_ref()
-        .ok_or_else(|| err!(InvalidInput, "kCenterGreedy needs embeddings"))?;
-    let mut md = init_min_dist(cands, sp, cx.labeled);
-    let mut taken = vec![false; cands.len()];
-    let mut picks = Vec::with_capacity(b);
+    let mut g = Greedy::start(cands, b, cx, "kCenterGreedy")?;
     if cx.labeled.is_empty() && b > 0 {
         if let Some(j) = top_score_pos(cands, cx.scores) {
-            let i = cands[j];
-            taken[j] = true;
-            picks.push(pick(i, cx.scores[i], cx.scores[i]));
-            update_min_dist(&mut md, cands, sp, sp.row(i));
+            g.seed(j, cx.scores);
         }
     }
-    while picks.len() < b {
-        let Some((j, v)) = argmax_by(&taken, |j| md[j]) else {
+    while g.picks.len() < b {
+        let md = &g.md;
+        let Some((j, v)) = argmax_by(&g.taken, |j| md[j]) else {
             break;
         };
         let i = cands[j];
         let mut p = pick(i, cx.scores[i], v);
         p.distance = Some(v);
-        picks.push(p);
-        taken[j] = true;
-        if picks.len() < b {
-            update_min_dist(&mut md, cands, sp, sp.row(i));
-        }
+        g.take(j, p, b);
     }
-    Ok(Out {
-        picks,
-        trace: Vec::new(),
-        working_bytes: cands.len() * (8 + 1) + sp.norms.len() * 8,
-    })
+    Ok(g.out())
 }
