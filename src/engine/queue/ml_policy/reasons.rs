@@ -98,24 +98,42 @@ pub(super) fn issue_reasons(v: &View<'_>, flagged: &[usize], r: &mut Reasons) {
     }
 }
 
-pub(super) fn confidence_reasons(v: &View<'_>, policy: &MlPolicyConfig, r: &mut Reasons) {
-    let th = policy.expert.max_confidence;
+/// A confidence reason for every finding whose confidence `max(p, 1 - p)` is below its
+/// threshold `th(j)`; `message(j, p, c, th)` words it.
+fn below_threshold(
+    v: &View<'_>,
+    th: impl Fn(usize) -> f64,
+    out: &mut Vec<MlReason>,
+    message: impl Fn(usize, f64, f64, f64) -> String,
+) {
     for (j, &p) in v.row.iter().enumerate() {
-        let c = p.max(1.0 - p);
+        let (c, th) = (p.max(1.0 - p), th(j));
         if c < th {
-            r.expert.push(reason(
+            out.push(reason(
                 Signal::Confidence,
                 Some(j),
                 Some(c),
                 Some(th),
                 "<",
-                format!(
-                    "Finding {}: calibrated probability {p:.3}, confidence {c:.3} is below {th:.3}.",
-                    v.name(j)
-                ),
+                message(j, p, c, th),
             ));
         }
     }
+}
+
+pub(super) fn confidence_reasons(v: &View<'_>, policy: &MlPolicyConfig, r: &mut Reasons) {
+    let th = policy.expert.max_confidence;
+    below_threshold(
+        v,
+        |_| th,
+        &mut r.expert,
+        |j, p, c, th| {
+            format!(
+                "Finding {}: calibrated probability {p:.3}, confidence {c:.3} is below {th:.3}.",
+                v.name(j)
+            )
+        },
+    );
 }
 
 pub(super) fn conformal_reasons(
@@ -201,22 +219,17 @@ pub(super) fn accept_reasons(
         return;
     };
     let (alpha, delta) = (policy.auto_accept.alpha, policy.auto_accept.delta);
-    for (j, &p) in v.row.iter().enumerate() {
-        let (c, th) = (p.max(1.0 - p), rule.thresholds[j]);
-        if c < th {
-            r.light.push(reason(
-                Signal::Confidence,
-                Some(j),
-                Some(c),
-                Some(th),
-                "<",
-                format!(
-                    "Finding {}: confidence {c:.4} is below the auto-accept threshold {th:.4}.",
-                    v.name(j)
-                ),
-            ));
-        }
-    }
+    below_threshold(
+        v,
+        |j| rule.thresholds[j],
+        &mut r.light,
+        |j, _, c, th| {
+            format!(
+                "Finding {}: confidence {c:.4} is below the auto-accept threshold {th:.4}.",
+                v.name(j)
+            )
+        },
+    );
     if accepted {
         let (j, c) = least_confident(v.row);
         r.accept.push(reason(Signal::Confidence, Some(j), Some(c), Some(rule.thresholds[j]), ">=",
