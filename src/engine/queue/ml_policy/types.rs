@@ -1,6 +1,9 @@
 //! Multi-label policy inputs and outputs: verified images, pool, configuration, reasons,
 //! tiered images and the tier response.
 
+#[cfg(doc)]
+use super::tier_items_ml;
+
 use serde::{Deserialize, Serialize};
 
 use crate::engine::multilabel::calibration::{

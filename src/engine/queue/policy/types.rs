@@ -1,6 +1,9 @@
 //! The policy's inputs and outputs: verified set, pool, configuration, tiers, reasons and the
 //! tier response.
 
+#[cfg(doc)]
+use super::tier_items;
+
 use serde::{Deserialize, Serialize};
 
 use crate::engine::triage::calibration::TemperatureOptions;

@@ -51,6 +51,10 @@
 //! the chance that any audit certifies falsely is at most `delta`. After a failed audit the
 //! next one waits until the estimate has halved.
 
+// the modules the types' docs link to as `super::…`
+#[cfg(doc)]
+use crate::engine::queue::{audit, noise_model, select};
+
 mod batch;
 mod bounds;
 mod plan;

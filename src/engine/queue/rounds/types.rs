@@ -1,6 +1,9 @@
 //! Round request and plan types: review outcomes, audit records, the stopping rule, plan
 //! options, estimates and the round plan.
 
+#[cfg(doc)]
+use super::plan_round;
+
 use serde::{Deserialize, Serialize};
 
 use crate::engine::queue::audit::AuditStatus;

@@ -1,6 +1,9 @@
 //! Selection request and response types: strategy, metric, cold start, class budget, picks
 //! and the per-class allocation.
 
+#[cfg(doc)]
+use super::select_batch;
+
 use serde::{Deserialize, Serialize};
 
 /// Largest candidate set for the `O(n^2)` medoid cold start.
