@@ -131,6 +131,7 @@ impl<'s, 'a> Greedy<'s, 'a> {
         }
     }
 
+    /// The picks, with the pass's working memory (distances and taken flags, norms).
     fn out(self) -> Out {
         Out {
             picks: self.picks,
