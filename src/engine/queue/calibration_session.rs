@@ -261,16 +261,13 @@ fn plurality(votes: &[usize]) -> usize {
     best
 }
 
-/// Agreement and deviations of a calibration session (JS `calibrationSession`, CLI
-/// `queue session`).
-pub fn session_report(req: &SessionRequest) -> Result<SessionReport> {
+/// The session as a table: the items labelled (ascending), the reviewers (in order of first
+/// appearance) and `table[item][reviewer]` = the label given, if any.
+type LabelTable = (Vec<usize>, Vec<String>, Vec<Vec<Option<usize>>>);
+
+/// Tabulate the labels; a label `>= k` or an item labelled twice by one reviewer is refused.
+fn label_table(req: &SessionRequest) -> Result<LabelTable> {
     let k = req.k;
-    if k < 2 {
-        return Err(err!(InvalidInput, "k must be >= 2, got {k}"));
-    }
-    if req.labels.is_empty() {
-        return Err(err!(InsufficientData, "the session has no labels"));
-    }
     let mut items: Vec<usize> = req.labels.iter().map(|l| l.index).collect();
     items.sort_unstable();
     items.dedup();
@@ -281,7 +278,6 @@ pub fn session_report(req: &SessionRequest) -> Result<SessionReport> {
         }
     }
     let m = ids.len();
-    // table[item][reviewer] = label
     let mut table: Vec<Vec<Option<usize>>> = vec![vec![None; m]; items.len()];
     for (li, l) in req.labels.iter().enumerate() {
         if l.label >= k {
@@ -303,18 +299,83 @@ pub fn session_report(req: &SessionRequest) -> Result<SessionReport> {
         }
         table[i][r] = Some(l.label);
     }
-    let counts_of = |row: &[Option<usize>]| {
-        let mut v = vec![0usize; k];
-        for l in row.iter().flatten() {
-            v[*l] += 1;
+    Ok((items, ids, table))
+}
+
+/// Votes per class (`k` values) in one item's row.
+fn counts_of(row: &[Option<usize>], k: usize) -> Vec<usize> {
+    let mut v = vec![0usize; k];
+    for l in row.iter().flatten() {
+        v[*l] += 1;
+    }
+    v
+}
+
+/// Reviewer `r` against the others' plurality on every item they labelled that someone else
+/// labelled too.
+fn reviewer_agreement(
+    r: usize,
+    id: &str,
+    items: &[usize],
+    table: &[Vec<Option<usize>>],
+    k: usize,
+) -> SessionReviewer {
+    let (mut labelled, mut compared, mut agree) = (0, 0, 0);
+    let mut deviations = Vec::new();
+    let mut by_class = vec![0usize; k];
+    for (i, row) in table.iter().enumerate() {
+        let Some(l) = row[r] else { continue };
+        labelled += 1;
+        let mut others = counts_of(row, k);
+        others[l] -= 1;
+        if others.iter().sum::<usize>() == 0 {
+            continue;
         }
-        v
-    };
+        compared += 1;
+        let cons = plurality(&others);
+        // a label tied with the others' plurality agrees with them
+        if others[l] == others[cons] {
+            agree += 1;
+        } else {
+            deviations.push(Deviation {
+                index: items[i],
+                label: l,
+                consensus: cons,
+            });
+            by_class[cons] += 1;
+        }
+    }
+    SessionReviewer {
+        reviewer: id.to_string(),
+        labelled,
+        compared,
+        agreement: if compared == 0 {
+            0.0
+        } else {
+            agree as f64 / compared as f64
+        },
+        deviations,
+        deviations_by_class: by_class,
+    }
+}
+
+/// Agreement and deviations of a calibration session (JS `calibrationSession`, CLI
+/// `queue session`).
+pub fn session_report(req: &SessionRequest) -> Result<SessionReport> {
+    let k = req.k;
+    if k < 2 {
+        return Err(err!(InvalidInput, "k must be >= 2, got {k}"));
+    }
+    if req.labels.is_empty() {
+        return Err(err!(InsufficientData, "the session has no labels"));
+    }
+    let (items, ids, table) = label_table(req)?;
+    let m = ids.len();
     let mut all = Vec::with_capacity(items.len() * k);
     let mut full = Vec::new();
     let mut out_items = Vec::with_capacity(items.len());
     for (i, row) in table.iter().enumerate() {
-        let c = counts_of(row);
+        let c = counts_of(row, k);
         let tot: usize = c.iter().sum();
         let cons = plurality(&c);
         out_items.push(SessionItem {
@@ -335,46 +396,11 @@ pub fn session_report(req: &SessionRequest) -> Result<SessionReport> {
         None
     };
     let krippendorff_alpha = krippendorff_alpha_table(&all, k);
-    let mut reviewers = Vec::with_capacity(m);
-    for (r, id) in ids.iter().enumerate() {
-        let (mut labelled, mut compared, mut agree) = (0, 0, 0);
-        let mut deviations = Vec::new();
-        let mut by_class = vec![0usize; k];
-        for (i, row) in table.iter().enumerate() {
-            let Some(l) = row[r] else { continue };
-            labelled += 1;
-            let mut others = counts_of(row);
-            others[l] -= 1;
-            if others.iter().sum::<usize>() == 0 {
-                continue;
-            }
-            compared += 1;
-            let cons = plurality(&others);
-            // a label tied with the others' plurality agrees with them
-            if others[l] == others[cons] {
-                agree += 1;
-            } else {
-                deviations.push(Deviation {
-                    index: items[i],
-                    label: l,
-                    consensus: cons,
-                });
-                by_class[cons] += 1;
-            }
-        }
-        reviewers.push(SessionReviewer {
-            reviewer: id.clone(),
-            labelled,
-            compared,
-            agreement: if compared == 0 {
-                0.0
-            } else {
-                agree as f64 / compared as f64
-            },
-            deviations,
-            deviations_by_class: by_class,
-        });
-    }
+    let reviewers = ids
+        .iter()
+        .enumerate()
+        .map(|(r, id)| reviewer_agreement(r, id, &items, &table, k))
+        .collect();
     Ok(SessionReport {
         fleiss_kappa,
         fleiss_items,

@@ -31,8 +31,11 @@ use super::ml_policy::{
     apply_ml_policy, decided, finding_names, fit_ml_policy, given_ml, MlPolicyConfig, MlPoolSet,
     MlTierResponse, MlVerifiedSet,
 };
-use super::policy::{in_unit, require, Tier};
-use super::rounds::{AuditPlan, AuditRecord, PoolEstimate, StoppingRule};
+use super::policy::{require, Tier};
+use super::rounds::{
+    audit_seed, check_audit_schedule, check_batch_and_risk, AuditPlan, AuditRecord, PoolEstimate,
+    StoppingRule,
+};
 use crate::error::{err, Result};
 
 /// One review of a multi-label image.
@@ -142,17 +145,8 @@ pub struct MlRoundPlan {
 
 fn check_options(o: &MlPlanOptions) -> Result<()> {
     let s = &o.stopping;
-    require(o.batch_size >= 1, "batchSize", ">= 1", o.batch_size)?;
-    in_unit(s.target_error_rate, "stopping.targetErrorRate")?;
-    in_unit(s.delta, "stopping.delta")?;
-    let a = s.audit_at;
-    require(a > 0.0 && a <= 1.0, "stopping.auditAt", "in (0, 1]", a)?;
-    require(
-        s.audit_step >= 1,
-        "stopping.auditStep",
-        ">= 1",
-        s.audit_step,
-    )?;
+    check_batch_and_risk(o.batch_size, s)?;
+    check_audit_schedule(s)?;
     require(
         s.sequential,
         "stopping.sequential",
@@ -274,11 +268,6 @@ fn audit_outcomes(
             Ok(current(req, given, i) != Some(sorted(f)))
         })
         .collect()
-}
-
-fn audit_seed(seed: u64, j: usize, sampled: usize) -> u64 {
-    seed ^ 0x9E37_79B9_7F4A_7C15u64.wrapping_mul(j as u64)
-        ^ 0xD1B5_4A32_D192_ED03u64.wrapping_mul(sampled as u64 + 1)
 }
 
 /// What the reviews found: wrong images, and per finding the wrong labels.

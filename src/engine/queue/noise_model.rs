@@ -133,6 +133,110 @@ fn confidence(row: &[f64]) -> f64 {
     row.iter().copied().fold(0.0, f64::max)
 }
 
+/// Every item's label below `k` and its probabilities `k` finite non-negative values.
+fn check_items(k: usize, items: &[Item<'_>]) -> Result<()> {
+    for (i, it) in items.iter().enumerate() {
+        if it.probs.len() != k
+            || it.given >= k
+            || it.truth.is_some_and(|t| t >= k)
+            || !it.probs.iter().all(|v| v.is_finite() && *v >= 0.0)
+        {
+            return Err(err!(
+                InvalidInput,
+                "noise model: item {i} has a label >= k = {k} or unusable probabilities"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Confidence bins at quantiles of the items' confidences: the bin edges (distinct,
+/// ascending) and each item's bin.
+fn confidence_bins(items: &[Item<'_>], bins: usize) -> (Vec<f64>, Vec<usize>) {
+    let conf: Vec<f64> = items.iter().map(|it| confidence(it.probs)).collect();
+    let mut edges = Vec::new();
+    let mut sorted = conf.clone();
+    sorted.sort_by(f64::total_cmp);
+    let nb = bins.min(sorted.len().max(1));
+    for b in 1..nb {
+        let e = sorted[b * sorted.len() / nb];
+        if edges.last().is_none_or(|&l| e > l) {
+            edges.push(e);
+        }
+    }
+    let bins_of = conf
+        .iter()
+        .map(|&c| edges.partition_point(|&e| e <= c))
+        .collect();
+    (edges, bins_of)
+}
+
+/// E step: the known counts plus each latent item's posterior over its true class, added
+/// at (bin, true class, given label).
+fn expected_counts(
+    a_known: &[f64],
+    trans: &[f64],
+    k: usize,
+    items: &[Item<'_>],
+    bins_of: &[usize],
+    q: &mut [f64],
+) -> Vec<f64> {
+    let mut a = a_known.to_vec();
+    for (it, &b) in items.iter().zip(bins_of) {
+        if it.truth.is_some() {
+            continue;
+        }
+        if posterior_into(trans, k, b, it.probs, it.given, q) {
+            for c in 0..k {
+                a[(b * k + c) * k + it.given] += q[c];
+            }
+        }
+    }
+    a
+}
+
+/// The transition pooled over bins, shrunk towards the prior `t0` with strength `s`.
+fn pooled_transition(
+    a: &[f64],
+    k: usize,
+    nb: usize,
+    s: f64,
+    t0: impl Fn(usize, usize) -> f64,
+) -> Vec<f64> {
+    let mut pooled = vec![0.0; k * k];
+    for c in 0..k {
+        let mut tot = s;
+        for g in 0..k {
+            let v: f64 = (0..nb).map(|b| a[(b * k + c) * k + g]).sum();
+            pooled[c * k + g] = v + s * t0(c, g);
+            tot += v;
+        }
+        for g in 0..k {
+            pooled[c * k + g] /= tot;
+        }
+    }
+    pooled
+}
+
+/// M step: each bin's transition from its counts shrunk towards the pooled one; returns the
+/// largest change of any entry.
+fn shrink_into(trans: &mut [f64], a: &[f64], pooled: &[f64], k: usize, nb: usize, s: f64) -> f64 {
+    let mut change: f64 = 0.0;
+    for b in 0..nb {
+        for c in 0..k {
+            let row = &a[(b * k + c) * k..(b * k + c + 1) * k];
+            let tot: f64 = row.iter().sum::<f64>() + s;
+            for g in 0..k {
+                let v = (row[g] + s * pooled[c * k + g]) / tot;
+                let j = (b * k + c) * k + g;
+                change = change.max((v - trans[j]).abs());
+                trans[j] = v;
+            }
+        }
+    }
+    change
+}
+
 impl NoiseModel {
     /// Fit by EM on known and latent items (see the module docs). Items whose label or
     /// probabilities are out of range are an `invalid_input` error.
@@ -141,38 +245,8 @@ impl NoiseModel {
         if k < 2 {
             return Err(err!(InvalidInput, "noise model: k must be >= 2, got {k}"));
         }
-        for (i, it) in items.iter().enumerate() {
-            if it.probs.len() != k
-                || it.given >= k
-                || it.truth.is_some_and(|t| t >= k)
-                || !it.probs.iter().all(|v| v.is_finite() && *v >= 0.0)
-            {
-                return Err(err!(
-                    InvalidInput,
-                    "noise model: item {i} has a label >= k = {k} or unusable probabilities"
-                ));
-            }
-        }
-        // confidence bins at quantiles
-        let mut conf: Vec<f64> = items.iter().map(|it| confidence(it.probs)).collect();
-        let bins_of: Vec<usize>;
-        let mut edges = Vec::new();
-        {
-            let mut sorted = conf.clone();
-            sorted.sort_by(f64::total_cmp);
-            let nb = cfg.bins.min(sorted.len().max(1));
-            for b in 1..nb {
-                let e = sorted[b * sorted.len() / nb];
-                if edges.last().is_none_or(|&l| e > l) {
-                    edges.push(e);
-                }
-            }
-            bins_of = conf
-                .iter()
-                .map(|&c| edges.partition_point(|&e| e <= c))
-                .collect();
-            conf.clear();
-        }
+        check_items(k, items)?;
+        let (edges, bins_of) = confidence_bins(items, cfg.bins);
         let nb = edges.len() + 1;
         let s = cfg.prior_strength;
         let (known, latent) = items.iter().fold((0, 0), |(a, b), it| {
@@ -206,42 +280,9 @@ impl NoiseModel {
         let mut run = 0;
         for _ in 0..cfg.iterations {
             run += 1;
-            let mut a = a_known.clone();
-            for (it, &b) in items.iter().zip(&bins_of) {
-                if it.truth.is_some() {
-                    continue;
-                }
-                if posterior_into(&trans, k, b, it.probs, it.given, &mut q) {
-                    for c in 0..k {
-                        a[(b * k + c) * k + it.given] += q[c];
-                    }
-                }
-            }
-            let mut pooled = vec![0.0; k * k];
-            for c in 0..k {
-                let mut tot = s;
-                for g in 0..k {
-                    let v: f64 = (0..nb).map(|b| a[(b * k + c) * k + g]).sum();
-                    pooled[c * k + g] = v + s * t0(c, g);
-                    tot += v;
-                }
-                for g in 0..k {
-                    pooled[c * k + g] /= tot;
-                }
-            }
-            let mut change: f64 = 0.0;
-            for b in 0..nb {
-                for c in 0..k {
-                    let row = &a[(b * k + c) * k..(b * k + c + 1) * k];
-                    let tot: f64 = row.iter().sum::<f64>() + s;
-                    for g in 0..k {
-                        let v = (row[g] + s * pooled[c * k + g]) / tot;
-                        let j = (b * k + c) * k + g;
-                        change = change.max((v - trans[j]).abs());
-                        trans[j] = v;
-                    }
-                }
-            }
+            let a = expected_counts(&a_known, &trans, k, items, &bins_of, &mut q);
+            let pooled = pooled_transition(&a, k, nb, s, t0);
+            let change = shrink_into(&mut trans, &a, &pooled, k, nb, s);
             if change < 1e-7 {
                 break;
             }

@@ -1,0 +1,208 @@
+//! Binomial bounds and sizes: the Clopper-Pearson upper bound, sequential-audit targets and
+//! outcomes, audit sizes, option checks and the proportional allocation.
+
+use crate::engine::probs::{argmax, ln_binom_cdf};
+use crate::engine::queue::policy::{in_unit, require};
+use crate::error::{err, Result};
+
+use super::*;
+
+/// One-sided Clopper-Pearson upper bound on a binomial proportion: the largest `p` with
+/// `P(Binomial(m, p) <= x) >= delta` (1 when `x = m`).
+pub fn clopper_pearson_upper(x: usize, m: usize, delta: f64) -> f64 {
+    if m == 0 || x >= m {
+        return 1.0;
+    }
+    let ld = delta.ln();
+    let (mut lo, mut hi) = (x as f64 / m as f64, 1.0);
+    for _ in 0..100 {
+        let mid = 0.5 * (lo + hi);
+        if ln_binom_cdf(x, m, mid) >= ld {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    hi
+}
+
+/// The remainder's error rate a sequential audit bets towards: the target as a share of the
+/// audited population (from the record alone, so the bets stay fixed across steps).
+pub(super) fn seq_target(s: &StoppingRule, n: usize, remainder: usize) -> f64 {
+    (s.target_error_rate * n as f64 / remainder.max(1) as f64).min(1.0)
+}
+
+/// Seed of step `sampled` of audit `j` (single- and multi-label rounds alike).
+pub(in crate::engine::queue) fn audit_seed(seed: u64, j: usize, sampled: usize) -> u64 {
+    seed ^ 0x9E37_79B9_7F4A_7C15u64.wrapping_mul(j as u64)
+        ^ 0xD1B5_4A32_D192_ED03u64.wrapping_mul(sampled as u64 + 1)
+}
+
+/// The outcomes (label wrong?) of a sequential audit's items, in draw order: the reviewed
+/// label against the label the item came with (its prediction when none).
+pub(super) fn audit_outcomes(
+    req: &RoundRequest,
+    ix: &[usize],
+    remainder: usize,
+) -> Result<Vec<bool>> {
+    let k = req.k;
+    if ix.is_empty() || ix.len() > remainder {
+        return Err(err!(
+            InvalidInput,
+            "audit record: {} indices for a remainder of {remainder} items",
+            ix.len()
+        ));
+    }
+    let by_index: std::collections::HashMap<usize, usize> =
+        req.reviewed.iter().map(|r| (r.index, r.label)).collect();
+    let mut seen = std::collections::HashSet::new();
+    ix.iter()
+        .map(|&i| {
+            if !seen.insert(i) {
+                return Err(err!(InvalidInput, "audit record: item {i} is listed twice"));
+            }
+            let Some(&label) = by_index.get(&i) else {
+                return Err(err!(
+                    InvalidInput,
+                    "audit record: item {i} has no review in `reviewed`"
+                ));
+            };
+            let g = req
+                .pool
+                .given_labels
+                .as_ref()
+                .and_then(|g| usize::try_from(g[i]).ok())
+                .filter(|&g| g < k);
+            let cur = g.unwrap_or_else(|| argmax(&req.pool.pred_probs[i * k..(i + 1) * k]));
+            Ok(label != cur)
+        })
+        .collect()
+}
+
+/// Smallest audit size at which an observed rate `rate` would certify `target` (capped).
+pub(super) fn audit_size(rate: f64, target: f64, delta: f64, cap: usize) -> usize {
+    if cap == 0 {
+        return 0;
+    }
+    let ok = |m: usize| {
+        let x = (m as f64 * rate).ceil() as usize;
+        clopper_pearson_upper(x, m, delta) <= target
+    };
+    if rate >= target || !ok(cap) {
+        return cap;
+    }
+    let (mut lo, mut hi) = (1usize, cap);
+    while lo < hi {
+        let mid = (lo + hi) / 2;
+        if ok(mid) {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    lo
+}
+
+pub(super) fn check_options(o: &PlanOptions) -> Result<()> {
+    let s = &o.stopping;
+    check_batch_and_risk(o.batch_size, s)?;
+    let m = s.audit_margin;
+    require(m.is_finite() && m >= 1.0, "stopping.auditMargin", ">= 1", m)?;
+    check_audit_schedule(s)?;
+    o.noise_model.check()
+}
+
+/// The round checks single- and multi-label plans share: a batch of at least one, and the
+/// target error rate and `delta` in (0, 1).
+pub(in crate::engine::queue) fn check_batch_and_risk(
+    batch_size: usize,
+    s: &StoppingRule,
+) -> Result<()> {
+    require(batch_size >= 1, "batchSize", ">= 1", batch_size)?;
+    in_unit(s.target_error_rate, "stopping.targetErrorRate")?;
+    in_unit(s.delta, "stopping.delta")
+}
+
+/// When audits start (`auditAt` in (0, 1]) and how many items an audit step draws (>= 1).
+pub(in crate::engine::queue) fn check_audit_schedule(s: &StoppingRule) -> Result<()> {
+    let a = s.audit_at;
+    require(a > 0.0 && a <= 1.0, "stopping.auditAt", "in (0, 1]", a)?;
+    require(
+        s.audit_step >= 1,
+        "stopping.auditStep",
+        ">= 1",
+        s.audit_step,
+    )
+}
+
+/// Largest-remainder allocation of `total` proportional to `weights`, capped by `avail`,
+/// with a floor; leftovers go to classes that still have items (highest weight first).
+pub fn allocate(total: usize, weights: &[f64], avail: &[usize], floor: usize) -> Vec<usize> {
+    let k = weights.len();
+    let mut out = vec![0usize; k];
+    let total = total.min(avail.iter().sum());
+    let mut left = total;
+    for c in 0..k {
+        let f = floor.min(avail[c]).min(left);
+        out[c] = f;
+        left -= f;
+    }
+    // proportional share of the rest among classes with room
+    let wsum: f64 = (0..k)
+        .filter(|&c| out[c] < avail[c])
+        .map(|c| weights[c].max(0.0))
+        .sum();
+    if left > 0 && wsum > 0.0 {
+        let quota: Vec<f64> = (0..k)
+            .map(|c| {
+                if out[c] < avail[c] {
+                    left as f64 * weights[c].max(0.0) / wsum
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        let mut given = 0;
+        for c in 0..k {
+            let q = (quota[c].floor() as usize).min(avail[c] - out[c]);
+            out[c] += q;
+            given += q;
+        }
+        left -= given.min(left);
+        let mut idx: Vec<usize> = (0..k).collect();
+        idx.sort_by(|&a, &b| {
+            (quota[b] - quota[b].floor())
+                .total_cmp(&(quota[a] - quota[a].floor()))
+                .then(a.cmp(&b))
+        });
+        for &c in &idx {
+            if left == 0 {
+                break;
+            }
+            if out[c] < avail[c] && quota[c] > 0.0 {
+                out[c] += 1;
+                left -= 1;
+            }
+        }
+    }
+    // anything still left: one at a time, round-robin over the classes with room, by weight
+    // then index
+    if left > 0 {
+        let mut idx: Vec<usize> = (0..k).collect();
+        idx.sort_by(|&a, &b| weights[b].total_cmp(&weights[a]).then(a.cmp(&b)));
+        while left > 0 {
+            let mut moved = false;
+            for &c in &idx {
+                if left > 0 && out[c] < avail[c] {
+                    out[c] += 1;
+                    left -= 1;
+                    moved = true;
+                }
+            }
+            if !moved {
+                break;
+            }
+        }
+    }
+    out
+}
