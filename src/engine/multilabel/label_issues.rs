@@ -320,14 +320,8 @@ pub struct PerFindingIssues {
 }
 
 fn check_find(o: &MlFindOptions, k: usize) -> Result<()> {
-    if !(o.frac_noise.is_finite() && o.frac_noise > 0.0 && o.frac_noise <= 1.0) {
-        return Err(err!(InvalidOptions, "fracNoise must be in (0, 1]"));
-    }
-    if let Some(v) = &o.num_to_remove_per_class {
-        if v.len() != k {
-            return Err(err!(InvalidOptions, "numToRemovePerClass needs {k} values"));
-        }
-    }
+    sl::check_frac_noise(o.frac_noise)?;
+    sl::check_num_to_remove(o.num_to_remove_per_class.as_deref(), k)?;
     if let Some(cj) = &o.confident_joint {
         if cj.len() != 4 * k || cj.iter().any(|&v| v < 0) {
             return Err(err!(
