@@ -13,58 +13,26 @@ struct Stats {
     annotator_weight: Vec<f64>,
 }
 
+/// Items still tied, with their candidate classes.
+type Ties = Vec<(usize, Vec<usize>)>;
+
 /// cleanlab's `get_majority_vote_label`; returns labels and the items tied to the end.
 pub(super) fn cleanlab_majority(
     d: &Dataset,
     wide: &[i64],
     probs: Option<&[f64]>,
 ) -> (Vec<usize>, Vec<usize>) {
-    let (n, k, m) = (d.n(), d.k(), d.m());
+    let (n, k) = (d.n(), d.k());
     let counts = d.counts();
-    let mut mv = vec![0usize; n];
-    let mut nontied = vec![false; n];
-    let mut tied: Vec<(usize, Vec<usize>)> = Vec::new();
-    for i in 0..n {
-        let row = &counts[i * k..(i + 1) * k];
-        let best = row.iter().copied().max().unwrap_or(0);
-        let cands: Vec<usize> = (0..k).filter(|&c| row[c] == best).collect();
-        if cands.len() == 1 {
-            mv[i] = cands[0];
-            nontied[i] = true;
-        } else {
-            tied.push((i, cands));
-        }
-    }
-    let filter = |cands: &[usize], score: &dyn Fn(usize) -> f64, higher: bool| -> Vec<usize> {
-        let vals: Vec<f64> = cands.iter().map(|&c| score(c)).collect();
-        if vals.iter().any(|v| v.is_nan()) {
-            return cands.to_vec();
-        }
-        let target = if higher {
-            vals.iter().copied().fold(f64::NEG_INFINITY, f64::max)
-        } else {
-            vals.iter().copied().fold(f64::INFINITY, f64::min)
-        };
-        cands
-            .iter()
-            .zip(&vals)
-            .filter(|(_, &v)| v == target)
-            .map(|(&c, _)| c)
-            .collect()
-    };
+    let (mut mv, nontied, mut tied) = most_votes(&counts, n, k);
+    // tie chain: highest model probability, then the rarest class over all annotations, then
+    // the highest mean agreement of the annotators who chose it
     if let Some(p) = probs {
         for (i, cands) in tied.iter_mut() {
             let row = &p[*i * k..(*i + 1) * k];
-            *cands = filter(cands, &|c| row[c], true);
+            *cands = keep_best(cands, &|c| row[c], true);
         }
-        tied.retain(|(i, c)| {
-            if c.len() == 1 {
-                mv[*i] = c[0];
-                false
-            } else {
-                true
-            }
-        });
+        settle(&mut tied, &mut mv);
     }
     if !tied.is_empty() {
         let mut freq = vec![0usize; k];
@@ -74,41 +42,16 @@ pub(super) fn cleanlab_majority(
             }
         }
         for (_, cands) in tied.iter_mut() {
-            *cands = filter(cands, &|c| freq[c] as f64, false);
+            *cands = keep_best(cands, &|c| freq[c] as f64, false);
         }
-        tied.retain(|(i, c)| {
-            if c.len() == 1 {
-                mv[*i] = c[0];
-                false
-            } else {
-                true
-            }
-        });
+        settle(&mut tied, &mut mv);
     }
     if !tied.is_empty() {
-        let mut agree = vec![f64::NAN; m];
-        for (j, a) in agree.iter_mut().enumerate() {
-            let (mut hit, mut tot) = (0usize, 0usize);
-            for i in (0..n).filter(|&i| nontied[i]) {
-                let l = wide[i * m + j];
-                if l >= 0 {
-                    tot += 1;
-                    if l as usize == mv[i] {
-                        hit += 1;
-                    }
-                }
-            }
-            if tot > 0 {
-                *a = hit as f64 / tot as f64;
-            }
-        }
-        let avg = mean(agree.iter().copied().filter(|v| !v.is_nan()));
-        for a in agree.iter_mut().filter(|a| a.is_nan()) {
-            *a = avg;
-        }
+        let m = d.m();
+        let agree = agreement_with_untied(wide, n, m, &nontied, &mv);
         for (i, cands) in tied.iter_mut() {
             let i = *i;
-            *cands = filter(
+            *cands = keep_best(
                 cands,
                 &|c| {
                     mean(
@@ -120,14 +63,7 @@ pub(super) fn cleanlab_majority(
                 true,
             );
         }
-        tied.retain(|(i, c)| {
-            if c.len() == 1 {
-                mv[*i] = c[0];
-                false
-            } else {
-                true
-            }
-        });
+        settle(&mut tied, &mut mv);
     }
     let mut unresolved = Vec::with_capacity(tied.len());
     for (i, cands) in tied {
@@ -135,6 +71,94 @@ pub(super) fn cleanlab_majority(
         unresolved.push(i);
     }
     (mv, unresolved)
+}
+
+/// The plain vote: labels of the items with one most-voted class, which items those are, and
+/// the others with their tied classes.
+fn most_votes(counts: &[usize], n: usize, k: usize) -> (Vec<usize>, Vec<bool>, Ties) {
+    let mut mv = vec![0usize; n];
+    let mut nontied = vec![false; n];
+    let mut tied: Ties = Vec::new();
+    for i in 0..n {
+        let row = &counts[i * k..(i + 1) * k];
+        let best = row.iter().copied().max().unwrap_or(0);
+        let cands: Vec<usize> = (0..k).filter(|&c| row[c] == best).collect();
+        if cands.len() == 1 {
+            mv[i] = cands[0];
+            nontied[i] = true;
+        } else {
+            tied.push((i, cands));
+        }
+    }
+    (mv, nontied, tied)
+}
+
+/// The candidates with the highest (or lowest) score; all of them when a score is NaN.
+fn keep_best(cands: &[usize], score: &dyn Fn(usize) -> f64, higher: bool) -> Vec<usize> {
+    let vals: Vec<f64> = cands.iter().map(|&c| score(c)).collect();
+    if vals.iter().any(|v| v.is_nan()) {
+        return cands.to_vec();
+    }
+    let target = if higher {
+        vals.iter().copied().fold(f64::NEG_INFINITY, f64::max)
+    } else {
+        vals.iter().copied().fold(f64::INFINITY, f64::min)
+    };
+    cands
+        .iter()
+        .zip(&vals)
+        .filter(|(_, &v)| v == target)
+        .map(|(&c, _)| c)
+        .collect()
+}
+
+/// Replace the NaN entries (annotators without data) by the mean of the others.
+fn fill_nan_with_mean(v: &mut [f64]) {
+    let avg = mean(v.iter().copied().filter(|x| !x.is_nan()));
+    for a in v.iter_mut().filter(|a| a.is_nan()) {
+        *a = avg;
+    }
+}
+
+/// Label the items left with one candidate and drop them from the ties.
+fn settle(tied: &mut Ties, mv: &mut [usize]) {
+    tied.retain(|(i, c)| {
+        if c.len() == 1 {
+            mv[*i] = c[0];
+            false
+        } else {
+            true
+        }
+    });
+}
+
+/// Each annotator's agreement with the vote on the untied items (the mean of the others for
+/// an annotator with none).
+fn agreement_with_untied(
+    wide: &[i64],
+    n: usize,
+    m: usize,
+    nontied: &[bool],
+    mv: &[usize],
+) -> Vec<f64> {
+    let mut agree = vec![f64::NAN; m];
+    for (j, a) in agree.iter_mut().enumerate() {
+        let (mut hit, mut tot) = (0usize, 0usize);
+        for i in (0..n).filter(|&i| nontied[i]) {
+            let l = wide[i * m + j];
+            if l >= 0 {
+                tot += 1;
+                if l as usize == mv[i] {
+                    hit += 1;
+                }
+            }
+        }
+        if tot > 0 {
+            *a = hit as f64 / tot as f64;
+        }
+    }
+    fill_nan_with_mean(&mut agree);
+    agree
 }
 
 /// cleanlab's `_get_consensus_stats` (crowdlab quality method).
@@ -178,10 +202,7 @@ fn consensus_stats(d: &Dataset, wide: &[i64], probs: &[f64], num: &[usize], y: &
             aa[j] = val_sum[j] / num_sum[j] as f64;
         }
     }
-    let avg = mean(aa.iter().copied().filter(|v| !v.is_nan()));
-    for a in aa.iter_mut().filter(|a| a.is_nan()) {
-        *a = avg;
-    }
+    fill_nan_with_mean(&mut aa);
     let annotator_weight: Vec<f64> = aa
         .iter()
         .map(|&a| (1.0 - (1.0 - a) / mlce).max(CLIPPING_LOWER_BOUND))
