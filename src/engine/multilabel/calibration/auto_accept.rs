@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::column_of;
-use crate::engine::multilabel::{onehot, MlProbs};
+use crate::engine::multilabel::{onehot, probs_and_onehot, MlProbs};
 use crate::engine::triage::risk::{
     auto_accept_threshold, AutoAcceptOptions, AutoAcceptRequest, PValue, Procedure, RiskMode,
 };
@@ -168,8 +168,7 @@ pub fn auto_accept_ml(r: &MlAutoAcceptRequest) -> Result<MlAutoAcceptRule> {
     if !(alpha > 0.0 && alpha < 1.0 && delta > 0.0 && delta < 1.0) {
         return Err(err!(InvalidOptions, "alpha and delta must be in (0, 1)"));
     }
-    let p = MlProbs::new(&r.probs, n, k)?;
-    let y = onehot(&r.labels, n, k)?;
+    let (p, y) = probs_and_onehot(&r.probs, &r.labels, n, k)?;
     let (c, wrong) = decisions(&p, &y);
     let o = &r.options;
     if o.grid_size > 100_000 {

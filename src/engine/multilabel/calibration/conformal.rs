@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::column_of;
-use crate::engine::multilabel::{onehot, MlProbs};
+use crate::engine::multilabel::{onehot, probs_and_onehot, MlProbs};
 use crate::engine::triage::conformal::{
     conformal_calibrate, ConformalCalibrateRequest, ConformalMethod, ConformalOptions,
 };
@@ -58,8 +58,7 @@ pub fn conformal_calibrate_ml(r: &MlConformalRequest) -> Result<MlConformal> {
     if !(r.alpha > 0.0 && r.alpha < 1.0) {
         return Err(err!(InvalidOptions, "alpha must be in (0, 1)"));
     }
-    let p = MlProbs::new(&r.probs, r.n, r.k)?;
-    let y = onehot(&r.labels, r.n, r.k)?;
+    let (p, y) = probs_and_onehot(&r.probs, &r.labels, r.n, r.k)?;
     let fa = if r.bonferroni {
         r.alpha / r.k as f64
     } else {

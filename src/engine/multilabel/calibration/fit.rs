@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{column_of, to_logits};
 use crate::engine::multilabel::score::sigmoid;
-use crate::engine::multilabel::{onehot, MlProbs};
+use crate::engine::multilabel::{onehot, probs_and_onehot};
 use crate::engine::triage::calibration::{
     fit_temperature, ScoreKind, TemperatureOptions, TemperatureRequest,
 };
@@ -415,8 +415,7 @@ pub struct MlCalibrationReport {
 
 /// Per-finding NLL, Brier, ECE, MCE, accuracy.
 pub fn calibration_report(r: &MlCalibrationReportRequest) -> Result<MlCalibrationReport> {
-    let p = MlProbs::new(&r.probs, r.n, r.k)?;
-    let y = onehot(&r.labels, r.n, r.k)?;
+    let (p, y) = probs_and_onehot(&r.probs, &r.labels, r.n, r.k)?;
     let mut findings = Vec::with_capacity(r.k);
     for j in 0..r.k {
         findings.push(finding_metrics(
