@@ -379,94 +379,12 @@ pub fn agreement_data(d: &Dataset, opts: &AgreementOptions) -> Result<AgreementR
     if opts.min_overlap == 0 {
         return Err(err!(InvalidOptions, "minOverlap must be at least 1"));
     }
-    let (n, k, m) = (d.n(), d.k(), d.m());
-    let wide = d.wide();
+    let (n, k) = (d.n(), d.k());
     let counts = d.counts();
     let values = class_values(&d.classes, opts.class_values.as_deref())?;
-    let mut pairs = Vec::with_capacity(m * m.saturating_sub(1) / 2);
-    let mut y1 = Vec::new();
-    let mut y2 = Vec::new();
-    for a in 0..m {
-        for b in a + 1..m {
-            y1.clear();
-            y2.clear();
-            for i in 0..n {
-                let (la, lb) = (wide[i * m + a], wide[i * m + b]);
-                if la >= 0 && lb >= 0 {
-                    y1.push(la as usize);
-                    y2.push(lb as usize);
-                }
-            }
-            let overlap = y1.len();
-            let enough = overlap >= opts.min_overlap;
-            let same = y1.iter().zip(&y2).filter(|(x, y)| x == y).count();
-            pairs.push(PairAgreement {
-                annotator_a: d.annotators[a].clone(),
-                annotator_b: d.annotators[b].clone(),
-                overlap,
-                observed_agreement: if enough && overlap > 0 {
-                    Some(same as f64 / overlap as f64)
-                } else {
-                    None
-                },
-                cohen_kappa: if enough {
-                    cohen_kappa(&y1, &y2, k)
-                } else {
-                    None
-                },
-            });
-        }
-    }
-    let (fleiss, fleiss_note) = match opts.fleiss {
-        FleissMode::Skip => (None, Some("not computed (fleiss: skip)".to_string())),
-        FleissMode::Require => {
-            let v = fleiss_kappa_table(&counts, n, k)?;
-            let note = v
-                .is_none()
-                .then(|| "undefined: a single class was used".to_string());
-            (v, note)
-        }
-        FleissMode::Auto => match fleiss_kappa_table(&counts, n, k) {
-            Ok(v) => {
-                let note = v
-                    .is_none()
-                    .then(|| "undefined: a single class was used".to_string());
-                (v, note)
-            }
-            Err(e) => (None, Some(e.message().to_string())),
-        },
-    };
-    let mut oa_sum = 0.0;
-    let mut oa_n = 0usize;
-    let mut disagreements = Vec::new();
-    let mut num_dis = 0;
-    for i in 0..n {
-        let row = &counts[i * k..(i + 1) * k];
-        let mi: usize = row.iter().sum();
-        if mi >= 2 {
-            let agree: usize = row.iter().map(|&v| v * v.saturating_sub(1)).sum();
-            oa_sum += agree as f64 / (mi * (mi - 1)) as f64;
-            oa_n += 1;
-        }
-        if row.iter().filter(|&&v| v > 0).count() > 1 {
-            num_dis += 1;
-            if opts.list_disagreements {
-                disagreements.push(Disagreement {
-                    index: i,
-                    item: d.items[i].clone(),
-                    labels: d
-                        .item(i)
-                        .iter()
-                        .map(|&(a, l)| AnnotatorLabel {
-                            annotator: d.annotators[a].clone(),
-                            label: l,
-                            class: d.classes[l].clone(),
-                        })
-                        .collect(),
-                });
-            }
-        }
-    }
+    let pairs = pair_agreements(d, opts.min_overlap);
+    let (fleiss, fleiss_note) = fleiss_with_note(&counts, n, k, opts.fleiss)?;
+    let items = item_agreement(d, &counts, opts.list_disagreements);
     Ok(AgreementResponse {
         items: d.items.clone(),
         annotators: d.annotators.clone(),
@@ -488,15 +406,129 @@ pub fn agreement_data(d: &Dataset, opts: &AgreementOptions) -> Result<AgreementR
             &values,
         ),
         class_values: values,
-        observed_agreement: if oa_n > 0 {
-            Some(oa_sum / oa_n as f64)
+        observed_agreement: if items.multi > 0 {
+            Some(items.agreement_sum / items.multi as f64)
         } else {
             None
         },
-        items_with_multiple_ratings: oa_n,
-        disagreements,
-        num_disagreements: num_dis,
+        items_with_multiple_ratings: items.multi,
+        disagreements: items.disagreements,
+        num_disagreements: items.num_disagreements,
     })
+}
+
+/// Observed agreement and Cohen's kappa of every annotator pair on the items both labeled
+/// (null below `min_overlap` shared items).
+fn pair_agreements(d: &Dataset, min_overlap: usize) -> Vec<PairAgreement> {
+    let (n, k, m) = (d.n(), d.k(), d.m());
+    let wide = d.wide();
+    let mut pairs = Vec::with_capacity(m * m.saturating_sub(1) / 2);
+    let mut y1 = Vec::new();
+    let mut y2 = Vec::new();
+    for a in 0..m {
+        for b in a + 1..m {
+            y1.clear();
+            y2.clear();
+            for i in 0..n {
+                let (la, lb) = (wide[i * m + a], wide[i * m + b]);
+                if la >= 0 && lb >= 0 {
+                    y1.push(la as usize);
+                    y2.push(lb as usize);
+                }
+            }
+            let overlap = y1.len();
+            let enough = overlap >= min_overlap;
+            let same = y1.iter().zip(&y2).filter(|(x, y)| x == y).count();
+            pairs.push(PairAgreement {
+                annotator_a: d.annotators[a].clone(),
+                annotator_b: d.annotators[b].clone(),
+                overlap,
+                observed_agreement: if enough && overlap > 0 {
+                    Some(same as f64 / overlap as f64)
+                } else {
+                    None
+                },
+                cohen_kappa: if enough {
+                    cohen_kappa(&y1, &y2, k)
+                } else {
+                    None
+                },
+            });
+        }
+    }
+    pairs
+}
+
+/// Fleiss' kappa as the mode asks, with a note when it is not given.
+fn fleiss_with_note(
+    counts: &[usize],
+    n: usize,
+    k: usize,
+    mode: FleissMode,
+) -> Result<(Option<f64>, Option<String>)> {
+    let with_note = |v: Option<f64>| {
+        let note = v
+            .is_none()
+            .then(|| "undefined: a single class was used".to_string());
+        (v, note)
+    };
+    Ok(match mode {
+        FleissMode::Skip => (None, Some("not computed (fleiss: skip)".to_string())),
+        FleissMode::Require => with_note(fleiss_kappa_table(counts, n, k)?),
+        FleissMode::Auto => match fleiss_kappa_table(counts, n, k) {
+            Ok(v) => with_note(v),
+            Err(e) => (None, Some(e.message().to_string())),
+        },
+    })
+}
+
+/// Per-item agreement summed over the items with several ratings, and the items whose
+/// annotators disagree.
+struct ItemAgreement {
+    agreement_sum: f64,
+    multi: usize,
+    disagreements: Vec<Disagreement>,
+    num_disagreements: usize,
+}
+
+/// Each multiply-rated item's share of agreeing annotator pairs, and the disagreements
+/// (listed when `list` is set).
+fn item_agreement(d: &Dataset, counts: &[usize], list: bool) -> ItemAgreement {
+    let k = d.k();
+    let mut out = ItemAgreement {
+        agreement_sum: 0.0,
+        multi: 0,
+        disagreements: Vec::new(),
+        num_disagreements: 0,
+    };
+    for i in 0..d.n() {
+        let row = &counts[i * k..(i + 1) * k];
+        let mi: usize = row.iter().sum();
+        if mi >= 2 {
+            let agree: usize = row.iter().map(|&v| v * v.saturating_sub(1)).sum();
+            out.agreement_sum += agree as f64 / (mi * (mi - 1)) as f64;
+            out.multi += 1;
+        }
+        if row.iter().filter(|&&v| v > 0).count() > 1 {
+            out.num_disagreements += 1;
+            if list {
+                out.disagreements.push(Disagreement {
+                    index: i,
+                    item: d.items[i].clone(),
+                    labels: d
+                        .item(i)
+                        .iter()
+                        .map(|&(a, l)| AnnotatorLabel {
+                            annotator: d.annotators[a].clone(),
+                            label: l,
+                            class: d.classes[l].clone(),
+                        })
+                        .collect(),
+                });
+            }
+        }
+    }
+    out
 }
 
 /// Agreement statistics for a request (model probabilities are refused).

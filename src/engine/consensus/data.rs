@@ -194,86 +194,9 @@ impl Dataset {
             "annotator",
         )?;
         let n = item_ids.len();
-        let class_ix: Option<HashMap<&str, usize>> = match classes {
-            Some(c) => {
-                let mut map = HashMap::with_capacity(c.len());
-                for (i, name) in c.iter().enumerate() {
-                    if map.insert(name.as_str(), i).is_some() {
-                        return Err(err!(
-                            InvalidInput,
-                            "class name '{name}' is listed twice in classes"
-                        ));
-                    }
-                }
-                Some(map)
-            }
-            None => None,
-        };
-        // resolve labels
-        let mut raw = Vec::with_capacity(annotations.len());
-        let mut max_label = 0usize;
-        for (j, a) in annotations.iter().enumerate() {
-            let l = match (&a.label, &class_ix) {
-                (Label::Name(s), Some(map)) => match map.get(s.as_str()) {
-                    Some(&i) => i,
-                    None => {
-                        return Err(err!(
-                            InvalidInput,
-                            "annotation {j} (item '{}', annotator '{}'): unknown label '{s}' (classes: {})",
-                            a.item,
-                            a.annotator,
-                            classes.map(|c| c.join(", ")).unwrap_or_default()
-                        ))
-                    }
-                },
-                (Label::Name(s), None) => {
-                    return Err(err!(
-                        InvalidInput,
-                        "annotation {j} (item '{}', annotator '{}'): label '{s}' is a name but no `classes` list was given",
-                        a.item,
-                        a.annotator
-                    ))
-                }
-                (Label::Index(i), _) => usize::try_from(*i).unwrap_or(usize::MAX),
-            };
-            max_label = max_label.max(l);
-            raw.push(l);
-        }
-        let k = match (classes, num_classes) {
-            (Some(c), Some(nc)) if c.len() != nc => {
-                return Err(err!(
-                    InvalidInput,
-                    "numClasses is {nc} but classes lists {} names",
-                    c.len()
-                ))
-            }
-            (Some(c), _) => c.len(),
-            (None, Some(nc)) => nc,
-            (None, None) => match pred_len {
-                Some(len) if n > 0 && len % n == 0 && len > 0 => len / n,
-                Some(len) => {
-                    return Err(err!(
-                        InvalidInput,
-                        "predProbs has {len} values, not a multiple of the {n} items"
-                    ))
-                }
-                None => max_label.saturating_add(1),
-            },
-        };
-        if k < 2 {
-            return Err(err!(InvalidInput, "at least 2 classes are needed, got {k}"));
-        }
-        // K sizes the class names and every K x K matrix: bounded before anything is built
-        let inferred = classes.is_none() && num_classes.is_none() && pred_len.is_none();
-        crate::engine::limits::classes(k as u64).map_err(|e| {
-            if inferred {
-                e.context(format!(
-                    "K is the largest annotation label + 1 ({max_label} + 1)"
-                ))
-            } else {
-                e
-            }
-        })?;
+        let class_ix = class_index(classes)?;
+        let (raw, max_label) = resolve_labels(annotations, classes, class_ix.as_ref())?;
+        let k = number_of_classes(classes, num_classes, pred_len, n, max_label)?;
         let class_names: Vec<String> = match classes {
             Some(c) => c.to_vec(),
             None => (0..k).map(|i| i.to_string()).collect(),
@@ -289,52 +212,9 @@ impl Dataset {
                     a.label
                 ));
             }
-            let i = item_ix[j];
-            let an = ann_ix[j];
-            obs.push((i, an, l));
+            obs.push((item_ix[j], ann_ix[j], l));
         }
-        // group by item
-        let mut item_start = vec![0usize; n + 1];
-        for &(i, _, _) in &obs {
-            item_start[i + 1] += 1;
-        }
-        for i in 0..n {
-            item_start[i + 1] += item_start[i];
-        }
-        let mut fill = item_start.clone();
-        let mut by_item = vec![(0usize, 0usize); obs.len()];
-        let mut ann_count = vec![0usize; ann_ids.len()];
-        for &(i, a, l) in &obs {
-            by_item[fill[i]] = (a, l);
-            fill[i] += 1;
-            ann_count[a] += 1;
-        }
-        for i in 0..n {
-            let seg = &mut by_item[item_start[i]..item_start[i + 1]];
-            if seg.is_empty() {
-                return Err(err!(
-                    InvalidInput,
-                    "item '{}' is declared but has no annotation",
-                    item_ids[i]
-                ));
-            }
-            seg.sort_unstable();
-            if let Some(w) = seg.windows(2).find(|w| w[0].0 == w[1].0) {
-                return Err(err!(
-                    InvalidInput,
-                    "annotator '{}' labeled item '{}' more than once",
-                    ann_ids[w[0].0],
-                    item_ids[i]
-                ));
-            }
-        }
-        if let Some(a) = ann_count.iter().position(|&c| c == 0) {
-            return Err(err!(
-                InvalidInput,
-                "annotator '{}' is declared but has no annotation",
-                ann_ids[a]
-            ));
-        }
+        let (item_start, by_item) = group_by_item(&obs, &item_ids, &ann_ids)?;
         Ok(Dataset {
             items: item_ids,
             annotators: ann_ids,
@@ -344,6 +224,164 @@ impl Dataset {
             by_item,
         })
     }
+}
+
+/// Class name -> index, rejecting a name listed twice.
+fn class_index(classes: Option<&[String]>) -> Result<Option<HashMap<&str, usize>>> {
+    let Some(c) = classes else {
+        return Ok(None);
+    };
+    let mut map = HashMap::with_capacity(c.len());
+    for (i, name) in c.iter().enumerate() {
+        if map.insert(name.as_str(), i).is_some() {
+            return Err(err!(
+                InvalidInput,
+                "class name '{name}' is listed twice in classes"
+            ));
+        }
+    }
+    Ok(Some(map))
+}
+
+/// Every annotation's label as a class index (not yet checked against `K`), and the largest.
+fn resolve_labels(
+    annotations: &[Annotation],
+    classes: Option<&[String]>,
+    class_ix: Option<&HashMap<&str, usize>>,
+) -> Result<(Vec<usize>, usize)> {
+    let mut raw = Vec::with_capacity(annotations.len());
+    let mut max_label = 0usize;
+    for (j, a) in annotations.iter().enumerate() {
+        let l = match (&a.label, class_ix) {
+            (Label::Name(s), Some(map)) => match map.get(s.as_str()) {
+                Some(&i) => i,
+                None => {
+                    return Err(err!(
+                        InvalidInput,
+                        "annotation {j} (item '{}', annotator '{}'): unknown label '{s}' (classes: {})",
+                        a.item,
+                        a.annotator,
+                        classes.map(|c| c.join(", ")).unwrap_or_default()
+                    ))
+                }
+            },
+            (Label::Name(s), None) => {
+                return Err(err!(
+                    InvalidInput,
+                    "annotation {j} (item '{}', annotator '{}'): label '{s}' is a name but no `classes` list was given",
+                    a.item,
+                    a.annotator
+                ))
+            }
+            (Label::Index(i), _) => usize::try_from(*i).unwrap_or(usize::MAX),
+        };
+        max_label = max_label.max(l);
+        raw.push(l);
+    }
+    Ok((raw, max_label))
+}
+
+/// `K`: from `classes`, else `numClasses`, else the width of `predProbs`, else the largest
+/// label + 1; at least 2 and within the class limit.
+fn number_of_classes(
+    classes: Option<&[String]>,
+    num_classes: Option<usize>,
+    pred_len: Option<usize>,
+    n: usize,
+    max_label: usize,
+) -> Result<usize> {
+    let k = match (classes, num_classes) {
+        (Some(c), Some(nc)) if c.len() != nc => {
+            return Err(err!(
+                InvalidInput,
+                "numClasses is {nc} but classes lists {} names",
+                c.len()
+            ))
+        }
+        (Some(c), _) => c.len(),
+        (None, Some(nc)) => nc,
+        (None, None) => match pred_len {
+            Some(len) if n > 0 && len % n == 0 && len > 0 => len / n,
+            Some(len) => {
+                return Err(err!(
+                    InvalidInput,
+                    "predProbs has {len} values, not a multiple of the {n} items"
+                ))
+            }
+            None => max_label.saturating_add(1),
+        },
+    };
+    if k < 2 {
+        return Err(err!(InvalidInput, "at least 2 classes are needed, got {k}"));
+    }
+    // K sizes the class names and every K x K matrix: bounded before anything is built
+    let inferred = classes.is_none() && num_classes.is_none() && pred_len.is_none();
+    crate::engine::limits::classes(k as u64).map_err(|e| {
+        if inferred {
+            e.context(format!(
+                "K is the largest annotation label + 1 ({max_label} + 1)"
+            ))
+        } else {
+            e
+        }
+    })?;
+    Ok(k)
+}
+
+/// `(item_start, by_item)` of a [`Dataset`].
+type ItemGroups = (Vec<usize>, Vec<(usize, usize)>);
+
+/// The annotations grouped by item (`item_start`, `by_item`; annotators ascending within an
+/// item), rejecting declared items or annotators without an annotation and an annotator
+/// labeling an item twice.
+fn group_by_item(
+    obs: &[(usize, usize, usize)],
+    item_ids: &[String],
+    ann_ids: &[String],
+) -> Result<ItemGroups> {
+    let n = item_ids.len();
+    let mut item_start = vec![0usize; n + 1];
+    for &(i, _, _) in obs {
+        item_start[i + 1] += 1;
+    }
+    for i in 0..n {
+        item_start[i + 1] += item_start[i];
+    }
+    let mut fill = item_start.clone();
+    let mut by_item = vec![(0usize, 0usize); obs.len()];
+    let mut ann_count = vec![0usize; ann_ids.len()];
+    for &(i, a, l) in obs {
+        by_item[fill[i]] = (a, l);
+        fill[i] += 1;
+        ann_count[a] += 1;
+    }
+    for i in 0..n {
+        let seg = &mut by_item[item_start[i]..item_start[i + 1]];
+        if seg.is_empty() {
+            return Err(err!(
+                InvalidInput,
+                "item '{}' is declared but has no annotation",
+                item_ids[i]
+            ));
+        }
+        seg.sort_unstable();
+        if let Some(w) = seg.windows(2).find(|w| w[0].0 == w[1].0) {
+            return Err(err!(
+                InvalidInput,
+                "annotator '{}' labeled item '{}' more than once",
+                ann_ids[w[0].0],
+                item_ids[i]
+            ));
+        }
+    }
+    if let Some(a) = ann_count.iter().position(|&c| c == 0) {
+        return Err(err!(
+            InvalidInput,
+            "annotator '{}' is declared but has no annotation",
+            ann_ids[a]
+        ));
+    }
+    Ok((item_start, by_item))
 }
 
 /// Dense indices for ids: declared order, else first appearance. Returns the ids and the

@@ -32,7 +32,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{column, onehot, MlProbs};
+use super::{column, probs_and_onehot, MlProbs};
 use crate::engine::triage::label_issues as sl;
 use crate::engine::triage::label_issues::{FilterBy, Probs, ScoreMethod};
 use crate::error::{err, Result};
@@ -320,14 +320,8 @@ pub struct PerFindingIssues {
 }
 
 fn check_find(o: &MlFindOptions, k: usize) -> Result<()> {
-    if !(o.frac_noise.is_finite() && o.frac_noise > 0.0 && o.frac_noise <= 1.0) {
-        return Err(err!(InvalidOptions, "fracNoise must be in (0, 1]"));
-    }
-    if let Some(v) = &o.num_to_remove_per_class {
-        if v.len() != k {
-            return Err(err!(InvalidOptions, "numToRemovePerClass needs {k} values"));
-        }
-    }
+    sl::check_frac_noise(o.frac_noise)?;
+    sl::check_num_to_remove(o.num_to_remove_per_class.as_deref(), k)?;
     if let Some(cj) = &o.confident_joint {
         if cj.len() != 4 * k || cj.iter().any(|&v| v < 0) {
             return Err(err!(
@@ -527,14 +521,6 @@ pub struct MlLabeledProbs {
     pub labels: Vec<Vec<usize>>,
 }
 
-impl MlLabeledProbs {
-    fn parts(&self) -> Result<(MlProbs<'_>, Vec<u8>)> {
-        let p = MlProbs::new(&self.pred_probs, self.n, self.k)?;
-        let y = onehot(&self.labels, self.n, self.k)?;
-        Ok((p, y))
-    }
-}
-
 /// Request of [`find_label_issues_request`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
@@ -558,8 +544,7 @@ pub struct MlFindRequest {
 
 /// Run [`find_label_issues`] on a request.
 pub fn find_label_issues_request(r: &MlFindRequest) -> Result<MlLabelIssues> {
-    let p = MlProbs::new(&r.pred_probs, r.n, r.k)?;
-    let y = onehot(&r.labels, r.n, r.k)?;
+    let (p, y) = probs_and_onehot(&r.pred_probs, &r.labels, r.n, r.k)?;
     find_label_issues(&p, &y, &r.options)
 }
 
@@ -599,8 +584,7 @@ pub struct MlQualityResponse {
 
 /// Run [`label_quality_scores`] on a request (with the per-finding scores).
 pub fn quality_scores_request(r: &MlQualityRequest) -> Result<MlQualityResponse> {
-    let p = MlProbs::new(&r.pred_probs, r.n, r.k)?;
-    let y = onehot(&r.labels, r.n, r.k)?;
+    let (p, y) = probs_and_onehot(&r.pred_probs, &r.labels, r.n, r.k)?;
     let per = per_finding_quality_scores(
         &p,
         &y,
@@ -631,7 +615,7 @@ pub struct MlConfidentJointResponse {
 
 /// The calibrated one-vs-rest confident joint of a request.
 pub fn confident_joint_request(r: &MlLabeledProbs) -> Result<MlConfidentJointResponse> {
-    let (p, y) = r.parts()?;
+    let (p, y) = probs_and_onehot(&r.pred_probs, &r.labels, r.n, r.k)?;
     Ok(MlConfidentJointResponse {
         confident_joint: confident_joint(&p, &y, true)?,
     })
@@ -640,6 +624,7 @@ pub fn confident_joint_request(r: &MlLabeledProbs) -> Result<MlConfidentJointRes
 #[cfg(test)]
 #[cfg(not(target_arch = "wasm32"))]
 mod tests {
+    use super::super::onehot;
     use super::*;
 
     #[test]

@@ -109,6 +109,18 @@ pub fn onehot(labels: &[Vec<usize>], n: usize, k: usize) -> Result<Vec<u8>> {
     Ok(y)
 }
 
+/// Checked probabilities and the one-hot labels of a request (`n x k` both).
+pub(crate) fn probs_and_onehot<'a>(
+    probs: &'a [f64],
+    labels: &[Vec<usize>],
+    n: usize,
+    k: usize,
+) -> Result<(MlProbs<'a>, Vec<u8>)> {
+    let p = MlProbs::new(probs, n, k)?;
+    let y = onehot(labels, n, k)?;
+    Ok((p, y))
+}
+
 /// Column `j` of a dense 0/1 matrix as single-label class indices (0 = absent, 1 = present).
 pub fn column(y: &[u8], k: usize, j: usize) -> Vec<usize> {
     y.chunks_exact(k).map(|r| r[j] as usize).collect()

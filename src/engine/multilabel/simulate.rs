@@ -226,6 +226,50 @@ fn oracle_reviews(wrong: &[u8], n: usize, k: usize, allowed: &[usize]) -> usize 
 /// Run the simulation (see the module docs).
 pub fn simulate_reviews(r: &SimulateRequest) -> Result<SimulateResponse> {
     let o = &r.options;
+    check_options(o)?;
+    let imgs = images_with_three_reads(&r.reads);
+    let n = imgs.len();
+    if n < 10 {
+        return Err(err!(
+            InsufficientData,
+            "the simulation needs at least 10 images with three reads, got {n}"
+        ));
+    }
+    let (names, truth) = consensus_truth(r, &imgs)?;
+    let k = names.len();
+    let (given, count) = given_and_counts(&imgs, &names)?;
+    // one generator: the noise of the probabilities first, then the random orders
+    let mut rng = Rng(SplitMix64::new(o.seed));
+    let probs = model_like_probs(&count, &truth, n, k, o.noise, &mut rng);
+    let wrong: Vec<u8> = given
+        .iter()
+        .zip(&truth)
+        .map(|(a, b)| (a != b) as u8)
+        .collect();
+    let allowed: Vec<usize> = (0..k)
+        .map(|_| ((1.0 - o.target) * n as f64 + 1e-9).floor() as usize)
+        .collect();
+    let findings = finding_summaries(&names, &truth, &wrong, &allowed, n);
+    let lower = findings
+        .iter()
+        .map(|f| f.wrong.saturating_sub(f.allowed))
+        .max()
+        .unwrap_or(0);
+    let orders = compare_orders(&probs, &given, &wrong, &allowed, n, k, o, &mut rng)?;
+    let (ece, acc) = model_quality(&probs, &truth, n, k)?;
+    Ok(SimulateResponse {
+        images: n,
+        images_with_errors: wrong.chunks_exact(k).filter(|r| r.contains(&1)).count(),
+        target: o.target,
+        findings,
+        orders,
+        oracle_lower_bound: lower,
+        model_mean_ece: ece,
+        model_accuracy: acc,
+    })
+}
+
+fn check_options(o: &SimulateOptions) -> Result<()> {
     if !(o.target > 0.0 && o.target <= 1.0) {
         return Err(err!(InvalidOptions, "target must be in (0, 1]"));
     }
@@ -235,10 +279,14 @@ pub fn simulate_reviews(r: &SimulateRequest) -> Result<SimulateResponse> {
     if o.random_repeats == 0 || o.random_repeats > 1000 {
         return Err(err!(InvalidOptions, "randomRepeats must be in 1..=1000"));
     }
-    // first three reads per image, input order
+    Ok(())
+}
+
+/// The first three reads of every image that has three, images in first-seen order.
+fn images_with_three_reads(reads: &[MlRead]) -> Vec<Vec<&MlRead>> {
     let mut index = std::collections::HashMap::new();
     let mut per_image: Vec<Vec<&MlRead>> = Vec::new();
-    for rd in &r.reads {
+    for rd in reads {
         let i = *index.entry(rd.item.as_str()).or_insert_with(|| {
             per_image.push(Vec::new());
             per_image.len() - 1
@@ -247,15 +295,13 @@ pub fn simulate_reviews(r: &SimulateRequest) -> Result<SimulateResponse> {
             per_image[i].push(rd);
         }
     }
-    let imgs: Vec<&Vec<&MlRead>> = per_image.iter().filter(|v| v.len() == 3).collect();
-    let n = imgs.len();
-    if n < 10 {
-        return Err(err!(
-            InsufficientData,
-            "the simulation needs at least 10 images with three reads, got {n}"
-        ));
-    }
-    // truth: Dawid-Skene of reads 2 and 3 only
+    per_image.retain(|v| v.len() == 3);
+    per_image
+}
+
+/// The truth: Dawid-Skene consensus of reads 2 and 3 only. Returns the finding names and the
+/// truth `n x k`.
+fn consensus_truth(r: &SimulateRequest, imgs: &[Vec<&MlRead>]) -> Result<(Vec<String>, Vec<u8>)> {
     let others: Vec<MlRead> = imgs
         .iter()
         .flat_map(|v| v[1..].iter().map(|r| (*r).clone()))
@@ -270,7 +316,19 @@ pub fn simulate_reviews(r: &SimulateRequest) -> Result<SimulateResponse> {
         options: MlConsensusOptions::default(),
     })?;
     let k = cons.findings.len();
-    let names = cons.findings.clone();
+    let mut truth = vec![0u8; imgs.len() * k];
+    for (i, s) in cons.dawid_skene.iter().enumerate() {
+        for &j in s {
+            truth[i * k + j] = 1;
+        }
+    }
+    Ok((cons.findings, truth))
+}
+
+/// The given labels (first read) and, per image and finding, how many of the three readers
+/// listed it.
+fn given_and_counts(imgs: &[Vec<&MlRead>], names: &[String]) -> Result<(Vec<u8>, Vec<f64>)> {
+    let (n, k) = (imgs.len(), names.len());
     let idx = |l: &Label| -> Result<usize> {
         match l {
             Label::Index(v) => Ok(*v as usize),
@@ -280,12 +338,6 @@ pub fn simulate_reviews(r: &SimulateRequest) -> Result<SimulateResponse> {
                 .ok_or_else(|| err!(InvalidInput, "finding '{s}' is not listed")),
         }
     };
-    let mut truth = vec![0u8; n * k];
-    for (i, s) in cons.dawid_skene.iter().enumerate() {
-        for &j in s {
-            truth[i * k + j] = 1;
-        }
-    }
     let mut given = vec![0u8; n * k];
     let mut count = vec![0.0f64; n * k];
     for (i, v) in imgs.iter().enumerate() {
@@ -302,26 +354,39 @@ pub fn simulate_reviews(r: &SimulateRequest) -> Result<SimulateResponse> {
             }
         }
     }
+    Ok((given, count))
+}
+
+/// `p_ij = sigmoid(logit((c_ij + pi_j) / 4) + noise * e_ij)` with `pi_j` the truth prevalence.
+fn model_like_probs(
+    count: &[f64],
+    truth: &[u8],
+    n: usize,
+    k: usize,
+    noise: f64,
+    rng: &mut Rng,
+) -> Vec<f64> {
     let prev: Vec<f64> = (0..k)
         .map(|j| (0..n).filter(|&i| truth[i * k + j] == 1).count() as f64 / n as f64)
         .collect();
-    let mut rng = Rng(SplitMix64::new(o.seed));
-    let probs: Vec<f64> = (0..n * k)
+    (0..n * k)
         .map(|x| {
             let p0 = (count[x] + prev[x % k]) / 4.0;
-            let z = (p0 / (1.0 - p0)).ln() + o.noise * rng.normal();
+            let z = (p0 / (1.0 - p0)).ln() + noise * rng.normal();
             1.0 / (1.0 + (-z).exp())
         })
-        .collect();
-    let wrong: Vec<u8> = given
-        .iter()
-        .zip(&truth)
-        .map(|(a, b)| (a != b) as u8)
-        .collect();
-    let allowed: Vec<usize> = (0..k)
-        .map(|_| ((1.0 - o.target) * n as f64 + 1e-9).floor() as usize)
-        .collect();
-    let findings: Vec<SimFinding> = (0..k)
+        .collect()
+}
+
+fn finding_summaries(
+    names: &[String],
+    truth: &[u8],
+    wrong: &[u8],
+    allowed: &[usize],
+    n: usize,
+) -> Vec<SimFinding> {
+    let k = names.len();
+    (0..k)
         .map(|j| {
             let w = (0..n).filter(|&i| wrong[i * k + j] == 1).count();
             SimFinding {
@@ -332,16 +397,25 @@ pub fn simulate_reviews(r: &SimulateRequest) -> Result<SimulateResponse> {
                 accuracy: 1.0 - w as f64 / n as f64,
             }
         })
-        .collect();
-    let lower = findings
-        .iter()
-        .map(|f| f.wrong.saturating_sub(f.allowed))
-        .max()
-        .unwrap_or(0);
-    let oracle = oracle_reviews(&wrong, n, k, &allowed);
-    // orders
-    let mp = MlProbs::new(&probs, n, k)?;
-    let q = label_quality_scores(&mp, &given, &MlQualityOptions::default())?;
+        .collect()
+}
+
+/// Reviews needed by each order: oracle, P(some given finding wrong), label quality, and the
+/// mean over random permutations.
+#[allow(clippy::too_many_arguments)]
+fn compare_orders(
+    probs: &[f64],
+    given: &[u8],
+    wrong: &[u8],
+    allowed: &[usize],
+    n: usize,
+    k: usize,
+    o: &SimulateOptions,
+    rng: &mut Rng,
+) -> Result<Vec<SimOrder>> {
+    let oracle = oracle_reviews(wrong, n, k, allowed);
+    let mp = MlProbs::new(probs, n, k)?;
+    let q = label_quality_scores(&mp, given, &MlQualityOptions::default())?;
     let mut by_quality: Vec<usize> = (0..n).collect();
     by_quality.sort_by(|&a, &b| q[a].total_cmp(&q[b]).then(a.cmp(&b)));
     let any_wrong: Vec<f64> = (0..n)
@@ -366,7 +440,7 @@ pub fn simulate_reviews(r: &SimulateRequest) -> Result<SimulateResponse> {
         for t in (1..n).rev() {
             perm.swap(t, rng.below(t + 1));
         }
-        random_sum += reviews_needed(&perm, &wrong, k, &allowed) as f64;
+        random_sum += reviews_needed(&perm, wrong, k, allowed) as f64;
     }
     let oracle_f = oracle.max(1) as f64;
     let mk = |name: &str, reviews: f64| SimOrder {
@@ -375,19 +449,23 @@ pub fn simulate_reviews(r: &SimulateRequest) -> Result<SimulateResponse> {
         fraction: reviews / n as f64,
         vs_oracle: reviews / oracle_f,
     };
-    let orders = vec![
+    Ok(vec![
         mk("oracle", oracle as f64),
         mk(
             "pAnyGivenWrong",
-            reviews_needed(&by_any, &wrong, k, &allowed) as f64,
+            reviews_needed(&by_any, wrong, k, allowed) as f64,
         ),
         mk(
             "labelQuality",
-            reviews_needed(&by_quality, &wrong, k, &allowed) as f64,
+            reviews_needed(&by_quality, wrong, k, allowed) as f64,
         ),
         mk("random", random_sum / o.random_repeats as f64),
-    ];
-    // model quality against the truth
+    ])
+}
+
+/// Mean per-finding ECE (15 bins) and accuracy of the model-like probabilities against the
+/// truth.
+fn model_quality(probs: &[f64], truth: &[u8], n: usize, k: usize) -> Result<(f64, f64)> {
     let mut ece = 0.0;
     let mut acc = 0.0;
     for j in 0..k {
@@ -397,14 +475,5 @@ pub fn simulate_reviews(r: &SimulateRequest) -> Result<SimulateResponse> {
         ece += m.ece / k as f64;
         acc += m.accuracy / k as f64;
     }
-    Ok(SimulateResponse {
-        images: n,
-        images_with_errors: wrong.chunks_exact(k).filter(|r| r.contains(&1)).count(),
-        target: o.target,
-        findings,
-        orders,
-        oracle_lower_bound: lower,
-        model_mean_ece: ece,
-        model_accuracy: acc,
-    })
+    Ok((ece, acc))
 }

@@ -124,16 +124,16 @@ fn check_finite_input(scores: &[f64], k: usize) -> Result<()> {
 }
 
 /// Row-major logits as `f64`, from logits or from probabilities (`ln p`).
-fn to_logits(req: &TemperatureRequest) -> Result<Vec<f64>> {
-    match req.kind {
+fn to_logits(scores: &[f64], n: usize, k: usize, kind: ScoreKind) -> Result<Vec<f64>> {
+    match kind {
         ScoreKind::Logits => {
-            check_shape(&req.scores, req.n, req.k, "logits")?;
-            check_finite_input(&req.scores, req.k)?;
-            Ok(req.scores.clone())
+            check_shape(scores, n, k, "logits")?;
+            check_finite_input(scores, k)?;
+            Ok(scores.to_vec())
         }
         ScoreKind::Probabilities => {
-            check_prob_matrix(&req.scores, req.n, req.k, "probabilities")?;
-            Ok(req.scores.iter().map(|p| p.ln()).collect())
+            check_prob_matrix(scores, n, k, "probabilities")?;
+            Ok(scores.iter().map(|p| p.ln()).collect())
         }
     }
 }
@@ -177,7 +177,7 @@ pub fn fit_temperature(req: &TemperatureRequest) -> Result<TemperatureResponse> 
             "temperature range must satisfy 0 < minTemperature < maxTemperature, got [{lo_t}, {hi_t}]"
         ));
     }
-    let z = to_logits(req)?;
+    let z = to_logits(&req.scores, req.n, req.k, req.kind)?;
     check_labels(&req.labels, req.n, req.k, "labels")?;
     let k = req.k;
     if let Some(i) = (0..req.n).find(|&i| !z[i * k + req.labels[i]].is_finite()) {
@@ -283,17 +283,7 @@ pub fn apply_temperature(
             "temperature must be finite and > 0, got {temperature}"
         ));
     }
-    let z: Vec<f64> = match kind {
-        ScoreKind::Logits => {
-            check_shape(scores, n, k, "logits")?;
-            check_finite_input(scores, k)?;
-            scores.to_vec()
-        }
-        ScoreKind::Probabilities => {
-            check_prob_matrix(scores, n, k, "probabilities")?;
-            scores.iter().map(|p| p.ln()).collect()
-        }
-    };
+    let z = to_logits(scores, n, k, kind)?;
     let mut out = Vec::with_capacity(z.len());
     for row in z.chunks_exact(k) {
         let m = row

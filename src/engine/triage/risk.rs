@@ -213,18 +213,53 @@ pub fn auto_accept_threshold(req: &AutoAcceptRequest) -> Result<AutoAcceptRespon
     check_prob_matrix(&req.probs, n, k, "verified probabilities")?;
     check_labels(&req.labels, n, k, "verified labels")?;
     let o = &req.options;
-    // (confidence, wrong) sorted by decreasing confidence
-    let mut items: Vec<(f64, bool)> = req
-        .probs
+    let items = confidence_and_wrong(&req.probs, &req.labels, k);
+    let grid = threshold_grid(o.grid.as_deref(), &items)?;
+    let m = grid.len();
+    let mut table = test_thresholds(&grid, &items, n, alpha, o);
+    certify(&mut table, o.procedure, o.mode, alpha, delta);
+    let Some(c) = table.iter().rposition(|t| t.certified) else {
+        return Err(nothing_certified(o, alpha, delta, n, m));
+    };
+    let t = table[c].clone();
+    Ok(AutoAcceptResponse {
+        threshold: t.lambda,
+        accepted: t.accepted,
+        accepted_fraction: t.accepted as f64 / n as f64,
+        errors: t.errors,
+        empirical_error: if t.accepted > 0 {
+            t.errors as f64 / t.accepted as f64
+        } else {
+            0.0
+        },
+        p_value: t.p_value,
+        tested: m,
+        alpha,
+        delta,
+        mode: o.mode,
+        table: if o.include_table { Some(table) } else { None },
+    })
+}
+
+/// `(confidence, wrong)` per verified item, sorted by decreasing confidence (confidence =
+/// top probability, wrong = its class is not the label).
+fn confidence_and_wrong(probs: &[f64], labels: &[usize], k: usize) -> Vec<(f64, bool)> {
+    let mut items: Vec<(f64, bool)> = probs
         .chunks_exact(k)
-        .zip(&req.labels)
+        .zip(labels)
         .map(|(row, &y)| {
             let j = argmax(row);
             (row[j], j != y)
         })
         .collect();
     items.sort_by(|a, b| b.0.total_cmp(&a.0));
-    let mut grid: Vec<f64> = match &o.grid {
+    items
+}
+
+/// The thresholds tested, highest first without repeats: the given grid, else every observed
+/// confidence.
+fn threshold_grid(grid: Option<&[f64]>, items: &[(f64, bool)]) -> Result<Vec<f64>> {
+    let mut grid: Vec<f64> = match grid {
         Some(g) => {
             if g.is_empty() || g.iter().any(|v| !v.is_finite()) {
                 return Err(err!(
@@ -232,17 +267,27 @@ pub fn auto_accept_threshold(req: &AutoAcceptRequest) -> Result<AutoAcceptRespon
                     "grid must be a non-empty list of finite numbers"
                 ));
             }
-            g.clone()
+            g.to_vec()
         }
         None => items.iter().map(|x| x.0).collect(),
     };
     grid.sort_by(|a, b| b.total_cmp(a));
     grid.dedup();
-    let m = grid.len();
-    // accepted / errors at each grid point (highest first), by one sweep
-    let mut table = Vec::with_capacity(m);
+    Ok(grid)
+}
+
+/// Accepted items, errors and the p-value of `H0: risk > alpha` at each grid point (highest
+/// first), by one sweep down the sorted items; nothing certified yet.
+fn test_thresholds(
+    grid: &[f64],
+    items: &[(f64, bool)],
+    n: usize,
+    alpha: f64,
+    o: &AutoAcceptOptions,
+) -> Vec<ThresholdTest> {
+    let mut table = Vec::with_capacity(grid.len());
     let (mut idx, mut acc, mut err_) = (0usize, 0usize, 0usize);
-    for &lambda in &grid {
+    for &lambda in grid {
         while idx < items.len() && items[idx].0 >= lambda {
             acc += 1;
             err_ += items[idx].1 as usize;
@@ -268,11 +313,23 @@ pub fn auto_accept_threshold(req: &AutoAcceptRequest) -> Result<AutoAcceptRespon
             certified: false,
         });
     }
-    let need_fs = needed_at_zero_errors(alpha, delta);
-    match o.procedure {
+    table
+}
+
+/// Mark the thresholds the multiple-testing procedure certifies at level `delta`.
+fn certify(
+    table: &mut [ThresholdTest],
+    procedure: Procedure,
+    mode: RiskMode,
+    alpha: f64,
+    delta: f64,
+) {
+    let m = table.len();
+    match procedure {
         Procedure::FixedSequence => {
+            let need_fs = needed_at_zero_errors(alpha, delta);
             for t in table.iter_mut() {
-                if t.accepted == 0 || (o.mode == RiskMode::Conditional && t.accepted < need_fs) {
+                if t.accepted == 0 || (mode == RiskMode::Conditional && t.accepted < need_fs) {
                     continue; // untestable: skipped (see module docs)
                 }
                 if t.p_value <= delta {
@@ -304,40 +361,30 @@ pub fn auto_accept_threshold(req: &AutoAcceptRequest) -> Result<AutoAcceptRespon
             }
         }
     }
-    let chosen = table.iter().rposition(|t| t.certified);
-    let Some(c) = chosen else {
-        let d = match o.procedure {
-            Procedure::FixedSequence => delta,
-            _ => delta / m as f64,
-        };
-        let need = needed_at_zero_errors(alpha, d);
-        let what = match o.mode {
-            RiskMode::Marginal => "verified items",
-            RiskMode::Conditional => "accepted verified items at one threshold",
-        };
-        return Err(err!(
-            InsufficientData,
-            "no threshold can be certified at alpha = {alpha}, delta = {delta} with {n} verified items ({m} thresholds tested): even with zero observed errors it takes at least {need} {what}"
-        ));
+}
+
+/// The refusal when no threshold is certified: how many verified items it would take even
+/// with zero observed errors.
+fn nothing_certified(
+    o: &AutoAcceptOptions,
+    alpha: f64,
+    delta: f64,
+    n: usize,
+    m: usize,
+) -> crate::error::Error {
+    let d = match o.procedure {
+        Procedure::FixedSequence => delta,
+        _ => delta / m as f64,
     };
-    let t = table[c].clone();
-    Ok(AutoAcceptResponse {
-        threshold: t.lambda,
-        accepted: t.accepted,
-        accepted_fraction: t.accepted as f64 / n as f64,
-        errors: t.errors,
-        empirical_error: if t.accepted > 0 {
-            t.errors as f64 / t.accepted as f64
-        } else {
-            0.0
-        },
-        p_value: t.p_value,
-        tested: m,
-        alpha,
-        delta,
-        mode: o.mode,
-        table: if o.include_table { Some(table) } else { None },
-    })
+    let need = needed_at_zero_errors(alpha, d);
+    let what = match o.mode {
+        RiskMode::Marginal => "verified items",
+        RiskMode::Conditional => "accepted verified items at one threshold",
+    };
+    err!(
+        InsufficientData,
+        "no threshold can be certified at alpha = {alpha}, delta = {delta} with {n} verified items ({m} thresholds tested): even with zero observed errors it takes at least {need} {what}"
+    )
 }
 
 #[cfg(test)]
