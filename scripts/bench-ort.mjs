@@ -8,7 +8,7 @@
 //   2. the whole pipeline on 224x224 PNGs (decode, resize, normalize, infer): our pool with 1
 //      and 2 workers (no isolation) against ORT with 1 thread and with 2 threads (isolated).
 //   node scripts/bench-ort.mjs --models squeezenet,shufflenet [--runs 25] [--pipeline 48]
-//     [--extra lto=assets/exp/lto.wasm,...]   (files under www/, built with the package's glue)
+//     [--extra lto=assets/extra/lto.wasm,...]   (files under www/, built with the package's glue)
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { startServer } from "./serve.mjs";

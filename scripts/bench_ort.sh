@@ -7,8 +7,9 @@
 # scripts/test.sh: about 20-40 min on 2 cores.
 #   scripts/bench_ort.sh
 #   BENCH_MODELS=squeezenet,digits RUNS=10 PIPELINE=24 scripts/bench_ort.sh   # quick
-#   BENCH_EXTRA=lto=assets/exp/lto.wasm scripts/bench_ort.sh   # also a wasm built another way
-#     (a file under www/ whose bindings are the package's: same sources, other cargo settings)
+#   BENCH_EXTRA=lto=target/exp/lto/medtriage_bg.wasm scripts/bench_ort.sh   # also a wasm built
+#     another way (name=path, comma separated: the same sources with other cargo settings, so
+#     that the package's glue fits it)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -93,10 +94,20 @@ for i in range(8):
     Image.fromarray(a.astype(np.uint8), "RGB").save(out / f"rgb224_{i}.png")
 PY
 
+# the extra builds are served from www/assets/extra/ (www/assets is rebuilt by scripts/build.sh)
+extra=""
+rm -rf www/assets/extra
+for e in $(echo "${BENCH_EXTRA:-}" | tr ',' ' '); do
+  mkdir -p www/assets/extra
+  cp "${e#*=}" "www/assets/extra/${e%%=*}.wasm"
+  extra="${extra:+$extra,}${e%%=*}=assets/extra/${e%%=*}.wasm"
+done
+
 all="squeezenet,shufflenet,inception_v1,densenet121,resnet50,vgg16_tumor,digits"
 [ -f "$bench/rapidocr_cls.onnx" ] && all="$all,rapidocr_cls"
 echo "== wasm size (gzip -9)"
-for w in www/pkg/*_bg.wasm www/assets/ort/ort-wasm-simd-threaded.wasm; do
+for w in www/pkg/*_bg.wasm www/assets/extra/*.wasm www/assets/ort/ort-wasm-simd-threaded.wasm; do
+  [ -f "$w" ] || continue
   printf '%s: %s bytes raw, %s bytes gzip\n' "$w" "$(stat -c %s "$w")" "$(gzip -9 -c "$w" | wc -c)"
 done
-node scripts/bench-ort.mjs --models "${BENCH_MODELS:-$all}" --runs "${RUNS:-25}" --pipeline "${PIPELINE:-48}" --extra "${BENCH_EXTRA:-}"
+node scripts/bench-ort.mjs --models "${BENCH_MODELS:-$all}" --runs "${RUNS:-25}" --pipeline "${PIPELINE:-48}" --extra "$extra"
