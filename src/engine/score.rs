@@ -280,13 +280,7 @@ fn finish_multi_label(
     let logits = manifest.output.activation == Some(Activation::Sigmoid);
     let mut flat = Vec::with_capacity(rows.len() * k);
     for (j, r) in rows.iter().enumerate() {
-        if r.len() != k {
-            return Err(err!(
-                ShapeMismatch,
-                "row {j}: {} scores for {k} findings",
-                r.len()
-            ));
-        }
+        check_row_len(j, r, k, "findings")?;
         let p = ml::row_probabilities(r, logits);
         flat.extend(p.map_err(|e| {
             if rows.len() > 1 {
@@ -365,13 +359,7 @@ pub fn finish_rows(
     let mut samples = Vec::with_capacity(t);
     let mut flat = Vec::with_capacity(t * k);
     for (j, r) in rows.iter().enumerate() {
-        if r.len() != k {
-            return Err(err!(
-                ShapeMismatch,
-                "row {j}: {} scores for {k} classes",
-                r.len()
-            ));
-        }
+        check_row_len(j, r, k, "classes")?;
         let p = to_probabilities(r, manifest).map_err(|e| e.context(format!("row {j}")))?;
         flat.extend(p.iter().map(|&v| f64::from(v)));
         samples.push(p);
@@ -824,6 +812,18 @@ mod scorer {
 
 #[cfg(feature = "onnx")]
 pub use scorer::Scorer;
+
+/// Row `j` of the model's scores holds `k` values (`what`: classes or findings).
+fn check_row_len(j: usize, r: &[f32], k: usize, what: &str) -> Result<()> {
+    if r.len() != k {
+        return Err(err!(
+            ShapeMismatch,
+            "row {j}: {} scores for {k} {what}",
+            r.len()
+        ));
+    }
+    Ok(())
+}
 
 #[cfg(test)]
 mod tests {
