@@ -556,6 +556,16 @@ mod scorer {
         /// `opts.limits` (the decoded pixels, their float copy and the resize buffers all
         /// count in `maxAlloc`). A panic in a decoder fails this image (`image_decode`).
         pub fn preprocess(&self, input: ImageInput<'_>, opts: &ScoreOptions) -> Result<Vec<f32>> {
+            Ok(self.preprocess_one(input, opts)?.1)
+        }
+
+        /// The one preprocessed frame of an input (refused when the manifest scores every
+        /// frame of a multi-frame object), with its DICOM identity.
+        fn preprocess_one(
+            &self,
+            input: ImageInput<'_>,
+            opts: &ScoreOptions,
+        ) -> Result<(Option<DicomIdentity>, Vec<f32>)> {
             let mut frames = self.preprocess_frames(input, opts)?;
             if frames.len() != 1 {
                 return Err(err!(
@@ -564,7 +574,7 @@ mod scorer {
                     frames.len()
                 ));
             }
-            Ok(frames.remove(0).1)
+            Ok(frames.remove(0))
         }
 
         /// Decode and preprocess one input into one tensor per scored frame (one for
@@ -733,15 +743,7 @@ mod scorer {
 
         /// Score one image (a DICOM object scored frame by frame needs [`Scorer::score_batch`]).
         pub fn score(&self, input: ImageInput<'_>, opts: &ScoreOptions) -> Result<ImageScore> {
-            let mut frames = self.preprocess_frames(input, opts)?;
-            if frames.len() != 1 {
-                return Err(err!(
-                    InvalidInput,
-                    "the manifest scores every frame ({} here): score it in a batch",
-                    frames.len()
-                ));
-            }
-            let (id, t) = frames.remove(0);
+            let (id, t) = self.preprocess_one(input, opts)?;
             let mut s = self
                 .score_tensors(&[&t], opts)
                 .pop()
