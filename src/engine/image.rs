@@ -528,19 +528,7 @@ fn crop_center(p: Pixels, w: u32, h: u32) -> Pixels {
     }
     let x0 = ((p.width - w) / 2) as usize;
     let y0 = ((p.height - h) / 2) as usize;
-    let c = p.channels;
-    let row = p.width as usize * c;
-    let mut data = Vec::with_capacity(w as usize * h as usize * c);
-    for y in y0..y0 + h as usize {
-        let start = y * row + x0 * c;
-        data.extend_from_slice(&p.data[start..start + w as usize * c]);
-    }
-    Pixels {
-        width: w,
-        height: h,
-        channels: c,
-        data,
-    }
+    super::resample::crop(&p, x0, y0, w, h)
 }
 
 /// Resize as the manifest says, to exactly `input.width x input.height`.

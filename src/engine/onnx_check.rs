@@ -133,17 +133,7 @@ impl Checker {
     }
 
     fn node(&self, n: &NodeProto, ins: &[Val], scope: &HashMap<String, Val>) -> Result<Vec<Val>> {
-        let sub_trips = self.scan_trips(n, ins)?;
-        for a in &n.attribute {
-            let inner = Checker {
-                max_tensor_bytes: self.max_tensor_bytes,
-                trips: sub_trips,
-            };
-            // a sub-graph sees the enclosing values (If branches, Scan closures)
-            for sub in a.g.iter().chain(&a.graphs) {
-                inner.graph(sub, scope.clone())?;
-            }
-        }
+        self.subgraphs(n, ins, scope)?;
         let one = |v: Val| -> Result<Vec<Val>> { Ok(vec![v]) };
         let same = || {
             one(Val {
@@ -154,62 +144,7 @@ impl Checker {
         let op = n.op_type.as_str();
         match op {
             "Identity" => Ok(vec![ins.first().cloned().unwrap_or_default()]),
-            "Relu"
-            | "Sigmoid"
-            | "Tanh"
-            | "Exp"
-            | "Log"
-            | "Abs"
-            | "Neg"
-            | "Sqrt"
-            | "Floor"
-            | "Ceil"
-            | "Cast"
-            | "Dropout"
-            | "LRN"
-            | "BatchNormalization"
-            | "InstanceNormalization"
-            | "LeakyRelu"
-            | "Elu"
-            | "Selu"
-            | "HardSigmoid"
-            | "Clip"
-            | "Erf"
-            | "Not"
-            | "Sign"
-            | "Reciprocal"
-            | "Round"
-            | "Sin"
-            | "Cos"
-            | "Softplus"
-            | "Softsign"
-            | "HardSwish"
-            | "Gelu"
-            | "Mish"
-            | "Softmax"
-            | "LogSoftmax"
-            | "Hardmax"
-            | "Conv"
-            | "ConvTranspose"
-            | "MaxPool"
-            | "AveragePool"
-            | "LpPool"
-            | "GlobalAveragePool"
-            | "GlobalMaxPool"
-            | "GlobalLpPool"
-            | "Pad"
-            | "Resize"
-            | "Upsample"
-            | "Tile"
-            | "Slice"
-            | "CumSum"
-            | "DepthToSpace"
-            | "SpaceToDepth"
-            | "Trilu"
-            | "LayerNormalization"
-            | "CastLike"
-            | "IsNaN"
-            | "IsInf" => same(),
+            _ if SAME_RANK.contains(&op) => same(),
             "Add" | "Sub" | "Mul" | "Div" | "Pow" | "Max" | "Min" | "Sum" | "Mean" | "And"
             | "Or" | "Xor" | "Equal" | "Less" | "Greater" | "LessOrEqual" | "GreaterOrEqual"
             | "Where" | "Mod" | "PRelu" | "BitShift" => one(broadcast(ins)),
@@ -237,34 +172,8 @@ impl Checker {
                 }
                 same()
             }
-            "Split" => {
-                if let Some(r) = ins.first().and_then(Val::rank) {
-                    axis(n, "axis", attr_i(n, "axis").unwrap_or(0), r, false)?;
-                }
-                let d = ins.first().and_then(|v| v.dims.clone());
-                Ok(n.output
-                    .iter()
-                    .map(|_| Val {
-                        dims: d.as_ref().map(|d| vec![None; d.len()]),
-                        ints: None,
-                    })
-                    .collect())
-            }
-            "ArgMax" | "ArgMin" | "TopK" => {
-                let default = if op == "TopK" { -1 } else { 0 };
-                if let Some(r) = ins.first().and_then(Val::rank) {
-                    axis(n, "axis", attr_i(n, "axis").unwrap_or(default), r, false)?;
-                }
-                let d = ins.first().and_then(Val::rank);
-                let keep = op == "TopK" || attr_i(n, "keepdims").unwrap_or(1) != 0;
-                Ok(n.output
-                    .iter()
-                    .map(|_| Val {
-                        dims: d.map(|r| vec![None; if keep { r } else { r.saturating_sub(1) }]),
-                        ints: None,
-                    })
-                    .collect())
-            }
+            "Split" => split(n, ins),
+            "ArgMax" | "ArgMin" | "TopK" => arg_reduce(n, ins),
             _ if op.starts_with("Reduce") => reduce(n, ins),
             "Gather" => gather(n, ins),
             "Shape" => one(Val {
@@ -295,6 +204,23 @@ impl Checker {
             }
             _ => Ok(vec![Val::default(); n.output.len()]),
         }
+    }
+
+    /// Checks the node's sub-graphs (If branches, Loop and Scan bodies) with the trip count
+    /// they run under.
+    fn subgraphs(&self, n: &NodeProto, ins: &[Val], scope: &HashMap<String, Val>) -> Result<()> {
+        let sub_trips = self.scan_trips(n, ins)?;
+        for a in &n.attribute {
+            let inner = Checker {
+                max_tensor_bytes: self.max_tensor_bytes,
+                trips: sub_trips,
+            };
+            // a sub-graph sees the enclosing values (If branches, Scan closures)
+            for sub in a.g.iter().chain(&a.graphs) {
+                inner.graph(sub, scope.clone())?;
+            }
+        }
+        Ok(())
     }
 
     /// The trip count a `Scan` multiplies its body's work by (checked against
@@ -556,6 +482,100 @@ fn unsqueeze(n: &NodeProto, ins: &[Val]) -> Result<Vec<Val>> {
         axis(n, "axes", a, out, false)?;
     }
     Ok(vec![Val::dims(vec![None; out])])
+}
+
+/// Operators whose output has the rank of their first input (dimensions not tracked).
+const SAME_RANK: &[&str] = &[
+    "Relu",
+    "Sigmoid",
+    "Tanh",
+    "Exp",
+    "Log",
+    "Abs",
+    "Neg",
+    "Sqrt",
+    "Floor",
+    "Ceil",
+    "Cast",
+    "Dropout",
+    "LRN",
+    "BatchNormalization",
+    "InstanceNormalization",
+    "LeakyRelu",
+    "Elu",
+    "Selu",
+    "HardSigmoid",
+    "Clip",
+    "Erf",
+    "Not",
+    "Sign",
+    "Reciprocal",
+    "Round",
+    "Sin",
+    "Cos",
+    "Softplus",
+    "Softsign",
+    "HardSwish",
+    "Gelu",
+    "Mish",
+    "Softmax",
+    "LogSoftmax",
+    "Hardmax",
+    "Conv",
+    "ConvTranspose",
+    "MaxPool",
+    "AveragePool",
+    "LpPool",
+    "GlobalAveragePool",
+    "GlobalMaxPool",
+    "GlobalLpPool",
+    "Pad",
+    "Resize",
+    "Upsample",
+    "Tile",
+    "Slice",
+    "CumSum",
+    "DepthToSpace",
+    "SpaceToDepth",
+    "Trilu",
+    "LayerNormalization",
+    "CastLike",
+    "IsNaN",
+    "IsInf",
+];
+
+/// `Split`: the axis checked; every output of the input's rank.
+fn split(n: &NodeProto, ins: &[Val]) -> Result<Vec<Val>> {
+    if let Some(r) = ins.first().and_then(Val::rank) {
+        axis(n, "axis", attr_i(n, "axis").unwrap_or(0), r, false)?;
+    }
+    let d = ins.first().and_then(|v| v.dims.clone());
+    Ok(n.output
+        .iter()
+        .map(|_| Val {
+            dims: d.as_ref().map(|d| vec![None; d.len()]),
+            ints: None,
+        })
+        .collect())
+}
+
+/// `ArgMax`, `ArgMin`, `TopK`: the axis checked; outputs of the input's rank, one less
+/// when an arg-reduction drops the axis.
+fn arg_reduce(n: &NodeProto, ins: &[Val]) -> Result<Vec<Val>> {
+    let op = n.op_type.as_str();
+    let default = if op == "TopK" { -1 } else { 0 };
+    if let Some(r) = ins.first().and_then(Val::rank) {
+        axis(n, "axis", attr_i(n, "axis").unwrap_or(default), r, false)?;
+    }
+    let d = ins.first().and_then(Val::rank);
+    let keep = op == "TopK" || attr_i(n, "keepdims").unwrap_or(1) != 0;
+    Ok(n.output
+        .iter()
+        .map(|_| Val {
+            dims: d.map(|r| vec![None; if keep { r } else { r.saturating_sub(1) }]),
+            ints: None,
+        })
+        .collect())
 }
 
 fn reduce(n: &NodeProto, ins: &[Val]) -> Result<Vec<Val>> {

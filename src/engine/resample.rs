@@ -352,6 +352,11 @@ pub fn center_crop(p: Pixels, w: u32, h: u32) -> Pixels {
     }
     let x0 = crop_offset(p.width, w);
     let y0 = crop_offset(p.height, h);
+    crop(&p, x0, y0, w, h)
+}
+
+/// The `w x h` window of `p` whose top-left pixel is (`x0`, `y0`).
+pub(super) fn crop(p: &Pixels, x0: usize, y0: usize, w: u32, h: u32) -> Pixels {
     let c = p.channels;
     let row = p.width as usize * c;
     let mut data = Vec::with_capacity(w as usize * h as usize * c);

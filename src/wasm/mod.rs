@@ -164,6 +164,20 @@ mod scorer {
             let o: ScoreOptions = super::options(options, "score options")?;
             respond(self.inner.score(input, &o))
         }
+
+        /// `view` of a DICOM object as this model sees it: the manifest's `input.dicom`
+        /// window and frame, the model's channels, the limits in the JS options.
+        fn dicom_view(
+            &self,
+            bytes: &[u8],
+            options: JsValue,
+            view: DicomView,
+        ) -> Result<JsValue, JsValue> {
+            let o: ScoreOptions = super::options(options, "score options")?;
+            let spec = &self.inner.manifest().input;
+            let d = spec.dicom.clone().unwrap_or_default();
+            view(bytes, &d, &o.limits, spec.channels)
+        }
     }
 
     #[wasm_bindgen]
@@ -393,10 +407,7 @@ mod scorer {
             bytes: &[u8],
             #[wasm_bindgen(unchecked_param_type = "ScoreOptions | undefined")] options: JsValue,
         ) -> Result<JsValue, JsValue> {
-            let o: ScoreOptions = super::options(options, "score options")?;
-            let spec = &self.inner.manifest().input;
-            let d = spec.dicom.clone().unwrap_or_default();
-            preview_js(bytes, &d, &o.limits, spec.channels)
+            self.dicom_view(bytes, options, super::preview_js)
         }
 
         /// The windowed frames of a DICOM object as this model gets them before resize and
@@ -408,10 +419,7 @@ mod scorer {
             bytes: &[u8],
             #[wasm_bindgen(unchecked_param_type = "ScoreOptions | undefined")] options: JsValue,
         ) -> Result<JsValue, JsValue> {
-            let o: ScoreOptions = super::options(options, "score options")?;
-            let spec = &self.inner.manifest().input;
-            let d = spec.dicom.clone().unwrap_or_default();
-            frames_js(bytes, &d, &o.limits, spec.channels)
+            self.dicom_view(bytes, options, super::frames_js)
         }
     }
 
@@ -459,6 +467,14 @@ fn channels_of(v: JsValue) -> Result<crate::engine::manifest::Channels, JsValue>
     }
     from_js(v, "channels")
 }
+
+/// A DICOM rendering for JS: the object's bytes, the DICOM options, limits and channels.
+type DicomView = fn(
+    &[u8],
+    &crate::engine::dicom::DicomOptions,
+    &crate::engine::image::ImageLimits,
+    crate::engine::manifest::Channels,
+) -> Result<JsValue, JsValue>;
 
 fn preview_js(
     bytes: &[u8],

@@ -102,142 +102,154 @@ pub enum Cmd {
 
 pub fn run(cmd: Cmd) -> Result<()> {
     match cmd {
-        Cmd::Majority(a) => {
-            let req = request::<MajorityOptions>(&a)?;
-            let r = majority::majority_vote(&req).map_err(|e| a.context(e))?;
-            if let Some(p) = &a.csv {
-                let rows = (0..r.items.len()).map(|i| {
-                    vec![
-                        r.items[i].clone(),
-                        r.consensus_label[i].to_string(),
-                        r.classes[r.consensus_label[i]].clone(),
-                        r.num_annotations[i].to_string(),
-                        r.agreement[i].to_string(),
-                        r.tied[i].to_string(),
-                    ]
-                });
-                write_csv(
-                    &[
-                        "item",
-                        "consensus",
-                        "consensus_class",
-                        "num_annotations",
-                        "agreement",
-                        "tied",
-                    ],
-                    rows,
-                    Some(p),
-                )?;
-            }
-            write_json(&r, a.out.as_deref())
-        }
-        Cmd::DawidSkene(a) => {
-            let req = request::<DawidSkeneOptions>(&a)?;
-            let r = dawid_skene::dawid_skene(&req).map_err(|e| a.context(e))?;
-            if let Some(p) = &a.csv {
-                let k = r.classes.len();
-                let mut header: Vec<String> = ["item", "consensus", "consensus_class", "tied"]
-                    .map(String::from)
-                    .to_vec();
-                header.extend(r.classes.iter().map(|c| format!("p_{c}")));
-                let rows = (0..r.items.len()).map(|i| {
-                    let mut row = vec![
-                        r.items[i].clone(),
-                        r.consensus_label[i].to_string(),
-                        r.classes[r.consensus_label[i]].clone(),
-                        r.tied[i].to_string(),
-                    ];
-                    row.extend(
-                        r.posteriors[i * k..(i + 1) * k]
-                            .iter()
-                            .map(|v| v.to_string()),
-                    );
-                    row
-                });
-                let h: Vec<&str> = header.iter().map(String::as_str).collect();
-                write_csv(&h, rows, Some(p))?;
-            }
-            write_json(&r, a.out.as_deref())
-        }
-        Cmd::Crowdlab(a) => {
-            let req = request::<CrowdlabOptions>(&a)?;
-            let r = crowdlab::crowdlab(&req).map_err(|e| a.context(e))?;
-            if let Some(p) = &a.csv {
-                let rows = (0..r.items.len()).map(|i| {
-                    vec![
-                        r.items[i].clone(),
-                        r.consensus_label[i].to_string(),
-                        r.classes[r.consensus_label[i]].clone(),
-                        r.consensus_quality_score[i].to_string(),
-                        r.annotator_agreement[i].to_string(),
-                        r.num_annotations[i].to_string(),
-                    ]
-                });
-                write_csv(
-                    &[
-                        "item",
-                        "consensus",
-                        "consensus_class",
-                        "consensus_quality_score",
-                        "annotator_agreement",
-                        "num_annotations",
-                    ],
-                    rows,
-                    Some(p),
-                )?;
-            }
-            write_json(&r, a.out.as_deref())
-        }
-        Cmd::ActiveLab(a) => {
-            let req = request::<ActiveLabOptions>(&a)?;
-            let r = crowdlab::active_lab(&req).map_err(|e| a.context(e))?;
-            if let Some(p) = &a.csv {
-                let rows = r
-                    .items
-                    .iter()
-                    .zip(&r.scores)
-                    .map(|(id, s)| vec!["labeled".to_string(), id.clone(), s.to_string()])
-                    .chain(
-                        r.unlabeled_items
-                            .iter()
-                            .zip(&r.scores_unlabeled)
-                            .map(|(id, s)| {
-                                vec!["unlabeled".to_string(), id.clone(), s.to_string()]
-                            }),
-                    );
-                write_csv(&["set", "item", "score"], rows, Some(p))?;
-            }
-            write_json(&r, a.out.as_deref())
-        }
-        Cmd::Agreement(a) => {
-            let req = request::<AgreementOptions>(&a)?;
-            let r = agreement::agreement(&req).map_err(|e| a.context(e))?;
-            if let Some(p) = &a.csv {
-                let opt = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
-                let rows = r.pairs.iter().map(|q| {
-                    vec![
-                        q.annotator_a.clone(),
-                        q.annotator_b.clone(),
-                        q.overlap.to_string(),
-                        opt(q.observed_agreement),
-                        opt(q.cohen_kappa),
-                    ]
-                });
-                write_csv(
-                    &[
-                        "annotator_a",
-                        "annotator_b",
-                        "overlap",
-                        "observed_agreement",
-                        "cohen_kappa",
-                    ],
-                    rows,
-                    Some(p),
-                )?;
-            }
-            write_json(&r, a.out.as_deref())
-        }
+        Cmd::Majority(a) => run_majority(&a),
+        Cmd::DawidSkene(a) => run_dawid_skene(&a),
+        Cmd::Crowdlab(a) => run_crowdlab(&a),
+        Cmd::ActiveLab(a) => run_active_lab(&a),
+        Cmd::Agreement(a) => run_agreement(&a),
     }
+}
+
+/// The per-item CSV of a consensus result: item, consensus index and class, then the
+/// `extra_header` columns, filled by `extra(i)`.
+fn write_consensus_csv(
+    p: &Path,
+    items: &[String],
+    consensus: &[usize],
+    classes: &[String],
+    extra_header: &[&str],
+    extra: impl Fn(usize) -> Vec<String>,
+) -> Result<()> {
+    let mut header = vec!["item", "consensus", "consensus_class"];
+    header.extend_from_slice(extra_header);
+    let rows = (0..items.len()).map(|i| {
+        let mut row = vec![
+            items[i].clone(),
+            consensus[i].to_string(),
+            classes[consensus[i]].clone(),
+        ];
+        row.extend(extra(i));
+        row
+    });
+    write_csv(&header, rows, Some(p))
+}
+
+fn run_majority(a: &Args) -> Result<()> {
+    let req = request::<MajorityOptions>(a)?;
+    let r = majority::majority_vote(&req).map_err(|e| a.context(e))?;
+    if let Some(p) = &a.csv {
+        write_consensus_csv(
+            p,
+            &r.items,
+            &r.consensus_label,
+            &r.classes,
+            &["num_annotations", "agreement", "tied"],
+            |i| {
+                vec![
+                    r.num_annotations[i].to_string(),
+                    r.agreement[i].to_string(),
+                    r.tied[i].to_string(),
+                ]
+            },
+        )?;
+    }
+    write_json(&r, a.out.as_deref())
+}
+
+fn run_dawid_skene(a: &Args) -> Result<()> {
+    let req = request::<DawidSkeneOptions>(a)?;
+    let r = dawid_skene::dawid_skene(&req).map_err(|e| a.context(e))?;
+    if let Some(p) = &a.csv {
+        let k = r.classes.len();
+        let mut header: Vec<String> = vec!["tied".into()];
+        header.extend(r.classes.iter().map(|c| format!("p_{c}")));
+        let h: Vec<&str> = header.iter().map(String::as_str).collect();
+        write_consensus_csv(p, &r.items, &r.consensus_label, &r.classes, &h, |i| {
+            let mut row = vec![r.tied[i].to_string()];
+            row.extend(
+                r.posteriors[i * k..(i + 1) * k]
+                    .iter()
+                    .map(|v| v.to_string()),
+            );
+            row
+        })?;
+    }
+    write_json(&r, a.out.as_deref())
+}
+
+fn run_crowdlab(a: &Args) -> Result<()> {
+    let req = request::<CrowdlabOptions>(a)?;
+    let r = crowdlab::crowdlab(&req).map_err(|e| a.context(e))?;
+    if let Some(p) = &a.csv {
+        write_consensus_csv(
+            p,
+            &r.items,
+            &r.consensus_label,
+            &r.classes,
+            &[
+                "consensus_quality_score",
+                "annotator_agreement",
+                "num_annotations",
+            ],
+            |i| {
+                vec![
+                    r.consensus_quality_score[i].to_string(),
+                    r.annotator_agreement[i].to_string(),
+                    r.num_annotations[i].to_string(),
+                ]
+            },
+        )?;
+    }
+    write_json(&r, a.out.as_deref())
+}
+
+fn run_active_lab(a: &Args) -> Result<()> {
+    let req = request::<ActiveLabOptions>(a)?;
+    let r = crowdlab::active_lab(&req).map_err(|e| a.context(e))?;
+    if let Some(p) = &a.csv {
+        let rows = r
+            .items
+            .iter()
+            .zip(&r.scores)
+            .map(|(id, s)| vec!["labeled".to_string(), id.clone(), s.to_string()])
+            .chain(
+                r.unlabeled_items
+                    .iter()
+                    .zip(&r.scores_unlabeled)
+                    .map(|(id, s)| vec!["unlabeled".to_string(), id.clone(), s.to_string()]),
+            );
+        write_csv(&["set", "item", "score"], rows, Some(p))?;
+    }
+    write_json(&r, a.out.as_deref())
+}
+
+fn run_agreement(a: &Args) -> Result<()> {
+    let req = request::<AgreementOptions>(a)?;
+    let r = agreement::agreement(&req).map_err(|e| a.context(e))?;
+    if let Some(p) = &a.csv {
+        let opt = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
+        let rows = r.pairs.iter().map(|q| {
+            vec![
+                q.annotator_a.clone(),
+                q.annotator_b.clone(),
+                q.overlap.to_string(),
+                opt(q.observed_agreement),
+                opt(q.cohen_kappa),
+            ]
+        });
+        write_csv(
+            &[
+                "annotator_a",
+                "annotator_b",
+                "overlap",
+                "observed_agreement",
+                "cohen_kappa",
+            ],
+            rows,
+            Some(p),
+        )?;
+    }
+    write_json(&r, a.out.as_deref())
 }
 
 fn bad(msg: impl Into<String>) -> Error {

@@ -164,79 +164,10 @@ pub fn decode(data: &[u8], limits: &ImageLimits) -> Result<(u32, u32, u32, Vec<u
         }
         let (m, body) = seg(i)?;
         match m {
-            0xDB => {
-                let mut p = 0;
-                while p < body.len() {
-                    let (pq, tq) = (body[p] >> 4, usize::from(body[p] & 15) & 3);
-                    p += 1;
-                    for z in 0..64 {
-                        let v = if pq == 0 {
-                            body.get(p + z).map(|&b| u16::from(b))
-                        } else {
-                            body.get(p + 2 * z..p + 2 * z + 2)
-                                .map(|b| u16::from_be_bytes([b[0], b[1]]))
-                        };
-                        qt[tq][ZIGZAG[z]] = v.ok_or_else(|| corrupt("DQT"))?;
-                    }
-                    p += if pq == 0 { 64 } else { 128 };
-                }
-            }
-            0xC4 => {
-                let mut p = 0;
-                while p + 17 <= body.len() {
-                    let (tc, th) = (body[p] >> 4, usize::from(body[p] & 15) & 3);
-                    let mut counts = [0u8; 16];
-                    counts.copy_from_slice(&body[p + 1..p + 17]);
-                    let n: usize = counts.iter().map(|&c| usize::from(c)).sum();
-                    let vals = body
-                        .get(p + 17..p + 17 + n)
-                        .ok_or_else(|| corrupt("DHT"))?
-                        .to_vec();
-                    let h = Huffman::new(&counts, vals);
-                    if tc == 0 {
-                        dc[th] = h;
-                    } else {
-                        ac[th] = h;
-                    }
-                    p += 17 + n;
-                }
-            }
+            0xDB => read_dqt(body, &mut qt)?,
+            0xC4 => read_dht(body, &mut dc, &mut ac)?,
             0xC0 | 0xC1 => {
-                if body.len() < 6 {
-                    return Err(corrupt("SOF"));
-                }
-                precision = u32::from(body[0]);
-                height = usize::from(u16::from_be_bytes([body[1], body[2]]));
-                width = usize::from(u16::from_be_bytes([body[3], body[4]]));
-                let nf = usize::from(body[5]);
-                if body.len() < 6 + 3 * nf || nf == 0 || !(8..=12).contains(&precision) {
-                    return Err(corrupt("SOF"));
-                }
-                for k in 0..nf {
-                    let c = &body[6 + 3 * k..9 + 3 * k];
-                    if c[1] != 0x11 {
-                        return Err(err!(
-                            ImageDecode,
-                            "DICOM: subsampled 12-bit JPEG is not supported"
-                        ));
-                    }
-                    comps.push(Comp {
-                        id: c[0],
-                        tq: usize::from(c[2] & 3),
-                        td: 0,
-                        ta: 0,
-                    });
-                }
-                if width == 0 || height == 0 {
-                    return Err(corrupt("zero size"));
-                }
-                let need = (width * height * nf) as u64 * 8;
-                if need > limits.max_alloc {
-                    return Err(err!(
-                        ImageTooLarge,
-                        "DICOM: JPEG frame {width}x{height} exceeds the allocation limit"
-                    ));
-                }
+                (width, height, precision) = read_sof(body, limits, &mut comps)?;
             }
             0xC2 | 0xC3 | 0xC5..=0xC7 | 0xC9..=0xCB | 0xCD..=0xCF => {
                 return Err(err!(
@@ -251,25 +182,7 @@ pub fn decode(data: &[u8], limits: &ImageLimits) -> Result<(u32, u32, u32, Vec<u
                 ]));
             }
             0xDA => {
-                if comps.is_empty() {
-                    return Err(corrupt("SOS before SOF"));
-                }
-                let ns = usize::from(*body.first().ok_or_else(|| corrupt("SOS"))?);
-                if ns != comps.len() || body.len() < 1 + 2 * ns {
-                    return Err(err!(
-                        ImageDecode,
-                        "DICOM: 12-bit JPEG with several scans is not supported"
-                    ));
-                }
-                for k in 0..ns {
-                    let (cid, t) = (body[1 + 2 * k], body[2 + 2 * k]);
-                    let c = comps
-                        .iter_mut()
-                        .find(|c| c.id == cid)
-                        .ok_or_else(|| corrupt("SOS component"))?;
-                    c.td = usize::from(t >> 4) & 3;
-                    c.ta = usize::from(t & 15) & 3;
-                }
+                read_sos(body, &mut comps)?;
                 let start = i + 2 + usize::from(u16::from_be_bytes([data[i + 2], data[i + 3]]));
                 return scan(
                     &data[start..],
@@ -288,6 +201,117 @@ pub fn decode(data: &[u8], limits: &ImageLimits) -> Result<(u32, u32, u32, Vec<u
         }
         i += 2 + body.len() + 2;
     }
+}
+
+/// DQT: the quantization tables it defines, in natural order.
+fn read_dqt(body: &[u8], qt: &mut [[u16; 64]; 4]) -> Result<()> {
+    let mut p = 0;
+    while p < body.len() {
+        let (pq, tq) = (body[p] >> 4, usize::from(body[p] & 15) & 3);
+        p += 1;
+        for z in 0..64 {
+            let v = if pq == 0 {
+                body.get(p + z).map(|&b| u16::from(b))
+            } else {
+                body.get(p + 2 * z..p + 2 * z + 2)
+                    .map(|b| u16::from_be_bytes([b[0], b[1]]))
+            };
+            qt[tq][ZIGZAG[z]] = v.ok_or_else(|| corrupt("DQT"))?;
+        }
+        p += if pq == 0 { 64 } else { 128 };
+    }
+    Ok(())
+}
+
+/// DHT: the DC and AC Huffman tables it defines.
+fn read_dht(body: &[u8], dc: &mut [Huffman], ac: &mut [Huffman]) -> Result<()> {
+    let mut p = 0;
+    while p + 17 <= body.len() {
+        let (tc, th) = (body[p] >> 4, usize::from(body[p] & 15) & 3);
+        let mut counts = [0u8; 16];
+        counts.copy_from_slice(&body[p + 1..p + 17]);
+        let n: usize = counts.iter().map(|&c| usize::from(c)).sum();
+        let vals = body
+            .get(p + 17..p + 17 + n)
+            .ok_or_else(|| corrupt("DHT"))?
+            .to_vec();
+        let h = Huffman::new(&counts, vals);
+        if tc == 0 {
+            dc[th] = h;
+        } else {
+            ac[th] = h;
+        }
+        p += 17 + n;
+    }
+    Ok(())
+}
+
+/// SOF0/SOF1: the frame size and precision; its components are added to `comps`.
+fn read_sof(
+    body: &[u8],
+    limits: &ImageLimits,
+    comps: &mut Vec<Comp>,
+) -> Result<(usize, usize, u32)> {
+    if body.len() < 6 {
+        return Err(corrupt("SOF"));
+    }
+    let precision = u32::from(body[0]);
+    let height = usize::from(u16::from_be_bytes([body[1], body[2]]));
+    let width = usize::from(u16::from_be_bytes([body[3], body[4]]));
+    let nf = usize::from(body[5]);
+    if body.len() < 6 + 3 * nf || nf == 0 || !(8..=12).contains(&precision) {
+        return Err(corrupt("SOF"));
+    }
+    for k in 0..nf {
+        let c = &body[6 + 3 * k..9 + 3 * k];
+        if c[1] != 0x11 {
+            return Err(err!(
+                ImageDecode,
+                "DICOM: subsampled 12-bit JPEG is not supported"
+            ));
+        }
+        comps.push(Comp {
+            id: c[0],
+            tq: usize::from(c[2] & 3),
+            td: 0,
+            ta: 0,
+        });
+    }
+    if width == 0 || height == 0 {
+        return Err(corrupt("zero size"));
+    }
+    let need = (width * height * nf) as u64 * 8;
+    if need > limits.max_alloc {
+        return Err(err!(
+            ImageTooLarge,
+            "DICOM: JPEG frame {width}x{height} exceeds the allocation limit"
+        ));
+    }
+    Ok((width, height, precision))
+}
+
+/// SOS: the Huffman tables of each component (one scan holding every component).
+fn read_sos(body: &[u8], comps: &mut [Comp]) -> Result<()> {
+    if comps.is_empty() {
+        return Err(corrupt("SOS before SOF"));
+    }
+    let ns = usize::from(*body.first().ok_or_else(|| corrupt("SOS"))?);
+    if ns != comps.len() || body.len() < 1 + 2 * ns {
+        return Err(err!(
+            ImageDecode,
+            "DICOM: 12-bit JPEG with several scans is not supported"
+        ));
+    }
+    for k in 0..ns {
+        let (cid, t) = (body[1 + 2 * k], body[2 + 2 * k]);
+        let c = comps
+            .iter_mut()
+            .find(|c| c.id == cid)
+            .ok_or_else(|| corrupt("SOS component"))?;
+        c.td = usize::from(t >> 4) & 3;
+        c.ta = usize::from(t & 15) & 3;
+    }
+    Ok(())
 }
 
 #[allow(clippy::too_many_arguments)]
