@@ -84,7 +84,7 @@ done
 cp README.md "$out_dir/"
 # wasm-bindgen writes a trailing `options: ScoreOptions | undefined` as a required parameter;
 # JS callers may leave it out, so the declaration says so (`options?: ScoreOptions`).
-sed -i -E 's/(\w+): ((Load|Score)Options|Measure|Channels) \| undefined\)/\1?: \2)/g' "$out_dir/$first_name.d.ts"
+sed -i -E 's/(\w+): ((Load|Score|Profile)Options|Measure|Channels) \| undefined\)/\1?: \2)/g' "$out_dir/$first_name.d.ts"
 # package.json: name, version, description, licence from Cargo.toml; only files that exist
 node - "$out_dir" <<'JS'
 const fs = require("node:fs"), path = require("node:path"), { execFileSync } = require("node:child_process");

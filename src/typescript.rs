@@ -58,6 +58,7 @@ fn requests(g: &mut SchemaGenerator) -> Vec<Value> {
             engine::manifest::Manifest,
             engine::model::LoadOptions,
             engine::score::ScoreOptions,
+            engine::profile::ProfileOptions,
             Vec<engine::score::ItemResult>,
             engine::uncertainty::Measure,
             engine::dicom::DicomOptions,
@@ -130,6 +131,7 @@ fn responses(g: &mut SchemaGenerator) -> Vec<Value> {
         [
             engine::manifest::Manifest,
             engine::score::ImageScore,
+            engine::profile::OpProfile,
             Vec<engine::score::ItemResult>,
             engine::score::Queue,
             engine::dicom::Preview,

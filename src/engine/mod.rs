@@ -13,6 +13,8 @@ pub mod multilabel;
 #[cfg(feature = "onnx")]
 pub mod onnx_check;
 pub mod probs;
+#[cfg(feature = "onnx")]
+pub mod profile;
 pub mod queue;
 pub mod resample;
 pub mod score;

@@ -130,9 +130,26 @@ pub fn rank_queue(
 mod scorer {
     use super::*;
     use crate::engine::model::LoadOptions;
+    use crate::engine::profile::ProfileOptions;
     use crate::engine::score::Scorer as EngineScorer;
     use crate::engine::score::{ImageInput, ScoreOptions};
-    use js_sys::{Array, Uint8Array};
+    use js_sys::{Array, Function, Uint8Array};
+
+    /// The realm's `performance.now()` (a page's or a worker's), or `Date.now()` where there is
+    /// no `performance`: milliseconds, for the profiler.
+    fn performance_clock() -> impl Fn() -> f64 {
+        let perf = Reflect::get(&js_sys::global(), &"performance".into())
+            .ok()
+            .filter(|p| p.is_object());
+        let now = perf
+            .as_ref()
+            .and_then(|p| Reflect::get(p, &"now".into()).ok())
+            .and_then(|f| f.dyn_into::<Function>().ok());
+        move || match (&perf, &now) {
+            (Some(p), Some(f)) => f.call0(p).ok().and_then(|v| v.as_f64()).unwrap_or(0.0),
+            _ => js_sys::Date::now(),
+        }
+    }
 
     /// A loaded ONNX model with its manifest, ready to score images.
     #[wasm_bindgen]
@@ -294,6 +311,20 @@ mod scorer {
         ) -> Result<JsValue, JsValue> {
             let o: ScoreOptions = super::options(options, "score options")?;
             respond(self.inner.score_tensor(tensor, &o))
+        }
+
+        /// Where inference time goes on a tensor as `scoreTensor` takes it: tract's optimized
+        /// plan run node by node with `performance.now()` read around each node, summed per
+        /// operator kind and per node (after one untimed run).
+        #[wasm_bindgen(js_name = profileTensor, unchecked_return_type = "OpProfile")]
+        pub fn profile_tensor(
+            &self,
+            tensor: &[f32],
+            #[wasm_bindgen(unchecked_param_type = "ProfileOptions | undefined")] options: JsValue,
+        ) -> Result<JsValue, JsValue> {
+            let o: ProfileOptions = super::options(options, "profile options")?;
+            let now = performance_clock();
+            respond(self.inner.profile_tensor(tensor, &o, &now))
         }
 
         /// Score a batch of `{id, bytes}` or `{id, rgba, width, height}` items. A failing item

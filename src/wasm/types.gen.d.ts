@@ -2658,6 +2658,16 @@ export interface NextRead {
   uncertainFindings: string[];
 }
 
+/** One node of the plan, per run. */
+export interface NodeTime {
+  /** Milliseconds per run. */
+  ms: number;
+  /** The node's name in the optimized graph (derived from the ONNX node names). */
+  name: string;
+  /** Its operator's name. */
+  op: string;
+}
+
 /** The fitted noise process (returned in a round plan as `noiseModel`). */
 export interface NoiseModel {
   /**
@@ -2763,6 +2773,38 @@ export interface OodProbsResponse {
   confidentThresholds?: number[] | null;
   /** Scores (low = more likely out of distribution). */
   scores: number[];
+}
+
+/** Where one inference spends its time. */
+export interface OpProfile {
+  /**
+   * Sum of the per-node times, per run (the rest of `run_ms` is the plan's own work:
+   * inputs, outputs, freeing intermediate values).
+   */
+  nodesMs: number;
+  /** Operator kinds, slowest first. */
+  ops: OpTime[];
+  /** Wall time of a whole run (clock to clock), per run. */
+  runMs: number;
+  /** Timed runs. */
+  runs: number;
+  /** The slowest nodes, slowest first. */
+  slowest: NodeTime[];
+}
+
+/**
+ * Time per operator kind (tract's name for the optimized operator, e.g. `OptMatMul`,
+ * `DepthWise`, `Im2col`), per run.
+ */
+export interface OpTime {
+  /** Milliseconds per run, summed over those nodes. */
+  ms: number;
+  /** Nodes of this kind the plan runs. */
+  nodes: number;
+  /** The operator's name. */
+  op: string;
+  /** Fraction of the timed total. */
+  share: number;
 }
 
 /** Outlier settings. */
@@ -2991,6 +3033,14 @@ export type Procedure =
   | /** Fixed sequence from the highest threshold down (default). */ "fixedSequence"
   | /** Bonferroni. */ "bonferroni"
   | /** Holm step-down. */ "holm";
+
+/** What to profile. */
+export interface ProfileOptions {
+  /** Timed runs after one untimed warm-up run (default 5, 1 to 1000). */
+  runs?: number;
+  /** How many of the slowest nodes to list (default 10). */
+  topNodes?: number;
+}
 
 /** One pseudo-label. */
 export interface PseudoLabel {

@@ -164,3 +164,39 @@ test("typed arrays and plain arrays give the same answer; NaN rows are never ran
   assert.ok(out.plainSame, "plain arrays with a NaN row give the same tiers as typed arrays");
   await page.close();
 });
+
+test("profileTensor: where inference time goes, node by node, with the page's clock", async () => {
+  const { page } = await apiPage();
+  const out = await page.evaluate(async () => {
+    const mt = await import("/pkg/index.js");
+    await mt.init();
+    const model = new Uint8Array(await (await fetch("/assets/digits/model.onnx")).arrayBuffer());
+    const manifest = await (await fetch("/assets/digits/manifest.json")).json();
+    const scorer = new mt.Scorer(model, manifest);
+    const n = manifest.input.width * manifest.input.height;
+    const p = scorer.profileTensor(new Float32Array(n).fill(0.5), { runs: 4, topNodes: 3 });
+    let bad;
+    try {
+      scorer.profileTensor(new Float32Array(n - 1), { runs: 4 });
+    } catch (e) {
+      bad = e.code;
+    }
+    let badRuns;
+    try {
+      scorer.profileTensor(new Float32Array(n), { runs: 0 });
+    } catch (e) {
+      badRuns = e.code;
+    }
+    scorer.free();
+    return { p, bad, badRuns };
+  });
+  const { p } = out;
+  assert.equal(p.runs, 4);
+  assert.ok(p.ops.length >= 2 && p.ops.every((o) => o.nodes >= 1 && o.ms >= 0 && typeof o.op === "string"), JSON.stringify(p.ops));
+  assert.ok(p.runMs > 0 && p.nodesMs >= 0 && p.nodesMs <= p.runMs + 1e-9, JSON.stringify(p));
+  if (p.nodesMs > 0) assert.ok(Math.abs(p.ops.reduce((a, o) => a + o.share, 0) - 1) < 1e-9);
+  assert.ok(p.slowest.length === 3 && p.slowest.every((x) => typeof x.name === "string"));
+  assert.equal(out.bad, "invalid_input");
+  assert.equal(out.badRuns, "invalid_options");
+  console.log(`# profileTensor (digits CNN): ${p.runMs.toFixed(3)} ms per run; ${p.ops.slice(0, 3).map((o) => `${o.op} ${(100 * o.share).toFixed(0)}%`).join(", ")}`);
+});

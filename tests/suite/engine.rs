@@ -346,3 +346,50 @@ fn nan_outputs_are_errors_never_scores() {
     assert_eq!(q.order, vec!["samples/v_color.png".to_string()]);
     assert_eq!(q.failed.len(), SAMPLES.len() - 1);
 }
+
+#[test]
+fn profile_times_every_node_of_the_plan_in_every_run() {
+    use medtriage::engine::profile::ProfileOptions;
+    use std::cell::Cell;
+    let s = scorer();
+    let x = vec![0.5f32; s.model().image_len()];
+    // a clock that moves 1 ms at each reading: each node is read before and after it runs, so
+    // every node costs exactly 1 ms per run, and a run 2 ms per node
+    let t = Cell::new(0.0);
+    let now = || {
+        t.set(t.get() + 1.0);
+        t.get()
+    };
+    let runs = 3;
+    let opts = ProfileOptions { runs, top_nodes: 4 };
+    let p = s.profile_tensor(&x, &opts, &now).unwrap();
+    let nodes: usize = p.ops.iter().map(|o| o.nodes).sum();
+    assert!(nodes >= 4, "{p:?}");
+    assert_eq!(p.runs, runs);
+    assert_eq!(p.nodes_ms, nodes as f64);
+    // the clock is read once more at the start and once at the end
+    assert_eq!(p.run_ms, (2 * nodes * runs + 1) as f64 / runs as f64);
+    for o in &p.ops {
+        assert_eq!(o.ms, o.nodes as f64, "{o:?}");
+        assert_eq!(o.share, o.nodes as f64 / nodes as f64);
+    }
+    assert!(p.ops.windows(2).all(|w| w[0].ms >= w[1].ms));
+    assert_eq!(p.slowest.len(), 4);
+    assert!(p.slowest.iter().all(|n| n.ms == 1.0));
+
+    let zero = ProfileOptions { runs: 0, ..opts };
+    assert_eq!(
+        s.profile_tensor(&x, &zero, &now).unwrap_err().code(),
+        "invalid_options"
+    );
+    assert_eq!(
+        s.profile_tensor(&x[1..], &opts, &now).unwrap_err().code(),
+        "invalid_input"
+    );
+    let mut nan = x.clone();
+    nan[3] = f32::NAN;
+    assert_eq!(
+        s.profile_tensor(&nan, &opts, &now).unwrap_err().code(),
+        "invalid_input"
+    );
+}

@@ -13,6 +13,7 @@ use tract_onnx::prelude::*;
 
 use super::limits::{self, MAX_BATCH};
 use super::manifest::{Layout, Manifest};
+use super::profile::{profile_plan, OpProfile, ProfileOptions};
 use crate::error::{catch_panic, err, one_line, Error, ErrorKind, Result};
 
 mod budget;
@@ -217,6 +218,57 @@ impl Model {
         }
     }
 
+    /// The input of one run over `chunk` (at most [`Model::batch_size`] images of
+    /// [`Model::image_len`] values; a fixed batch is padded with zeros): the run's batch size
+    /// and the tensor.
+    fn input_tensor(&self, chunk: &[&[f32]]) -> Result<(usize, Tensor)> {
+        let n_img = self.image_len();
+        let run_n = match self.batch {
+            Batch::Fixed(b) => b,
+            _ => chunk.len(),
+        };
+        let len = run_n.saturating_mul(n_img);
+        let mut data: Vec<f32> =
+            limits::vec_with_capacity(ErrorKind::Inference, "input tensor", len)?;
+        for im in chunk {
+            data.extend_from_slice(im);
+        }
+        data.resize(run_n * n_img, 0.0);
+        let s = self.image_shape();
+        let tensor = match self.batch {
+            Batch::None => Tensor::from_shape(&s, &data),
+            _ => Tensor::from_shape(&[run_n, s[0], s[1], s[2]], &data),
+        }
+        .map_err(tract_err(|m| err!(Inference, "{m}"), "input tensor"))?;
+        Ok((run_n, tensor))
+    }
+
+    /// Where one inference spends its time on one preprocessed image of
+    /// [`Model::image_len`] values: the optimized plan run node by node
+    /// ([`crate::engine::profile`]); `now` is the caller's clock, in milliseconds.
+    pub fn profile(
+        &self,
+        image: &[f32],
+        opts: &ProfileOptions,
+        now: &dyn Fn() -> f64,
+    ) -> Result<OpProfile> {
+        if image.len() != self.image_len() {
+            return Err(err!(
+                InvalidInput,
+                "image has {} values, {} expected",
+                image.len(),
+                self.image_len()
+            ));
+        }
+        let (_, tensor) = self.input_tensor(&[image])?;
+        catch_panic(|| profile_plan(&self.plan, tensor, opts, now)).map_err(|m| {
+            err!(
+                InferencePanicked,
+                "the model panicked during inference ({m})"
+            )
+        })?
+    }
+
     /// Run the model on preprocessed images (each [`Model::image_len`] values). Runs in
     /// chunks of [`Model::batch_size`]; a fixed batch is padded with zeros.
     pub fn run(&self, images: &[&[f32]]) -> Result<Vec<RawOutput>> {
@@ -230,23 +282,7 @@ impl Model {
         }
         let mut out = Vec::with_capacity(images.len());
         for chunk in images.chunks(self.batch_size()) {
-            let run_n = match self.batch {
-                Batch::Fixed(b) => b,
-                _ => chunk.len(),
-            };
-            let len = run_n.saturating_mul(n_img);
-            let mut data: Vec<f32> =
-                limits::vec_with_capacity(ErrorKind::Inference, "input tensor", len)?;
-            for im in chunk {
-                data.extend_from_slice(im);
-            }
-            data.resize(run_n * n_img, 0.0);
-            let s = self.image_shape();
-            let tensor = match self.batch {
-                Batch::None => Tensor::from_shape(&s, &data),
-                _ => Tensor::from_shape(&[run_n, s[0], s[1], s[2]], &data),
-            }
-            .map_err(tract_err(|m| err!(Inference, "{m}"), "input tensor"))?;
+            let (run_n, tensor) = self.input_tensor(chunk)?;
             let result = catch_panic(|| self.plan.run(tvec!(tensor.into())))
                 .map_err(|m| {
                     err!(

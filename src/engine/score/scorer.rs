@@ -8,6 +8,7 @@ use crate::engine::dicom;
 use crate::engine::image::{preprocess_encoded, preprocess_rgba, to_tensor};
 use crate::engine::manifest::{Transform, MAX_MEMBERS, MAX_SAMPLES};
 use crate::engine::model::{LoadOptions, Model, RawOutput};
+use crate::engine::profile::{OpProfile, ProfileOptions};
 use crate::error::catch_panic;
 
 /// One model, or an ensemble of models sharing one manifest, ready to score images
@@ -273,10 +274,21 @@ impl Scorer {
             .collect()
     }
 
-    /// Score a tensor the host already preprocessed exactly as the manifest describes
-    /// (size, channels, layout, normalization): [`Model::image_len`] finite values. For a
-    /// host with its own decoding pipeline, and for measuring inference alone.
-    pub fn score_tensor(&self, tensor: &[f32], opts: &ScoreOptions) -> Result<ImageScore> {
+    /// Where inference time goes on a tensor as [`Scorer::score_tensor`] takes it: the first
+    /// (or only) model's plan run node by node ([`crate::engine::profile`]); `now` is the
+    /// caller's clock in milliseconds.
+    pub fn profile_tensor(
+        &self,
+        tensor: &[f32],
+        opts: &ProfileOptions,
+        now: &dyn Fn() -> f64,
+    ) -> Result<OpProfile> {
+        self.check_tensor(tensor)?;
+        self.model().profile(tensor, opts, now)
+    }
+
+    /// `tensor` is what the manifest's input needs: [`Model::image_len`] finite values.
+    fn check_tensor(&self, tensor: &[f32]) -> Result<()> {
         let want = self.model().image_len();
         if tensor.len() != want {
             return Err(err!(
@@ -288,6 +300,14 @@ impl Scorer {
         if let Some(i) = tensor.iter().position(|v| !v.is_finite()) {
             return Err(err!(InvalidInput, "tensor value {i} is not finite"));
         }
+        Ok(())
+    }
+
+    /// Score a tensor the host already preprocessed exactly as the manifest describes
+    /// (size, channels, layout, normalization): [`Model::image_len`] finite values. For a
+    /// host with its own decoding pipeline, and for measuring inference alone.
+    pub fn score_tensor(&self, tensor: &[f32], opts: &ScoreOptions) -> Result<ImageScore> {
+        self.check_tensor(tensor)?;
         self.score_tensors(&[tensor], opts)
             .pop()
             .unwrap_or_else(|| Err(err!(Inference, "no output")))
