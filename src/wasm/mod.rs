@@ -472,9 +472,7 @@ pub fn dicom_preview(
     #[wasm_bindgen(unchecked_param_type = "DicomOptions | undefined")] opts: JsValue,
     #[wasm_bindgen(unchecked_param_type = "Channels | undefined")] channels: JsValue,
 ) -> Result<JsValue, JsValue> {
-    let d: crate::engine::dicom::DicomOptions = options(opts, "DICOM options")?;
-    let c = channels_of(channels)?;
-    preview_js(bytes, &d, &crate::engine::image::ImageLimits::default(), c)
+    view_with(bytes, opts, channels, preview_js)
 }
 
 /// The windowed frames of a DICOM object, decoded and windowed as a model with these DICOM
@@ -487,9 +485,19 @@ pub fn dicom_frames(
     #[wasm_bindgen(unchecked_param_type = "DicomOptions | undefined")] opts: JsValue,
     #[wasm_bindgen(unchecked_param_type = "Channels | undefined")] channels: JsValue,
 ) -> Result<JsValue, JsValue> {
+    view_with(bytes, opts, channels, frames_js)
+}
+
+/// `view` of a DICOM object with the JS DICOM options and channels, default limits.
+fn view_with(
+    bytes: &[u8],
+    opts: JsValue,
+    channels: JsValue,
+    view: DicomView,
+) -> Result<JsValue, JsValue> {
     let d: crate::engine::dicom::DicomOptions = options(opts, "DICOM options")?;
     let c = channels_of(channels)?;
-    frames_js(bytes, &d, &crate::engine::image::ImageLimits::default(), c)
+    view(bytes, &d, &crate::engine::image::ImageLimits::default(), c)
 }
 
 fn channels_of(v: JsValue) -> Result<crate::engine::manifest::Channels, JsValue> {

@@ -16,6 +16,7 @@ use medtriage::engine::uncertainty::Measure;
 use medtriage::{Error, ErrorKind, Result};
 
 use crate::io::{io_err, sink};
+use crate::results::write_results;
 
 #[derive(Parser)]
 #[command(
@@ -30,7 +31,7 @@ struct Cli {
 
 /// The output of `score` (the other subcommands write `io::Format`).
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
-enum ScoreFormat {
+pub(crate) enum ScoreFormat {
     /// One JSON line per image.
     Jsonl,
     /// One CSV row per image.
@@ -653,134 +654,4 @@ fn write_keyed(
         );
     }
     Ok(())
-}
-
-fn write_results(
-    results: &[ItemResult],
-    scorer: &Scorer,
-    format: ScoreFormat,
-    out: Option<&Path>,
-) -> Result<()> {
-    let w = BufWriter::new(sink(out)?);
-    let werr = |e: std::io::Error| Error::new(ErrorKind::Io, format!("writing results: {e}"));
-    match format {
-        ScoreFormat::Jsonl => {
-            let mut w = w;
-            for r in results {
-                serde_json::to_writer(&mut w, r)
-                    .map_err(|e| Error::new(ErrorKind::Io, e.to_string()))?;
-                w.write_all(b"\n").map_err(werr)?;
-            }
-            w.into_inner()
-                .map_err(|e| werr(e.into_error()))?
-                .flush()
-                .map_err(werr)?;
-        }
-        ScoreFormat::Csv => {
-            let classes = &scorer.manifest().output.classes;
-            // T > 1 rows per image: the multi-row measures get their own columns
-            let multi = scorer.samples_per_image() > 1;
-            let mut c = csv::Writer::from_writer(w);
-            let mut header: Vec<String> = [
-                "id",
-                "ok",
-                "error_code",
-                "error_message",
-                "predicted",
-                "predicted_name",
-                "confidence",
-                "least_confidence",
-                "margin",
-                "ratio",
-                "entropy",
-            ]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-            if multi {
-                header.extend(["expected_entropy", "bald", "variation_ratio"].map(String::from));
-            }
-            header.extend(classes.iter().map(|n| format!("p_{n}")));
-            let ml = scorer.manifest().output.is_multi_label();
-            if ml {
-                header.extend(ml_header(classes, multi));
-            }
-            let cerr = |e: csv::Error| Error::new(ErrorKind::Io, format!("writing CSV: {e}"));
-            c.write_record(&header).map_err(cerr)?;
-            for r in results {
-                let mut row = vec![r.id.clone()];
-                match (&r.score, &r.error) {
-                    (Some(s), _) => {
-                        row.extend([
-                            "true".into(),
-                            String::new(),
-                            String::new(),
-                            s.predicted.to_string(),
-                            classes[s.predicted].clone(),
-                            s.confidence.to_string(),
-                            s.uncertainty.least_confidence.to_string(),
-                            s.uncertainty.margin.to_string(),
-                            s.uncertainty.ratio.to_string(),
-                            s.uncertainty.entropy.to_string(),
-                        ]);
-                        if multi {
-                            let u = &s.uncertainty;
-                            let f = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
-                            row.extend([f(u.expected_entropy), f(u.bald), f(u.variation_ratio)]);
-                        }
-                        row.extend(s.probabilities.iter().map(|p| p.to_string()));
-                        if ml {
-                            row.extend(ml_columns(s, classes, multi));
-                        }
-                    }
-                    (None, e) => {
-                        let (code, msg) = e
-                            .as_ref()
-                            .map(|e| (e.code.clone(), e.message.clone()))
-                            .unwrap_or_default();
-                        row.extend(["false".into(), code, msg]);
-                        let extra = if multi { 3 } else { 0 };
-                        let ml_extra = if ml {
-                            ml_header(classes, multi).len()
-                        } else {
-                            0
-                        };
-                        row.extend(std::iter::repeat_n(
-                            String::new(),
-                            7 + extra + classes.len() + ml_extra,
-                        ));
-                    }
-                }
-                c.write_record(&row).map_err(cerr)?;
-            }
-            c.flush().map_err(werr)?;
-        }
-    }
-    Ok(())
-}
-
-/// Multi-label CSV columns: the present findings, P(some decision wrong), and with `T > 1`
-/// rows the BALD of each finding.
-fn ml_header(classes: &[String], multi: bool) -> Vec<String> {
-    let mut h = vec!["present".to_string(), "p_any_wrong".into()];
-    if multi {
-        h.extend(classes.iter().map(|n| format!("bald_{n}")));
-    }
-    h
-}
-
-fn ml_columns(s: &score::ImageScore, classes: &[String], multi: bool) -> Vec<String> {
-    let Some(sum) = &s.summary else {
-        return vec![String::new(); ml_header(classes, multi).len()];
-    };
-    let present: Vec<&str> = sum.present.iter().map(|&j| classes[j].as_str()).collect();
-    let mut c = vec![present.join("|"), sum.p_any_wrong.to_string()];
-    if multi {
-        let f = s.findings.as_deref().unwrap_or(&[]);
-        c.extend(
-            f.iter()
-                .map(|x| x.measures.bald.map(|b| b.to_string()).unwrap_or_default()),
-        );
-    }
-    c
 }

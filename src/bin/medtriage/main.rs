@@ -13,6 +13,7 @@ mod io;
 mod multilabel;
 #[cfg(not(target_arch = "wasm32"))]
 mod queue;
+mod results;
 #[cfg(not(target_arch = "wasm32"))]
 mod select;
 #[cfg(not(target_arch = "wasm32"))]
