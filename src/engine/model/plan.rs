@@ -5,6 +5,7 @@ use tract_onnx::prelude::*;
 use tract_onnx::tract_hir::infer::Factoid;
 
 use super::budget::{check_scan_trips, check_tensor_sizes, prescan_graph};
+use super::lrn::use_slice_lrn;
 use super::{dims_to_string, invalid_model, tract_err, type_name, Batch, LoadOptions, Plan};
 use crate::engine::limits::MAX_BATCH;
 use crate::engine::manifest::{Layout, Manifest};
@@ -211,9 +212,10 @@ fn optimize(
     let typed = |mut m: InferenceModel, b: Option<TDim>| -> Result<TypedModel> {
         m.set_input_fact(input_ix, make_fact(b))
             .map_err(tract_err(invalid_model, "input fact"))?;
-        let t = m
+        let mut t = m
             .into_typed()
             .map_err(tract_err(invalid_model, "cannot analyse the model"))?;
+        use_slice_lrn(&mut t).map_err(tract_err(invalid_model, "LRN"))?;
         // every tensor's size is known now: refuse before anything is run or folded
         check_tensor_sizes(&t, max_batch, opts.max_tensor_bytes)?;
         check_scan_trips(&t, max_batch, 1)?;
