@@ -32,7 +32,10 @@ impl SliceLrn {
         let scale = self.alpha / self.size as f32;
         let (before, after) = ((self.size - 1) / 2, (self.size - 1).div_ceil(2));
         for c in 0..channels {
-            let (lo, hi) = (c.saturating_sub(before), (c + after).min(channels - 1));
+            let (lo, hi) = (
+                c.saturating_sub(before),
+                c.saturating_add(after).min(channels - 1),
+            );
             let row = &x[c * spatial..(c + 1) * spatial];
             let out = &mut y[c * spatial..(c + 1) * spatial];
             for (s, o) in out.iter_mut().enumerate() {
