@@ -13,6 +13,7 @@ mod io;
 mod multilabel;
 #[cfg(not(target_arch = "wasm32"))]
 mod queue;
+#[cfg(not(target_arch = "wasm32"))]
 mod results;
 #[cfg(not(target_arch = "wasm32"))]
 mod select;

@@ -117,7 +117,8 @@ pub(super) fn use_slice_lrn(model: &mut TypedModel) -> TractResult<usize> {
     Ok(replaced)
 }
 
-#[cfg(test)]
+// proptest is a native dev-dependency: these run natively only
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
     use proptest::prelude::*;
