@@ -27,6 +27,18 @@ const IDENTITY = {
 };
 const GOOD = Object.keys(IDENTITY);
 
+// The pool and the page run the same build (init() picks relaxed SIMD in this Chromium). Its
+// f32x4.relaxed_madd may be fused in one compiler tier and not in another (V8 compiles a
+// module twice: a baseline tier first, an optimizing one for hot code), so the same image can
+// differ in the last bits between a worker and the page: equal within 1e-6 here; the SIMD
+// and plain builds are deterministic, and equal to the bit.
+const SAME = 1e-6;
+function assertSameScores(actual, expected, what) {
+  assert.equal(actual.length, expected.length, what);
+  const d = Math.max(0, ...actual.map((v, i) => Math.abs(v - expected[i])));
+  assert.ok(d <= SAME, `${what}: max |difference| ${d}`);
+}
+
 async function poolPage() {
   const page = await env.browser.newPage();
   const errors = [];
@@ -100,7 +112,7 @@ test("DICOM scored through the worker pool: identity, same scores as the engine,
     const [uid, modality] = IDENTITY[name];
     assert.deepEqual(r.score.dicom, { sopInstanceUid: uid, frame: 0, modality }, name);
     const d = direct.find((x) => x.id === name);
-    assert.deepEqual(r.score.probabilities, d.score.probabilities, `${name}: pool and engine differ`);
+    assertSameScores(r.score.probabilities, d.score.probabilities, `${name}: pool and engine`);
     assert.equal(r.score.probabilities.length, 10);
   }
   assert.ok(byId.get("digit.png").score, "the PNG among DICOM files is scored");
@@ -161,8 +173,10 @@ test("a manifest that scores every frame: one pool result per frame, in order", 
   );
   out.results.slice(0, 10).forEach((r, f) => assert.deepEqual(r.dicom, { sopInstanceUid: uid, frame: f, modality: "MR" }));
   assert.equal(out.results[10].error.code, "image_decode");
-  // exactly what the engine gives for the same batch
-  assert.deepEqual(out.results, out.direct);
+  // what the engine gives for the same batch
+  const noP = (r) => ({ ...r, p: undefined });
+  assert.deepEqual(out.results.map(noP), out.direct.map(noP));
+  out.results.forEach((r, i) => r.p && assertSameScores(r.p, out.direct[i].p, r.id));
   assert.deepEqual(out.perItem.sort((a, b) => a.index - b.index), [
     { index: 0, frames: 10 },
     { index: 1, frames: null },
