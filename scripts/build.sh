@@ -30,7 +30,6 @@ opt_flags="$(cfg wasm_opt.flags)"
 features="$(cfg build.features | tr ' ' ',')"
 crate="$(cfg build.crate)"
 export_wasm_profile "$profile"
-prof_var="CARGO_PROFILE_$(echo "$profile" | tr a-z- A-Z_)"
 prof_flag="--release"; [ "$profile" = dev ] && prof_flag="--dev"
 wasm_out="$root/target/wasm-out"   # one folder per variant: glue + .wasm as wasm-pack wrote them
 # Every variant is built under the first variant's name: wasm-bindgen writes that name into the
@@ -44,7 +43,7 @@ if [ -z "${MEDTRIAGE_ASSEMBLE_ONLY:-}" ]; then
   for v in $variants; do
     name="$(cfg variants.$v.out_name)"
     flags="$(cfg variants.$v.rustflags)"
-    log "variant $v -> $name (RUSTFLAGS='$flags', $profile: $(env | grep "^${prof_var}_" | tr '\n' ' '), features $features)"
+    log "variant $v -> $name (RUSTFLAGS='$flags', $profile: $(env | grep "^CARGO_PROFILE_" | tr '\n' ' '), features $features)"
     t0=$(date +%s)
     CARGO_TARGET_DIR="$root/target/wasm-$v" RUSTFLAGS="$flags" \
       wasm-pack build --mode no-install --target "$target" $prof_flag --out-dir "$wasm_out/$v" --out-name "$first_name" --no-pack "$crate" \

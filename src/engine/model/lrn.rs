@@ -82,7 +82,10 @@ impl EvalOp for SliceLrn {
                 );
             }
         }
-        Ok(tvec!(Tensor::from_shape(&shape, &y)?.into_tvalue()))
+        // the output buffer becomes the tensor as it is (no second copy)
+        Ok(tvec!(
+            tract_ndarray::ArrayD::from_shape_vec(shape, y)?.into_tvalue()
+        ))
     }
 }
 
