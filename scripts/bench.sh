@@ -62,4 +62,6 @@ node scripts/bench-browser.mjs \
   "page=bench-triage.html?what=dawidSkene&n=10000&runs=1" \
   "page=bench-triage.html?what=dawidSkene&n=150000&runs=1" \
   "page=bench-triage.html?what=crowdlab&n=10000&runs=1" \
-  "page=bench-triage.html?what=crowdlab&n=150000&runs=1"
+  "page=bench-triage.html?what=crowdlab&n=150000&runs=1" \
+  "page=bench-triage.html?what=tierItems&n=150000&runs=3" \
+  "page=bench-triage.html?what=planRound&n=150000&runs=3"

@@ -1,6 +1,8 @@
 // In-browser speed of the triage maths (used by scripts/bench.sh): wall time of one JS call,
 // conversions included, on seeded synthetic data of the sizes the native benchmarks use.
 //   bench-triage.html?what=labels&n=50000   |   bench-triage.html?what=dawidSkene&n=10000
+//   bench-triage.html?what=tierItems&n=150000   |   bench-triage.html?what=planRound&n=150000
+//   (planRound: a mid-run round, `reviewed` outcomes already returned for 10% of the pool)
 import * as mt from "./pkg/index.js";
 
 const q = new URLSearchParams(location.search);
@@ -13,7 +15,37 @@ try {
   const k = 10;
   const what = q.get("what") ?? "labels";
   let run;
-  if (what === "labels") {
+  // seeded model-like probabilities: the true class favoured, ~20% of given labels wrong
+  const noisy = (m) => {
+    const p = new Float64Array(m * k);
+    const truth = new Int32Array(m);
+    const given = new Int32Array(m);
+    for (let i = 0; i < m; i++) {
+      const y = (truth[i] = Math.floor(rand() * k));
+      let sum = 0;
+      for (let j = 0; j < k; j++) sum += p[i * k + j] = Math.exp(2 * rand() + (j === y ? 3 : 0));
+      for (let j = 0; j < k; j++) p[i * k + j] /= sum;
+      given[i] = rand() < 0.2 ? Math.floor(rand() * k) : y;
+    }
+    return { p, truth, given };
+  };
+  if (what === "tierItems" || what === "planRound") {
+    const v = noisy(5000);
+    const pool = noisy(n);
+    const request = {
+      k,
+      verified: { n: 5000, predProbs: v.p, labels: v.truth },
+      pool: { n, predProbs: pool.p, givenLabels: pool.given },
+    };
+    if (what === "tierItems") {
+      run = () => mt.tierItems(request);
+    } else {
+      // the reviewed 10%: the pool's first items, answered with their true class (plain
+      // objects, as a labeler would pass them)
+      const reviewed = Array.from({ length: Math.floor(n / 10) }, (_, i) => ({ index: i, label: pool.truth[i] }));
+      run = () => mt.planRound({ ...request, reviewed, options: { batchSize: 500 } });
+    }
+  } else if (what === "labels") {
     const p = new Float64Array(n * k);
     const labels = new Array(n);
     for (let i = 0; i < n; i++) {

@@ -226,6 +226,11 @@ export interface AuditStatus {
   wrong: number;
 }
 
+/** When the planner asks for an audit instead of another batch. */
+export type AuditWhen =
+  | /** When the expected reviews to a certificate are fewest by starting now rather than after one or more further batches: each batch removes the wrong labels its items are expected to hold, and the audit is expected to need `ln(1/delta_j) / KL(d ‖ a)` draws for a remainder with error rate `d` that must be certified below `a`. The estimates (the noise model's posteriors) only time the audit: its bound never depends on them. */ "cost"
+  | /** Once the estimated error rate is below `auditAt x targetErrorRate` (and, after a failed audit, half the estimate it started at). */ "rate";
+
 /** Auto-accept settings. */
 export interface AutoAcceptConfig {
   /** Promised error rate among auto-accepted items (default 0.01). */
@@ -3685,9 +3690,9 @@ export interface Slot {
 /** Stopping rule settings. */
 export interface StoppingRule {
   /**
-   * Ask for an audit once the estimated rate is below `auditAt x target` (default 0.5: a
-   * sequential audit that finds the rate too high gives up after 3 wrong labels, so an early
-   * one costs little).
+   * With `auditWhen: "rate"` (and for fixed-size audits), ask for an audit once the
+   * estimated rate is below `auditAt x target` (default 0.5: a sequential audit that finds
+   * the rate too high gives up after 3 wrong labels, so an early one costs little).
    */
   auditAt?: number;
   /**
@@ -3697,8 +3702,17 @@ export interface StoppingRule {
   auditMargin?: number;
   /** Items per step of a sequential audit (default 25). */
   auditStep?: number;
+  /** When a sequential audit starts (default `cost`; fixed-size audits always use `rate`). */
+  auditWhen?: AuditWhen;
   /** Total failure probability of the certificate (default 0.05). */
   delta?: number;
+  /**
+   * Share of `delta` the first audit is tested at (default 0.8, in (0, 1)); audit `j >= 2`
+   * is tested at `(1 - share) delta / 2^(j-1)`, so all audits together spend at most
+   * `delta` (0.5 gives `delta / 2^j`). A first audit timed by `cost` rarely fails, so most
+   * of `delta` goes to it: fewer draws to certify.
+   */
+  firstAuditShare?: number;
   /** Largest audit (default 3000). */
   maxAudit?: number;
   /**

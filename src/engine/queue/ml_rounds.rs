@@ -13,14 +13,16 @@
 //! 4. picks the next batch: the `batchSize` review images of highest priority;
 //! 5. applies the **stopping rule**: an image is *wrong* when the findings a reviewer gives
 //!    differ from the ones it would end with unreviewed (the given findings, else the model's
-//!    decisions on the uncalibrated probabilities). Once the estimated image error rate is at
-//!    most `auditAt x targetErrorRate`, the planner asks for a **sequential audit** of the
+//!    decisions on the uncalibrated probabilities). When an audit is due (`auditWhen`: by
+//!    expected cost, each image's priority being its expected chance of a wrong finding, or
+//!    once the estimated image error rate is at most `auditAt x targetErrorRate`; as in
+//!    [`super::rounds`]), the planner asks for a **sequential audit** of the
 //!    unreviewed, unfailed images, `auditStep` at a time, drawn uniformly without replacement
 //!    and read by the betting confidence sequence of [`super::audit`]: with probability at
 //!    least `1 - delta_j` the wrong images left are at most `U` at every step at once, so the
 //!    rounds stop as soon as `(U - wrong found + failed) / N <= targetErrorRate`. Audit `j` is
-//!    tested at `delta_j = delta / 2^j`, so all audits together fail with probability at most
-//!    `delta`. An audit stays open while nothing else is reviewed, it may still certify, and
+//!    tested at `delta_j` (`firstAuditShare x delta` for the first, then halving), so all
+//!    audits together fail with probability at most `delta`. An audit stays open while nothing else is reviewed, it may still certify, and
 //!    it is below `maxAudit`; it gives up after 3 wrong images at more than twice the rate it
 //!    must certify.
 
@@ -33,8 +35,8 @@ use super::ml_policy::{
 };
 use super::policy::{require, Tier};
 use super::rounds::{
-    audit_seed, check_audit_schedule, check_batch_and_risk, AuditPlan, AuditRecord, PoolEstimate,
-    StoppingRule,
+    audit_delta, audit_now_pays, audit_seed, check_audit_schedule, check_batch_and_risk,
+    spent_delta, AuditPlan, AuditRecord, AuditWhen, PoolEstimate, StoppingRule,
 };
 use crate::error::{err, Result};
 
@@ -318,7 +320,7 @@ fn latest_audit(
     let status = audit::status(
         &outcomes,
         a.remainder_size,
-        s.delta / 2f64.powi(j as i32),
+        audit_delta(s, j),
         target,
         a.estimated_rate * n / a.remainder_size.max(1) as f64,
     )?;
@@ -427,8 +429,7 @@ pub fn plan_round_ml(req: &MlRoundRequest) -> Result<MlRoundPlan> {
     let audit = latest_audit(req, &given, remainder.len(), est.failed)?;
     if let Some(a) = &audit {
         est.certified_error_rate = Some(a.rate);
-        est.certified_delta =
-            Some(req.options.stopping.delta * (1.0 - 0.5f64.powi(a.number as i32)));
+        est.certified_delta = Some(spent_delta(&req.options.stopping, a.number));
     }
     let plan = MlRoundPlan {
         batch: Vec::new(),
@@ -479,8 +480,7 @@ fn decide(
     }
     let review_left = review_left(&plan.tiers);
     let (rate, failed) = (plan.estimate.expected_error_rate, plan.estimate.failed);
-    let last = req.audits.last().map(|a| a.estimated_rate);
-    let trigger = rate <= s.audit_at * s.target_error_rate && last.is_none_or(|l| rate <= 0.5 * l);
+    let trigger = audit_due(req, &plan, &review_left, remainder.len());
     let allowed = s.target_error_rate * req.pool.n as f64 > failed as f64;
     if (trigger || review_left.is_empty()) && allowed {
         start_audit(req, &mut plan, &remainder, trigger);
@@ -503,6 +503,35 @@ fn decide(
 }
 
 /// The review order without the failed images.
+/// Whether to ask for an audit now: by expected cost or by the estimated rate, as in
+/// single-label rounds ([`super::rounds::AuditWhen`]); each image's expected chance that some
+/// finding is wrong is its priority.
+fn audit_due(req: &MlRoundRequest, plan: &MlRoundPlan, review_left: &[usize], r: usize) -> bool {
+    let s = &req.options.stopping;
+    let (rate, failed) = (
+        plan.estimate.expected_error_rate,
+        plan.estimate.failed as f64,
+    );
+    let last = req.audits.last().map(|a| a.estimated_rate);
+    if s.audit_when == AuditWhen::Rate {
+        return rate <= s.audit_at * s.target_error_rate && last.is_none_or(|l| rate <= 0.5 * l);
+    }
+    let mut p = vec![0.0; req.pool.n];
+    for it in plan.tiers.items.iter().filter(|it| it.tier != Tier::Failed) {
+        p[it.index] = it.priority.unwrap_or(0.0);
+    }
+    let p_next: Vec<f64> = review_left.iter().map(|&i| p[i]).collect();
+    last.is_none_or(|l| rate < l)
+        && audit_now_pays(
+            &p_next,
+            (plan.estimate.expected_errors - failed).max(0.0),
+            r,
+            s.target_error_rate * req.pool.n as f64 - failed,
+            audit_delta(s, req.audits.len() + 1),
+            req.options.batch_size,
+        )
+}
+
 fn review_left(t: &MlTierResponse) -> Vec<usize> {
     let failed: std::collections::HashSet<usize> = t
         .items
@@ -550,14 +579,19 @@ fn start_audit(req: &MlRoundRequest, plan: &mut MlRoundPlan, remainder: &[usize]
     let rate = plan.estimate.expected_error_rate;
     let j = req.audits.len() + 1;
     let m = s.audit_step.min(s.max_audit).min(remainder.len());
-    let why = match near {
-        true => format!(
+    let why = match (near, s.audit_when) {
+        (true, AuditWhen::Cost) => format!(
+            "At an estimated image error rate of {:.3}% (target {:.3}%), certifying now is expected to cost fewer reviews than reviewing more batches first",
+            rate * 100.0,
+            s.target_error_rate * 100.0
+        ),
+        (true, AuditWhen::Rate) => format!(
             "The estimated image error rate {:.3}% is within {:.0}% of the target {:.3}%",
             rate * 100.0,
             s.audit_at * 100.0,
             s.target_error_rate * 100.0
         ),
-        false => "Only auto-accepted images are left to review".to_string(),
+        (false, _) => "Only auto-accepted images are left to review".to_string(),
     };
     plan.stop_reason = format!(
         "{why}: a sequential audit of the {} unreviewed images starts with {m} drawn at random.",
@@ -567,7 +601,7 @@ fn start_audit(req: &MlRoundRequest, plan: &mut MlRoundPlan, remainder: &[usize]
         indices: audit::draw_step(remainder, m, audit_seed(req.options.seed, j, 0)),
         remainder_size: remainder.len(),
         estimated_rate: rate,
-        delta: s.delta / 2f64.powi(j as i32),
+        delta: audit_delta(s, j),
         sequential: true,
         number: j,
         status: None,

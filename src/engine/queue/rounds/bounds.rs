@@ -79,6 +79,81 @@ pub(super) fn audit_outcomes(
         .collect()
 }
 
+/// The failure probability audit `j` (1-based) is tested at: `share x delta` for the first,
+/// `(1 - share) delta / 2^(j-1)` after it, so that every audit together spends at most `delta`.
+pub(in crate::engine::queue) fn audit_delta(s: &StoppingRule, j: usize) -> f64 {
+    let f = s.first_audit_share;
+    match j {
+        0 | 1 => f * s.delta,
+        _ => (1.0 - f) * s.delta / 2f64.powi(j as i32 - 1),
+    }
+}
+
+/// What audits `1..=j` spend together (the certificate holds with at least `1 -` this).
+pub(in crate::engine::queue) fn spent_delta(s: &StoppingRule, j: usize) -> f64 {
+    let f = s.first_audit_share;
+    match j {
+        0 => 0.0,
+        _ => s.delta * (f + (1.0 - f) * (1.0 - 0.5f64.powi(j as i32 - 1))),
+    }
+}
+
+/// Bernoulli Kullback-Leibler divergence `KL(p ‖ q)` (`0 ln 0 = 0`).
+fn kl_bernoulli(p: f64, q: f64) -> f64 {
+    let term = |a: f64, b: f64| if a > 0.0 { a * (a / b).ln() } else { 0.0 };
+    term(p, q) + term(1.0 - p, 1.0 - q)
+}
+
+/// Expected draws of a sequential audit that must show at most `allowed` wrong labels in a
+/// remainder of `r` items expected to hold `d`: `ln(1/delta) / KL(d/r ‖ allowed/r)`, the
+/// inverse growth rate of the best bet; `r` (everything reviewed) when that is no cheaper.
+pub(in crate::engine::queue) fn expected_audit_draws(
+    d: f64,
+    r: usize,
+    allowed: f64,
+    delta: f64,
+) -> f64 {
+    let rf = r as f64;
+    if r == 0 {
+        return 0.0;
+    }
+    let (p, mu) = ((d / rf).clamp(0.0, 1.0), (allowed / rf).min(1.0));
+    if mu <= p {
+        return rf;
+    }
+    ((1.0 / delta).ln() / kl_bernoulli(p, mu)).min(rf)
+}
+
+/// Whether starting an audit now is expected to cost fewer reviews than reviewing one or more
+/// further batches of `batch` items first. `p_next` are the posteriors P(label wrong) of the
+/// review candidates in review order; `d` the expected wrong labels in the remainder of `r`
+/// items; `allowed` the wrong labels the target allows there. A batch removes the errors its
+/// items are expected to hold and the items themselves from the remainder.
+pub(in crate::engine::queue) fn audit_now_pays(
+    p_next: &[f64],
+    d: f64,
+    r: usize,
+    allowed: f64,
+    delta: f64,
+    batch: usize,
+) -> bool {
+    let now = expected_audit_draws(d, r, allowed, delta);
+    if now >= r as f64 {
+        return false;
+    }
+    let (mut b, mut found) = (0usize, 0.0f64);
+    for chunk in p_next.chunks(batch.max(1)) {
+        b += chunk.len();
+        found += chunk.iter().sum::<f64>();
+        let later =
+            b as f64 + expected_audit_draws((d - found).max(0.0), r - b.min(r), allowed, delta);
+        if later < now {
+            return false;
+        }
+    }
+    true
+}
+
 /// Smallest audit size at which an observed rate `rate` would certify `target` (capped).
 pub(super) fn audit_size(rate: f64, target: f64, delta: f64, cap: usize) -> usize {
     if cap == 0 {
@@ -127,6 +202,13 @@ pub(in crate::engine::queue) fn check_batch_and_risk(
 pub(in crate::engine::queue) fn check_audit_schedule(s: &StoppingRule) -> Result<()> {
     let a = s.audit_at;
     require(a > 0.0 && a <= 1.0, "stopping.auditAt", "in (0, 1]", a)?;
+    let f = s.first_audit_share;
+    require(
+        f > 0.0 && f < 1.0,
+        "stopping.firstAuditShare",
+        "in (0, 1)",
+        f,
+    )?;
     require(
         s.audit_step >= 1,
         "stopping.auditStep",

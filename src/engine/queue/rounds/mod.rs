@@ -32,7 +32,18 @@
 //! step at once, so the audit stops as soon as `(U - wrong found + failed) / N` is at most the
 //! target (the audited wrong labels are fixed), or gives up when it finds 3 or more wrong at
 //! more than twice the rate it must certify (the rounds then go on; the next audit is tested
-//! at `delta_{j+1}`). Audited items count as reviews. The caller appends each step's indices
+//! at `delta_{j+1}`). Audited items count as reviews. Audit `j` is tested at
+//! `delta_1 = firstAuditShare x delta` and `delta_j = (1 - firstAuditShare) delta / 2^(j-1)`
+//! after it, so all audits together spend at most `delta`.
+//!
+//! When it starts (`auditWhen`, default `cost`): the planner compares the expected reviews to
+//! a certificate if the audit starts now with those if one, two, … further batches come first.
+//! A batch is expected to fix the sum of its items' posteriors; an audit of a remainder of `R`
+//! items holding `D` expected wrong labels, which must show at most `A` (the target's share),
+//! is expected to take `ln(1/delta_j) / KL(D/R ‖ A/R)` draws (the growth rate of the best
+//! bet). The audit starts when no later start is cheaper. The posteriors only time the audit;
+//! the bound does not depend on them. `auditWhen: "rate"` starts it once the estimate is below
+//! `auditAt x targetErrorRate`. The caller appends each step's indices
 //! to the audit's record (`AuditPlan.number` says which); nothing else may be reviewed while
 //! an audit is open (the planner then closes it).
 //!

@@ -109,8 +109,8 @@ pub(super) fn start_audit(
 ) -> Option<(AuditPlan, String)> {
     let (o, n) = (&req.options, req.pool.n);
     let s = &o.stopping;
-    let j = req.audits.len() as i32 + 1;
-    let dj = s.delta / 2f64.powi(j);
+    let j = req.audits.len() + 1;
+    let dj = audit_delta(s, j);
     let (remainder, failed) = (&left.remainder, left.failed as f64);
     let r_len = remainder.len();
     let allowed = ((s.target_error_rate * n as f64 - failed) / r_len as f64).max(0.0);
@@ -124,12 +124,22 @@ pub(super) fn start_audit(
         return None;
     }
     let (indices, reason) = if s.sequential {
-        let indices = audit::draw_step(remainder, m, audit_seed(o.seed, j as usize, 0));
+        let indices = audit::draw_step(remainder, m, audit_seed(o.seed, j, 0));
+        let why = match s.audit_when {
+            AuditWhen::Cost => format!(
+                "At an estimated error rate of {:.3}% (target {:.3}%), certifying now is expected to cost fewer reviews than reviewing more batches first",
+                expected_rate * 100.0,
+                s.target_error_rate * 100.0
+            ),
+            AuditWhen::Rate => format!(
+                "The estimated error rate {:.3}% is within {:.0}% of the target {:.3}%",
+                expected_rate * 100.0,
+                s.audit_at * 100.0,
+                s.target_error_rate * 100.0
+            ),
+        };
         let reason = format!(
-            "The estimated error rate {:.3}% is within {:.0}% of the target {:.3}%: a sequential audit of the {r_len} unreviewed items starts with {m} drawn at random.",
-            expected_rate * 100.0,
-            s.audit_at * 100.0,
-            s.target_error_rate * 100.0
+            "{why}: a sequential audit of the {r_len} unreviewed items starts with {m} drawn at random."
         );
         (indices, reason)
     } else {
@@ -155,10 +165,39 @@ pub(super) fn start_audit(
         estimated_rate: expected_rate,
         delta: dj,
         sequential: s.sequential,
-        number: j as usize,
+        number: j,
         status: None,
     };
     Some((plan, reason))
+}
+
+/// Whether the planner should ask for an audit now ([`AuditWhen`]): by expected cost for a
+/// sequential audit, by the estimated rate otherwise. After an audit that did not certify,
+/// the estimate must have fallen since it (by half, under `rate`).
+fn audit_due(
+    req: &RoundRequest,
+    left: &Left,
+    review_left: &[usize],
+    expected_errors: f64,
+    expected_rate: f64,
+) -> bool {
+    let (s, n) = (&req.options.stopping, req.pool.n);
+    let last_est = req.audits.last().map(|a| a.estimated_rate);
+    if !(s.sequential && s.audit_when == AuditWhen::Cost) {
+        return expected_rate <= s.audit_at * s.target_error_rate
+            && last_est.is_none_or(|e| expected_rate <= 0.5 * e);
+    }
+    let failed = left.failed as f64;
+    let p_next: Vec<f64> = review_left.iter().map(|&i| left.p[i]).collect();
+    last_est.is_none_or(|e| expected_rate < e)
+        && audit_now_pays(
+            &p_next,
+            (expected_errors - failed).max(0.0),
+            left.remainder.len(),
+            s.target_error_rate * n as f64 - failed,
+            audit_delta(s, req.audits.len() + 1),
+            req.options.batch_size,
+        )
 }
 
 /// The next review batch from `review_left` (the review order without failed items): by class
@@ -239,7 +278,7 @@ pub fn plan_round(req: &RoundRequest) -> Result<RoundPlan> {
         order_by_noise(&mut tiers, &pos, p_wrong);
     }
     let (n_rev, wrong_rev) = reviewed_per_class(req);
-    let left = what_is_left(&tiers, &fp, k, p_wrong);
+    let left = what_is_left(&tiers, &fp, (k, n), p_wrong);
     let expected_errors = left.expected.iter().sum::<f64>() + left.failed as f64;
     let expected_rate = expected_errors / n.max(1) as f64;
     let cert = certificate(req, &left)?;
@@ -292,9 +331,7 @@ pub fn plan_round(req: &RoundRequest) -> Result<RoundPlan> {
     if let Some(step) = continue_audit(req, &cert, &left.remainder) {
         return Ok(out.audit(step));
     }
-    let last_est = req.audits.last().map(|a| a.estimated_rate);
-    let trigger = expected_rate <= s.audit_at * s.target_error_rate
-        && last_est.is_none_or(|e| expected_rate <= 0.5 * e);
+    let trigger = audit_due(req, &left, &review_left, expected_errors, expected_rate);
     if trigger || review_left.is_empty() {
         if let Some(audit) = start_audit(req, &left, expected_errors, expected_rate) {
             return Ok(out.audit(audit));

@@ -112,6 +112,9 @@ pub(super) struct Left {
     pub(super) auto_accepted: usize,
     /// The unreviewed items that did not fail (the audit's remainder), in item order.
     pub(super) remainder: Vec<usize>,
+    /// Each pool item's expected chance that its label is wrong (0 for reviewed, failed and
+    /// unlabelled items): what reviewing it is expected to fix.
+    pub(super) p: Vec<f64>,
 }
 
 /// Count what is left; the expected errors come from the noise model where it has a say,
@@ -120,7 +123,7 @@ pub(super) struct Left {
 pub(super) fn what_is_left(
     tiers: &TierResponse,
     fp: &FittedPolicy,
-    k: usize,
+    (k, n): (usize, usize),
     p_wrong: impl Fn(usize) -> Option<f64>,
 ) -> Left {
     let model = fp.error_model();
@@ -130,6 +133,7 @@ pub(super) fn what_is_left(
         failed: 0,
         auto_accepted: 0,
         remainder: Vec::new(),
+        p: vec![0.0; n],
     };
     for it in &tiers.items {
         if it.tier == Tier::Failed {
@@ -142,8 +146,9 @@ pub(super) fn what_is_left(
         }
         if let (Some(c), Some(p)) = (it.label, it.priority) {
             left.unreviewed[c] += 1;
-            left.expected[c] +=
-                p_wrong(it.index).unwrap_or_else(|| model.as_ref().map_or(p, |m| m.predict(p)));
+            let e = p_wrong(it.index).unwrap_or_else(|| model.as_ref().map_or(p, |m| m.predict(p)));
+            left.expected[c] += e;
+            left.p[it.index] = e;
         }
     }
     left
@@ -168,9 +173,9 @@ pub(super) fn certificate(req: &RoundRequest, left: &Left) -> Result<Certificate
     let Some(a) = req.audits.last() else {
         return Ok(Certificate::default());
     };
-    let j = req.audits.len() as i32;
-    let dj = s.delta / 2f64.powi(j);
-    let delta = Some(s.delta * (1.0 - 0.5f64.powi(j)));
+    let j = req.audits.len();
+    let dj = audit_delta(s, j);
+    let delta = Some(spent_delta(s, j));
     if let Some(ix) = a.indices.as_deref() {
         let outcomes = audit_outcomes(req, ix, a.remainder_size)?;
         let target = seq_target(s, n, a.remainder_size);

@@ -121,3 +121,62 @@ fn bad_audit_records_and_reviews_are_refused() {
     req.options.batch_size = 0;
     assert_eq!(plan_round(&req).unwrap_err().code(), "invalid_options");
 }
+
+#[test]
+fn audits_spend_at_most_delta_and_one_half_is_the_halving_schedule() {
+    let mut s = StoppingRule::default();
+    for share in [0.5, 0.8, 0.99] {
+        s.first_audit_share = share;
+        let mut sum = 0.0;
+        for j in 1..=60 {
+            sum += audit_delta(&s, j);
+            assert!(
+                (sum - spent_delta(&s, j)).abs() < 1e-12,
+                "share {share}, audit {j}"
+            );
+        }
+        assert!(sum <= s.delta + 1e-12, "share {share} spends {sum}");
+    }
+    s.first_audit_share = 0.5;
+    for j in 1..=10 {
+        assert!((audit_delta(&s, j) - s.delta / 2f64.powi(j as i32)).abs() < 1e-15);
+    }
+}
+
+#[test]
+fn expected_audit_draws_follow_the_kl_rate() {
+    // a clean remainder: ln(1/delta) / -ln(1 - a/R) draws
+    let d = expected_audit_draws(0.0, 10_000, 100.0, 0.05);
+    assert!((d - 20f64.ln() / -(1.0 - 0.01f64).ln()).abs() < 1e-9, "{d}");
+    // more errors expected, or a smaller allowance, or more confidence: more draws
+    assert!(expected_audit_draws(40.0, 10_000, 100.0, 0.05) > d);
+    assert!(expected_audit_draws(0.0, 10_000, 50.0, 0.05) > d);
+    assert!(expected_audit_draws(0.0, 10_000, 100.0, 0.01) > d);
+    // at or over the allowance no audit can certify: review everything
+    assert_eq!(expected_audit_draws(100.0, 10_000, 100.0, 0.05), 10_000.0);
+    assert_eq!(expected_audit_draws(0.0, 0, 100.0, 0.05), 0.0);
+}
+
+#[test]
+fn an_audit_waits_while_a_batch_is_expected_to_pay_for_itself() {
+    // 9,000 items, 90 wrong allowed. Now 80 expected wrong, 60 of them in the next 200 items:
+    // reviewing them first makes the audit far shorter, so it is not due yet.
+    let mut p = vec![0.3; 200];
+    p.extend(vec![20.0 / 8800.0; 8800]);
+    assert!(!audit_now_pays(&p, 80.0, 9000, 90.0, 0.04, 100));
+    // once those are reviewed, 20 expected wrong spread thin: no batch pays, audit now
+    let rest = vec![20.0 / 8800.0; 8800];
+    assert!(audit_now_pays(&rest, 20.0, 8800, 90.0, 0.04, 100));
+    // over the allowance: never audit (review on)
+    assert!(!audit_now_pays(&rest, 95.0, 8800, 90.0, 0.04, 100));
+}
+
+#[test]
+fn the_first_audit_share_is_checked() {
+    for bad in [0.0, 1.0, f64::NAN, -0.1] {
+        let mut o = PlanOptions::default();
+        o.stopping.first_audit_share = bad;
+        let e = check_options(&o).unwrap_err();
+        assert!(e.to_string().contains("firstAuditShare"), "{e}");
+    }
+}

@@ -56,9 +56,9 @@ pub struct StoppingRule {
     pub target_error_rate: f64,
     /// Total failure probability of the certificate (default 0.05).
     pub delta: f64,
-    /// Ask for an audit once the estimated rate is below `auditAt x target` (default 0.5: a
-    /// sequential audit that finds the rate too high gives up after 3 wrong labels, so an early
-    /// one costs little).
+    /// With `auditWhen: "rate"` (and for fixed-size audits), ask for an audit once the
+    /// estimated rate is below `auditAt x target` (default 0.5: a sequential audit that finds
+    /// the rate too high gives up after 3 wrong labels, so an early one costs little).
     pub audit_at: f64,
     /// Largest audit (default 3000).
     #[serde(deserialize_with = "crate::engine::limits::de::item")]
@@ -73,6 +73,29 @@ pub struct StoppingRule {
     /// Items per step of a sequential audit (default 25).
     #[serde(deserialize_with = "crate::engine::limits::de::item")]
     pub audit_step: usize,
+    /// When a sequential audit starts (default `cost`; fixed-size audits always use `rate`).
+    pub audit_when: AuditWhen,
+    /// Share of `delta` the first audit is tested at (default 0.8, in (0, 1)); audit `j >= 2`
+    /// is tested at `(1 - share) delta / 2^(j-1)`, so all audits together spend at most
+    /// `delta` (0.5 gives `delta / 2^j`). A first audit timed by `cost` rarely fails, so most
+    /// of `delta` goes to it: fewer draws to certify.
+    pub first_audit_share: f64,
+}
+
+/// When the planner asks for an audit instead of another batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "typescript", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub enum AuditWhen {
+    /// When the expected reviews to a certificate are fewest by starting now rather than after
+    /// one or more further batches: each batch removes the wrong labels its items are expected
+    /// to hold, and the audit is expected to need `ln(1/delta_j) / KL(d ‖ a)` draws for a
+    /// remainder with error rate `d` that must be certified below `a`. The estimates (the
+    /// noise model's posteriors) only time the audit: its bound never depends on them.
+    Cost,
+    /// Once the estimated error rate is below `auditAt x targetErrorRate` (and, after a
+    /// failed audit, half the estimate it started at).
+    Rate,
 }
 
 impl Default for StoppingRule {
@@ -85,6 +108,8 @@ impl Default for StoppingRule {
             audit_margin: 2.0,
             sequential: true,
             audit_step: 25,
+            audit_when: AuditWhen::Cost,
+            first_audit_share: 0.8,
         }
     }
 }
