@@ -197,3 +197,213 @@ export function chartContent(charts) {
     progressPoints: count(charts.progress, point),
   };
 }
+
+// ---- the reviewer team (www/team.js): quality on gold items and the calibration session.
+// Fed from the engine's responses:
+//   - accuracy per reviewer:         reviewerReport's `overall` (accuracy, Clopper-Pearson
+//                                    interval as error bars) and the acceptable level
+//                                    `1 - acceptableErrorRate` of the options it was given
+//   - accuracy per class:            reviewerReport's `perClass`, `weakClasses` outlined
+//   - drift:                         the CUSUM statistic after each of a reviewer's scored
+//                                    decisions (`drift.statistic` of reviewerReport on every
+//                                    prefix of them), its `threshold`, and `alarmsAt`
+//   - deviations per class:          calibrationSession's `deviationsByClass`
+
+export const REVIEWER_COLORS = ["#0969da", "#1a7f37", "#bf8700", "#8250df", "#cf222e", "#1b7c83", "#6e7781", "#bc4c00"];
+const WEAK_COLOR = "#cf222e";
+
+/** The data the team charts draw (see above). `paths[r]`: [{ x: decision number, y: statistic }]. */
+export function teamChartData({ classes, options, report, paths, session }) {
+  return {
+    classes,
+    acceptable: 1 - options.acceptableErrorRate,
+    minClassAccuracy: options.minClassAccuracy,
+    reviewers: (report?.reviewers ?? []).map((r, i) => ({
+      reviewer: r.reviewer,
+      n: r.overall.n,
+      accuracy: r.overall.accuracy,
+      interval: r.overall.clopperPearson,
+      perClass: r.perClass.map((a) => ({ n: a.n, accuracy: a.accuracy })),
+      weakClasses: r.weakClasses,
+      threshold: r.drift.threshold,
+      alarmsAt: r.drift.alarmsAt,
+      path: paths[i],
+    })),
+    session: (session?.reviewers ?? []).map((s) => ({ reviewer: s.reviewer, deviationsByClass: s.deviationsByClass })),
+  };
+}
+
+// Chart.js has no error bars: whiskers drawn over the bars of a dataset that has `intervals`
+// ([lo, hi] per bar, in the value scale); the number drawn is kept for chartContent-style counts.
+const errorBars = {
+  id: "medtriageErrorBars",
+  afterDatasetsDraw(chart) {
+    const { ctx } = chart;
+    let drawn = 0;
+    chart.data.datasets.forEach((ds, i) => {
+      if (!ds.intervals || !chart.isDatasetVisible(i)) return;
+      const y = chart.scales[chart.getDatasetMeta(i).yAxisID];
+      chart.getDatasetMeta(i).data.forEach((bar, j) => {
+        const iv = ds.intervals[j];
+        if (!iv || !Number.isFinite(bar.x)) return;
+        const [lo, hi] = iv.map((v) => y.getPixelForValue(v));
+        const w = Math.min(10, bar.width / 4);
+        ctx.save();
+        ctx.strokeStyle = "#1b1f24";
+        ctx.lineWidth = 1.5;
+        ctx.beginPath();
+        ctx.moveTo(bar.x, lo);
+        ctx.lineTo(bar.x, hi);
+        ctx.moveTo(bar.x - w, lo);
+        ctx.lineTo(bar.x + w, lo);
+        ctx.moveTo(bar.x - w, hi);
+        ctx.lineTo(bar.x + w, hi);
+        ctx.stroke();
+        ctx.restore();
+        drawn += 1;
+      });
+    });
+    chart.$errorBars = drawn;
+  },
+};
+
+/**
+ * Draw the team's four charts into the canvases of `el` (`accuracy`, `perClass`, `drift`,
+ * `deviations`); earlier charts on them are destroyed first. Returns the Chart instances.
+ */
+export function renderTeamCharts(el, data) {
+  const Chart = globalThis.Chart;
+  if (!Chart) throw new Error("Chart.js is not loaded (vendor/chart.umd.min.js)");
+  Chart.defaults.font.family = "sans-serif";
+  Chart.defaults.font.size = 11;
+  for (const c of Object.values(el)) Chart.getChart(c)?.destroy();
+  const rs = data.reviewers;
+  const color = (i) => REVIEWER_COLORS[i % REVIEWER_COLORS.length];
+  const charts = {};
+
+  // 1. accuracy on gold per reviewer, Clopper-Pearson error bars, the acceptable level across
+  // (a line on a hidden 0-1 axis of its own, so it spans the chart whatever the reviewers)
+  charts.accuracy = new Chart(el.accuracy, {
+    type: "bar",
+    data: {
+      labels: rs.map((r) => `${r.reviewer} (n=${r.n})`),
+      datasets: [
+        {
+          label: "accuracy on gold, Clopper-Pearson interval",
+          data: rs.map((r) => (r.n > 0 ? r.accuracy : null)),
+          intervals: rs.map((r) => (r.n > 0 ? r.interval : null)),
+          backgroundColor: rs.map((_, i) => color(i)),
+        },
+        {
+          type: "line",
+          label: `acceptable (${(100 * data.acceptable).toFixed(0)}%)`,
+          data: [{ x: 0, y: data.acceptable }, { x: 1, y: data.acceptable }],
+          xAxisID: "level",
+          borderColor: WEAK_COLOR,
+          backgroundColor: WEAK_COLOR,
+          borderDash: [6, 4],
+          pointRadius: 0,
+        },
+      ],
+    },
+    options: {
+      ...base("Reviewer accuracy on gold items"),
+      scales: {
+        x: { title: { display: true, text: "reviewer (scored decisions)" } },
+        level: { type: "linear", display: false, min: 0, max: 1 },
+        y: { beginAtZero: false, suggestedMin: 0.5, max: 1, ticks: { callback: pct }, title: { display: true, text: "accuracy" } },
+      },
+    },
+    plugins: [errorBars],
+  });
+
+  // 2. accuracy per true class, one bar per reviewer; a class the reviewer is weak on outlined
+  charts.perClass = new Chart(el.perClass, {
+    type: "bar",
+    data: {
+      labels: data.classes,
+      datasets: rs.map((r, i) => {
+        const weak = new Set(r.weakClasses);
+        return {
+          label: r.reviewer,
+          data: r.perClass.map((a) => (a.n > 0 ? a.accuracy : null)),
+          backgroundColor: color(i),
+          borderColor: r.perClass.map((_, c) => (weak.has(c) ? WEAK_COLOR : color(i))),
+          borderWidth: r.perClass.map((_, c) => (weak.has(c) ? 2 : 0)),
+        };
+      }),
+    },
+    options: {
+      ...base(`Accuracy per class on gold (outlined: weak, lower bound < ${(100 * data.minClassAccuracy).toFixed(0)}%)`),
+      scales: {
+        x: { title: { display: true, text: "true class" } },
+        y: { beginAtZero: false, suggestedMin: 0.5, max: 1, ticks: { callback: pct }, title: { display: true, text: "accuracy" } },
+      },
+    },
+  });
+
+  // 3. the drift alarm: each reviewer's CUSUM statistic over their scored decisions, the
+  // threshold, and a marker where the alarm fired (the statistic restarts from 0 there)
+  const threshold = rs[0]?.threshold ?? 0;
+  const last = Math.max(1, ...rs.map((r) => r.path.at(-1)?.x ?? 0));
+  charts.drift = new Chart(el.drift, {
+    type: "scatter",
+    data: {
+      datasets: [
+        ...rs.map((r, i) => ({ label: r.reviewer, data: r.path, showLine: true, pointRadius: 0, borderWidth: 1.5, borderColor: color(i), backgroundColor: color(i) })),
+        { label: "threshold", data: [{ x: 0, y: threshold }, { x: last, y: threshold }], showLine: true, pointRadius: 0, borderColor: "#57606a", borderDash: [6, 4] },
+        {
+          label: "alarm",
+          data: rs.flatMap((r) => r.alarmsAt.map((a) => ({ x: a + 1, y: threshold }))),
+          pointStyle: "triangle",
+          pointRadius: 7,
+          borderColor: WEAK_COLOR,
+          backgroundColor: WEAK_COLOR,
+        },
+      ],
+    },
+    options: {
+      ...base("Drift alarm: CUSUM of each reviewer's errors on gold"),
+      scales: {
+        x: { min: 0, max: last, ticks: { precision: 0 }, title: { display: true, text: "the reviewer's scored decision" } },
+        y: { beginAtZero: true, suggestedMax: threshold * 1.1, title: { display: true, text: "CUSUM statistic" } },
+      },
+    },
+  });
+
+  // 4. the calibration session: each reviewer's deviations from the others, by their consensus class
+  charts.deviations = new Chart(el.deviations, {
+    type: "bar",
+    data: {
+      labels: data.classes,
+      datasets: data.session.map((s, i) => ({ label: s.reviewer, data: s.deviationsByClass, backgroundColor: color(i) })),
+    },
+    options: {
+      ...base("Calibration session: deviations from the others' consensus"),
+      scales: {
+        x: { title: { display: true, text: "the others' consensus class" } },
+        y: { beginAtZero: true, ticks: { precision: 0 }, title: { display: true, text: "deviations" } },
+      },
+    },
+  });
+  return charts;
+}
+
+/** What each team chart drew (elements with a size; per dataset where there are several). */
+export function teamChartContent(charts) {
+  const count = (ch, pred) => ch.data.datasets.map((_, i) => ch.getDatasetMeta(i).data.filter(pred).length);
+  const bar = (e) => Math.abs(e.base - e.y) > 1e-6;
+  const point = (e) => Number.isFinite(e.x) && Number.isFinite(e.y);
+  const drift = charts.drift;
+  return {
+    accuracyBars: count(charts.accuracy, bar)[0],
+    errorBars: charts.accuracy.$errorBars ?? 0,
+    acceptable: charts.accuracy.getDatasetMeta(1).data.map((e) => charts.accuracy.scales.y.getValueForPixel(e.y)),
+    perClassBars: count(charts.perClass, bar),
+    driftPoints: count(drift, point),
+    // where the statistics, the threshold and the alarms were drawn, read back from the drawn
+    // elements' pixels into data units
+    driftPaths: drift.data.datasets.map((_, i) => drift.getDatasetMeta(i).data.map((e) => [drift.scales.x.getValueForPixel(e.x), drift.scales.y.getValueForPixel(e.y)])),
+    deviationBars: count(charts.deviations, bar),
+  };
+}

@@ -11,6 +11,7 @@
 import { WorkerPool, sha256Hex } from "./pkg/pool.js";
 import { openStore } from "./pkg/store.js";
 import { renderCharts, chartData, roundPoint, chartContent } from "./charts.js";
+import { mountTeam } from "./team.js";
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
@@ -113,6 +114,16 @@ async function start() {
   pub.decisions = [...state.decisions.values()].sort((x, y) => x.seq - y.seq);
   state.config = await state.pool.call("labelStudioConfig", { classes: state.classes });
   await plan();
+  // the reviewer team panel (team.js) simulates over the same items, calibrated as the plan fitted
+  mountTeam(() => ({
+    classes: state.classes,
+    verified: state.verified,
+    images: state.images,
+    probs: state.probs,
+    failed: state.failed,
+    temperature: state.plan.tiers.fitted.temperature ?? 1,
+    wasm: state.pool.module,
+  }));
 }
 
 /** `reviewed` and `audits` for planRound, from the decisions in the order they were made. */
