@@ -22,7 +22,8 @@
 //!    least `1 - delta_j` the wrong images left are at most `U` at every step at once, so the
 //!    rounds stop as soon as `(U - wrong found + failed) / N <= targetErrorRate`. Audit `j` is
 //!    tested at `delta_j` (`firstAuditShare x delta` for the first, then halving), so all
-//!    audits together fail with probability at most `delta`. An audit stays open while nothing else is reviewed, it may still certify, and
+//!    audits together fail with probability at most `delta`. An audit stays open while
+//!    nothing else is reviewed, it may still certify, and
 //!    it is below `maxAudit`; it gives up after 3 wrong images at more than twice the rate it
 //!    must certify.
 
@@ -35,8 +36,8 @@ use super::ml_policy::{
 };
 use super::policy::{require, Tier};
 use super::rounds::{
-    audit_delta, audit_now_pays, audit_seed, check_audit_schedule, check_batch_and_risk,
-    spent_delta, AuditPlan, AuditRecord, AuditWhen, PoolEstimate, StoppingRule,
+    audit_delta, audit_is_due, audit_seed, check_audit_schedule, check_batch_and_risk, spent_delta,
+    AuditPlan, AuditRecord, AuditState, AuditWhen, PoolEstimate, StoppingRule,
 };
 use crate::error::{err, Result};
 
@@ -480,7 +481,24 @@ fn decide(
     }
     let review_left = review_left(&plan.tiers);
     let (rate, failed) = (plan.estimate.expected_error_rate, plan.estimate.failed);
-    let trigger = audit_due(req, &plan, &review_left, remainder.len());
+    let state = AuditState {
+        rate,
+        expected_errors: plan.estimate.expected_errors,
+        failed: failed as f64,
+        n: req.pool.n,
+        remainder: remainder.len(),
+        audits: req.audits.len(),
+        last_estimate: req.audits.last().map(|a| a.estimated_rate),
+    };
+    // each image's expected chance that some finding is wrong is its priority
+    let p_next = || {
+        let mut p = vec![0.0; req.pool.n];
+        for it in plan.tiers.items.iter().filter(|it| it.tier != Tier::Failed) {
+            p[it.index] = it.priority.unwrap_or(0.0);
+        }
+        review_left.iter().map(|&i| p[i]).collect()
+    };
+    let trigger = audit_is_due(s, &state, p_next, req.options.batch_size);
     let allowed = s.target_error_rate * req.pool.n as f64 > failed as f64;
     if (trigger || review_left.is_empty()) && allowed {
         start_audit(req, &mut plan, &remainder, trigger);
@@ -503,35 +521,6 @@ fn decide(
 }
 
 /// The review order without the failed images.
-/// Whether to ask for an audit now: by expected cost or by the estimated rate, as in
-/// single-label rounds ([`super::rounds::AuditWhen`]); each image's expected chance that some
-/// finding is wrong is its priority.
-fn audit_due(req: &MlRoundRequest, plan: &MlRoundPlan, review_left: &[usize], r: usize) -> bool {
-    let s = &req.options.stopping;
-    let (rate, failed) = (
-        plan.estimate.expected_error_rate,
-        plan.estimate.failed as f64,
-    );
-    let last = req.audits.last().map(|a| a.estimated_rate);
-    if s.audit_when == AuditWhen::Rate {
-        return rate <= s.audit_at * s.target_error_rate && last.is_none_or(|l| rate <= 0.5 * l);
-    }
-    let mut p = vec![0.0; req.pool.n];
-    for it in plan.tiers.items.iter().filter(|it| it.tier != Tier::Failed) {
-        p[it.index] = it.priority.unwrap_or(0.0);
-    }
-    let p_next: Vec<f64> = review_left.iter().map(|&i| p[i]).collect();
-    last.is_none_or(|l| rate < l)
-        && audit_now_pays(
-            &p_next,
-            (plan.estimate.expected_errors - failed).max(0.0),
-            r,
-            s.target_error_rate * req.pool.n as f64 - failed,
-            audit_delta(s, req.audits.len() + 1),
-            req.options.batch_size,
-        )
-}
-
 fn review_left(t: &MlTierResponse) -> Vec<usize> {
     let failed: std::collections::HashSet<usize> = t
         .items

@@ -154,6 +154,44 @@ pub(in crate::engine::queue) fn audit_now_pays(
     true
 }
 
+/// The state of a pool the audit decision reads: the estimated error rate and wrong labels
+/// (failed items included), the failed items, the pool and remainder sizes, the audits so far
+/// and the estimate the latest one started at.
+pub(in crate::engine::queue) struct AuditState {
+    pub rate: f64,
+    pub expected_errors: f64,
+    pub failed: f64,
+    pub n: usize,
+    pub remainder: usize,
+    pub audits: usize,
+    pub last_estimate: Option<f64>,
+}
+
+/// Whether to ask for an audit now ([`AuditWhen`]), single- and multi-label rounds alike: by
+/// expected cost for a sequential audit (`p_next`: the review candidates' chances of a wrong
+/// label, in review order), by the estimated rate otherwise. After an audit that did not
+/// certify, the estimate must have fallen since it (by half, under `rate`).
+pub(in crate::engine::queue) fn audit_is_due(
+    s: &StoppingRule,
+    st: &AuditState,
+    p_next: impl FnOnce() -> Vec<f64>,
+    batch: usize,
+) -> bool {
+    if !(s.sequential && s.audit_when == AuditWhen::Cost) {
+        return st.rate <= s.audit_at * s.target_error_rate
+            && st.last_estimate.is_none_or(|e| st.rate <= 0.5 * e);
+    }
+    st.last_estimate.is_none_or(|e| st.rate < e)
+        && audit_now_pays(
+            &p_next(),
+            (st.expected_errors - st.failed).max(0.0),
+            st.remainder,
+            s.target_error_rate * st.n as f64 - st.failed,
+            audit_delta(s, st.audits + 1),
+            batch,
+        )
+}
+
 /// Smallest audit size at which an observed rate `rate` would certify `target` (capped).
 pub(super) fn audit_size(rate: f64, target: f64, delta: f64, cap: usize) -> usize {
     if cap == 0 {

@@ -171,35 +171,6 @@ pub(super) fn start_audit(
     Some((plan, reason))
 }
 
-/// Whether the planner should ask for an audit now ([`AuditWhen`]): by expected cost for a
-/// sequential audit, by the estimated rate otherwise. After an audit that did not certify,
-/// the estimate must have fallen since it (by half, under `rate`).
-fn audit_due(
-    req: &RoundRequest,
-    left: &Left,
-    review_left: &[usize],
-    expected_errors: f64,
-    expected_rate: f64,
-) -> bool {
-    let (s, n) = (&req.options.stopping, req.pool.n);
-    let last_est = req.audits.last().map(|a| a.estimated_rate);
-    if !(s.sequential && s.audit_when == AuditWhen::Cost) {
-        return expected_rate <= s.audit_at * s.target_error_rate
-            && last_est.is_none_or(|e| expected_rate <= 0.5 * e);
-    }
-    let failed = left.failed as f64;
-    let p_next: Vec<f64> = review_left.iter().map(|&i| left.p[i]).collect();
-    last_est.is_none_or(|e| expected_rate < e)
-        && audit_now_pays(
-            &p_next,
-            (expected_errors - failed).max(0.0),
-            left.remainder.len(),
-            s.target_error_rate * n as f64 - failed,
-            audit_delta(s, req.audits.len() + 1),
-            req.options.batch_size,
-        )
-}
-
 /// The next review batch from `review_left` (the review order without failed items): by class
 /// budget, by a diversity strategy, or the top of the order; each class's `budget` is set.
 pub(super) fn next_batch(
@@ -331,7 +302,17 @@ pub fn plan_round(req: &RoundRequest) -> Result<RoundPlan> {
     if let Some(step) = continue_audit(req, &cert, &left.remainder) {
         return Ok(out.audit(step));
     }
-    let trigger = audit_due(req, &left, &review_left, expected_errors, expected_rate);
+    let state = AuditState {
+        rate: expected_rate,
+        expected_errors,
+        failed: left.failed as f64,
+        n,
+        remainder: left.remainder.len(),
+        audits: req.audits.len(),
+        last_estimate: req.audits.last().map(|a| a.estimated_rate),
+    };
+    let p_next = || review_left.iter().map(|&i| left.p[i]).collect();
+    let trigger = audit_is_due(s, &state, p_next, o.batch_size);
     if trigger || review_left.is_empty() {
         if let Some(audit) = start_audit(req, &left, expected_errors, expected_rate) {
             return Ok(out.audit(audit));
