@@ -57,6 +57,9 @@ if [ -z "${MEDTRIAGE_ASSEMBLE_ONLY:-}" ]; then
       wasm-opt $opt_flags $extra "$wasm" -o "$wasm.opt" && mv "$wasm.opt" "$wasm"
       log "wasm-opt ($(wasm-opt --version | awk '{print $3}')) in $(( $(date +%s) - t0 )) s"
     fi
+    if [ "$(cfg build.strip_names)" = true ]; then
+      python3 scripts/wasm_strip_names.py "$wasm"
+    fi
     raw=$(stat -c %s "$wasm"); gz=$(gzip -9 -c "$wasm" | wc -c)
     log "$wasm: $raw bytes raw, $gz bytes gzip -9"
   done
