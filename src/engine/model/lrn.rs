@@ -12,6 +12,8 @@ use tract_onnx::tract_core::internal::*;
 use tract_onnx::tract_core::{args_1, as_op, op_as_typed_op, op_out_of_plan};
 use tract_onnx_opl::lrn::Lrn;
 
+use super::swap::eval_f32;
+
 /// The LRN operator over an f32 tensor of rank >= 2, channels on axis 1.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct SliceLrn {
@@ -63,29 +65,23 @@ impl EvalOp for SliceLrn {
 
     fn eval(&self, _ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
         let input = args_1!(inputs);
-        let shape = input.shape().to_vec();
-        let view = input.to_plain_array_view::<f32>()?;
-        let x = view
-            .as_slice()
-            .ok_or_else(|| format_err!("LRN input is not contiguous"))?;
-        let (n, channels) = (shape[0], shape[1]);
-        let spatial: usize = shape[2..].iter().product();
-        let mut y = vec![0.0f32; x.len()];
-        if channels > 0 && spatial > 0 {
-            let per = channels * spatial;
-            for i in 0..n {
-                self.run(
-                    &x[i * per..(i + 1) * per],
-                    &mut y[i * per..(i + 1) * per],
-                    channels,
-                    spatial,
-                );
+        eval_f32(&input, "LRN", |shape, x| {
+            let (n, channels) = (shape[0], shape[1]);
+            let spatial: usize = shape[2..].iter().product();
+            let mut y = vec![0.0f32; x.len()];
+            if channels > 0 && spatial > 0 {
+                let per = channels * spatial;
+                for i in 0..n {
+                    self.run(
+                        &x[i * per..(i + 1) * per],
+                        &mut y[i * per..(i + 1) * per],
+                        channels,
+                        spatial,
+                    );
+                }
             }
-        }
-        // the output buffer becomes the tensor as it is (no second copy)
-        Ok(tvec!(
-            tract_ndarray::ArrayD::from_shape_vec(shape, y)?.into_tvalue()
-        ))
+            Ok((shape.to_vec(), y))
+        })
     }
 }
 
@@ -97,27 +93,17 @@ impl TypedOp for SliceLrn {
     }
 }
 
-/// Put [`SliceLrn`] in place of every tract `Lrn` node whose input is f32 of rank >= 2 with a
-/// size of at least 1 (anything else keeps tract's). Returns how many were replaced.
-pub(super) fn use_slice_lrn(model: &mut TypedModel) -> TractResult<usize> {
-    let mut replaced = 0;
-    for id in 0..model.nodes().len() {
-        let Some(lrn) = model.node(id).op_as::<Lrn>().cloned() else {
-            continue;
-        };
-        let fact = model.outlet_fact(model.node(id).inputs[0])?;
-        if fact.datum_type != f32::datum_type() || fact.rank() < 2 || lrn.size == 0 {
-            continue;
-        }
-        model.node_mut(id).op = Box::new(SliceLrn {
+/// [`SliceLrn`] for a tract `Lrn` node whose input is f32 of rank >= 2 with a size of at
+/// least 1 (anything else keeps tract's).
+pub(super) fn slice_lrn(lrn: &Lrn, fact: &TypedFact) -> Option<Box<dyn TypedOp>> {
+    (fact.datum_type == f32::datum_type() && fact.rank() >= 2 && lrn.size > 0).then(|| {
+        Box::new(SliceLrn {
             alpha: lrn.alpha,
             beta: lrn.beta,
             bias: lrn.bias,
             size: lrn.size,
-        });
-        replaced += 1;
-    }
-    Ok(replaced)
+        }) as Box<dyn TypedOp>
+    })
 }
 
 // proptest is a native dev-dependency: these run natively only

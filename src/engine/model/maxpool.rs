@@ -18,6 +18,8 @@ use tract_onnx::tract_core::ops::cnn::{MaxPool, PoolSpec};
 use tract_onnx::tract_core::ops::nn::DataFormat;
 use tract_onnx::tract_core::{args_1, as_op, op_as_typed_op, op_out_of_plan};
 
+use super::swap::eval_f32;
+
 /// Max-pooling of an f32 `[N, C, H, W]` tensor with tract's pooling geometry (padding, ceil
 /// mode, strides, dilations).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -133,35 +135,35 @@ impl RowMaxPool {
         };
         [axis(0, h), axis(1, w)]
     }
-
-    /// One channel plane: `rows` is scratch for the horizontal maxima of every input row.
-    fn plane(&self, x: &[f32], y: &mut [f32], rows: &mut [f32], axes: &[Axis; 2], spans: &Spans) {
-        let [ay, ax] = axes;
-        for (row, maxima) in x
-            .chunks_exact(ax.input)
-            .zip(rows.chunks_exact_mut(ax.output))
-        {
-            maxima.fill(f32::MIN);
-            for &(lo, hi, start) in &spans.x {
-                fold_strided(&mut maxima[lo..hi], &row[start..], ax.stride);
-            }
-        }
-        y.fill(f32::MIN);
-        for &(lo, hi, start) in &spans.y {
-            for (oy, out) in (lo..hi).zip(y.chunks_exact_mut(ax.output).skip(lo)) {
-                let iy = start + (oy - lo) * ay.stride;
-                let maxima = &rows[iy * ax.output..(iy + 1) * ax.output];
-                for (o, &v) in out.iter_mut().zip(maxima) {
-                    *o = keep_max(*o, v);
-                }
-            }
-        }
-    }
 }
 
 struct Spans {
     y: Vec<(usize, usize, usize)>,
     x: Vec<(usize, usize, usize)>,
+}
+
+/// One channel plane into `y` (which holds `f32::MIN`): `rows` is scratch for the horizontal
+/// maxima of every input row.
+fn plane(x: &[f32], y: &mut [f32], rows: &mut [f32], axes: &[Axis; 2], spans: &Spans) {
+    let [ay, ax] = axes;
+    for (row, maxima) in x
+        .chunks_exact(ax.input)
+        .zip(rows.chunks_exact_mut(ax.output))
+    {
+        maxima.fill(f32::MIN);
+        for &(lo, hi, start) in &spans.x {
+            fold_strided(&mut maxima[lo..hi], &row[start..], ax.stride);
+        }
+    }
+    for &(lo, hi, start) in &spans.y {
+        for (oy, out) in (lo..hi).zip(y.chunks_exact_mut(ax.output).skip(lo)) {
+            let iy = start + (oy - lo) * ay.stride;
+            let maxima = &rows[iy * ax.output..(iy + 1) * ax.output];
+            for (o, &v) in out.iter_mut().zip(maxima) {
+                *o = keep_max(*o, v);
+            }
+        }
+    }
 }
 
 impl Op for RowMaxPool {
@@ -181,34 +183,25 @@ impl EvalOp for RowMaxPool {
 
     fn eval(&self, _ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
         let input = args_1!(inputs);
-        let shape = input.shape().to_vec();
-        ensure!(shape.len() == 4, "max-pool input of rank {}", shape.len());
-        let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3]);
-        let axes = self.axes(h, w);
-        let (oh, ow) = (axes[0].output, axes[1].output);
-        let view = input.to_plain_array_view::<f32>()?;
-        let x = view
-            .as_slice()
-            .ok_or_else(|| format_err!("max-pool input is not contiguous"))?;
-        let mut y = vec![0.0f32; n * c * oh * ow];
-        if oh * ow > 0 && h * w > 0 {
-            let spans = Spans {
-                y: axes[0].spans(),
-                x: axes[1].spans(),
-            };
-            let mut rows = vec![f32::MIN; h * ow];
-            for (xp, yp) in x.chunks_exact(h * w).zip(y.chunks_exact_mut(oh * ow)) {
-                self.plane(xp, yp, &mut rows, &axes, &spans);
+        eval_f32(&input, "max-pool", |shape, x| {
+            ensure!(shape.len() == 4, "max-pool input of rank {}", shape.len());
+            let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3]);
+            let axes = self.axes(h, w);
+            let (oh, ow) = (axes[0].output, axes[1].output);
+            // an output with no tap inside the input stays f32::MIN, as in tract
+            let mut y = vec![f32::MIN; n * c * oh * ow];
+            if oh * ow > 0 && h * w > 0 {
+                let spans = Spans {
+                    y: axes[0].spans(),
+                    x: axes[1].spans(),
+                };
+                let mut rows = vec![f32::MIN; h * ow];
+                for (xp, yp) in x.chunks_exact(h * w).zip(y.chunks_exact_mut(oh * ow)) {
+                    plane(xp, yp, &mut rows, &axes, &spans);
+                }
             }
-        } else {
-            y.fill(f32::MIN);
-        }
-        let out_shape = [n, c, oh, ow];
-        Ok(tvec!(tract_ndarray::ArrayD::from_shape_vec(
-            &out_shape[..],
-            y
-        )?
-        .into_tvalue()))
+            Ok((vec![n, c, oh, ow], y))
+        })
     }
 }
 
@@ -220,33 +213,20 @@ impl TypedOp for RowMaxPool {
     }
 }
 
-/// Put [`RowMaxPool`] in place of every tract `MaxPool` node over an f32 NCHW input with two
-/// spatial axes and no index output (anything else keeps tract's). Returns how many were
-/// replaced.
-pub(super) fn use_row_maxpool(model: &mut TypedModel) -> TractResult<usize> {
-    let mut replaced = 0;
-    for id in 0..model.nodes().len() {
-        let Some(pool) = model.node(id).op_as::<MaxPool>().cloned() else {
-            continue;
-        };
-        let fact = model.outlet_fact(model.node(id).inputs[0])?;
-        let spec = &pool.pool_spec;
-        if fact.datum_type != f32::datum_type()
-            || fact.rank() != 4
-            || spec.data_format != DataFormat::NCHW
-            || spec.rank() != 2
-            || spec.input_channels != spec.output_channels
-            || spec.kernel_shape.contains(&0)
-            || spec.strides().contains(&0)
-            || spec.dilations().contains(&0)
-            || pool.with_index_outputs.is_some()
-        {
-            continue;
-        }
-        model.node_mut(id).op = Box::new(RowMaxPool { spec: spec.clone() });
-        replaced += 1;
-    }
-    Ok(replaced)
+/// [`RowMaxPool`] for a tract `MaxPool` node over an f32 NCHW input with two spatial axes and
+/// no index output (anything else keeps tract's).
+pub(super) fn row_maxpool(pool: &MaxPool, fact: &TypedFact) -> Option<Box<dyn TypedOp>> {
+    let spec = &pool.pool_spec;
+    let ours = fact.datum_type == f32::datum_type()
+        && fact.rank() == 4
+        && spec.data_format == DataFormat::NCHW
+        && spec.rank() == 2
+        && spec.input_channels == spec.output_channels
+        && !spec.kernel_shape.contains(&0)
+        && !spec.strides().contains(&0)
+        && !spec.dilations().contains(&0)
+        && pool.with_index_outputs.is_none();
+    ours.then(|| Box::new(RowMaxPool { spec: spec.clone() }) as Box<dyn TypedOp>)
 }
 
 // The grid test runs natively and in the browser suite (where it checks the SIMD path); the

@@ -20,6 +20,7 @@ mod budget;
 mod lrn;
 mod maxpool;
 mod plan;
+mod swap;
 
 use plan::build_plan;
 

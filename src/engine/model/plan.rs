@@ -5,8 +5,7 @@ use tract_onnx::prelude::*;
 use tract_onnx::tract_hir::infer::Factoid;
 
 use super::budget::{check_scan_trips, check_tensor_sizes, prescan_graph};
-use super::lrn::use_slice_lrn;
-use super::maxpool::use_row_maxpool;
+use super::swap::use_own_ops;
 use super::{dims_to_string, invalid_model, tract_err, type_name, Batch, LoadOptions, Plan};
 use crate::engine::limits::MAX_BATCH;
 use crate::engine::manifest::{Layout, Manifest};
@@ -216,9 +215,7 @@ fn optimize(
         let mut t = m
             .into_typed()
             .map_err(tract_err(invalid_model, "cannot analyse the model"))?;
-        // two operators of our own in place of tract's slower ones (same results)
-        use_slice_lrn(&mut t).map_err(tract_err(invalid_model, "LRN"))?;
-        use_row_maxpool(&mut t).map_err(tract_err(invalid_model, "MaxPool"))?;
+        use_own_ops(&mut t).map_err(tract_err(invalid_model, "own operators"))?;
         // every tensor's size is known now: refuse before anything is run or folded
         check_tensor_sizes(&t, max_batch, opts.max_tensor_bytes)?;
         check_scan_trips(&t, max_batch, 1)?;
