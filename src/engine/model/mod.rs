@@ -17,6 +17,7 @@ use super::profile::{profile_plan, OpProfile, ProfileOptions};
 use crate::error::{catch_panic, err, one_line, Error, ErrorKind, Result};
 
 mod budget;
+mod chain;
 mod lrn;
 mod maxpool;
 mod plan;

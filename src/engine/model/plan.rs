@@ -5,7 +5,7 @@ use tract_onnx::prelude::*;
 use tract_onnx::tract_hir::infer::Factoid;
 
 use super::budget::{check_scan_trips, check_tensor_sizes, prescan_graph};
-use super::swap::use_own_ops;
+use super::swap::{use_own_fused_ops, use_own_ops};
 use super::{dims_to_string, invalid_model, tract_err, type_name, Batch, LoadOptions, Plan};
 use crate::engine::limits::MAX_BATCH;
 use crate::engine::manifest::{Layout, Manifest};
@@ -219,8 +219,11 @@ fn optimize(
         // every tensor's size is known now: refuse before anything is run or folded
         check_tensor_sizes(&t, max_batch, opts.max_tensor_bytes)?;
         check_scan_trips(&t, max_batch, 1)?;
-        t.into_optimized()
-            .map_err(tract_err(invalid_model, "cannot optimize the model"))
+        let mut t = t
+            .into_optimized()
+            .map_err(tract_err(invalid_model, "cannot optimize the model"))?;
+        use_own_fused_ops(&mut t).map_err(tract_err(invalid_model, "own operators"))?;
+        Ok(t)
     };
     Ok(match batch {
         Batch::None => (typed(model, None)?, Batch::None),

@@ -1,9 +1,11 @@
-//! What our own operators share: putting them in place of tract's in a typed model before it is
-//! optimized, and running a flat f32 slice through them.
+//! What our own operators share: putting them in place of tract's in a typed model (before it
+//! is optimized, or after, for the fused operators optimization makes), and running a flat f32
+//! slice through them.
 
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::internal::*;
 
+use super::chain::{block_chain, block_step};
 use super::lrn::slice_lrn;
 use super::maxpool::row_maxpool;
 
@@ -11,6 +13,12 @@ use super::maxpool::row_maxpool;
 /// Returns how many nodes were replaced.
 pub(super) fn use_own_ops(model: &mut TypedModel) -> TractResult<usize> {
     Ok(replace_ops(model, slice_lrn)? + replace_ops(model, row_maxpool)?)
+}
+
+/// Our operators in place of tract's slower fused ones in an optimized model (the same
+/// results): runs of per-block element-wise steps. Returns how many nodes were replaced.
+pub(super) fn use_own_fused_ops(model: &mut TypedModel) -> TractResult<usize> {
+    Ok(replace_ops(model, block_chain)? + replace_ops(model, block_step)?)
 }
 
 /// Every node whose operator is a `T` gets the operator `make` returns for it and the fact of
