@@ -5,7 +5,8 @@
 //      threads on a cross-origin isolated page), interleaved run by run on each page, with
 //      median/min ms, the ratio ours / ORT on the same page, load times, our wasm memory,
 //      agreement;
-//   2. the whole pipeline on 224x224 PNGs (decode, resize, normalize, infer): our pool with 1
+//   2. load times, a fresh page per model (the first load and a second one);
+//   3. the whole pipeline on 224x224 PNGs (decode, resize, normalize, infer): our pool with 1
 //      and 2 workers (no isolation) against ORT with 1 thread and with 2 threads (isolated).
 //   node scripts/bench-ort.mjs --models squeezenet,shufflenet [--runs 25] [--pipeline 48]
 //     [--extra lto=assets/extra/lto.wasm,...]   (files under www/, built with the package's glue)
@@ -98,6 +99,17 @@ try {
       const slow = p.slowest.slice(0, 3).map((n) => `${n.name} (${n.op}) ${fmt(n.ms)}`).join("; ");
       console.log(`| ${r.model} | ${fmt(p.runMs)} | ${fmt(p.nodesMs)} | ${ops} | ${slow} |`);
     }
+  }
+  // load times, a fresh page per model: the first load is what a user's first model costs
+  console.log("\n== load, a fresh page per model (ms; first load, then a second of the same bytes in that page)");
+  console.log("| model | MB | ours first | ours second | ORT first | ORT second | first ours / ORT | second ours / ORT |");
+  console.log("|---|---|---|---|---|---|---|---|");
+  for (const name of models.split(",")) {
+    const r = await page(at(plain), `mode=load&model=${name}`);
+    console.log(
+      `| ${name} (${r.variant}) | ${fmt(r.bytes / 1e6)} | ${fmt(r.ours[0], 0)} | ${fmt(r.ours[1], 0)} | ${fmt(r.ort[0], 0)} | ${fmt(r.ort[1], 0)} | ` +
+        `${fmt(r.ours[0] / r.ort[0], 2)} | ${fmt(r.ours[1] / r.ort[1], 2)} |`,
+    );
   }
   if (pipelineCount > 0) {
     const imgs = Array.from({ length: 8 }, (_, i) => `assets/bench/rgb224_${i}.png`).join(",");

@@ -5,6 +5,8 @@
 //     &variant=best|relaxed|simd|nosimd  (the package's builds; best: what init() picks)
 //     &wasm=<url>                         (instead: a wasm built elsewhere with the same glue)
 //     &profile=1                          (also our time per operator kind, Scorer.profileTensor)
+//   bench-ort.html?mode=load&model=NAME    (load times only, on this fresh page: each runtime's
+//     first load, whose code the engine has not yet optimized, then a second load of the same bytes)
 // Ours: `Scorer.scoreTensor` (the tensor as the manifest describes it; softmax and the
 // uncertainty measures included). ORT: `session.run` on the same Float32Array. The ORT files are
 // served from assets/ort/ (copied from npm onnxruntime-web by the runner).
@@ -175,7 +177,40 @@ async function oursPipeline(name, dir, images, count, workers) {
   return { perSecond: count / s, seconds: s, count, failed: sum.failed };
 }
 
-if (q.get("mode") === "pipeline") {
+/** Load times on a fresh page: ours twice (`new Scorer`), then ORT twice (`create`). The first
+ * of each is what a user's first model costs: the engine then still runs the runtime's code
+ * unoptimized. The second is any later load in the same page (or worker). */
+async function loads(name, dir) {
+  const bytes = new Uint8Array(await (await fetch(`${dir}/${name}.onnx`)).arrayBuffer());
+  const manifestText = await (await fetch(`${dir}/${name}.json`)).text();
+  const ours = [], theirs = [];
+  for (let i = 0; i < 2; i++) {
+    const t = performance.now();
+    const scorer = new mt.Scorer(bytes, manifestText);
+    ours.push(performance.now() - t);
+    scorer.free();
+  }
+  for (let i = 0; i < 2; i++) {
+    const t = performance.now();
+    const sess = await ort.InferenceSession.create(bytes, { executionProviders: ["wasm"], graphOptimizationLevel: "all" });
+    theirs.push(performance.now() - t);
+    await sess.release();
+  }
+  return { model: name, bytes: bytes.length, ours, ort: theirs };
+}
+
+if (q.get("mode") === "load") {
+  try {
+    ort.env.wasm.numThreads = 1;
+    ort.env.wasm.proxy = false;
+    ort.env.wasm.wasmPaths = new URL("./assets/ort/", location.href).href;
+    const { variant } = await mt.init();
+    window.__bench = { variant, ...(await loads(q.get("model") ?? "squeezenet", q.get("dir") ?? "assets/bench")) };
+  } catch (e) {
+    window.__bench = { error: `${e.code ?? ""} ${e.message ?? e}` };
+  }
+  out.textContent = JSON.stringify(window.__bench, null, 1);
+} else if (q.get("mode") === "pipeline") {
   try {
     const threads = Number(q.get("threads") ?? 1);
     ort.env.wasm.numThreads = threads;

@@ -1,11 +1,12 @@
 //! Runs of element-wise f32 operations that take one scalar per block of the tensor (a
 //! batch-norm's per-channel `Mul` and `Add` over NCHW, then ReLU's `Max` with 0), in place of
-//! tract's `OptBinChain` / `OptBinByScalar` after optimization. tract applies each step with
-//! its own kernel call per chunk, and when a channel's plane is not a multiple of four values
-//! (7x7 in densenet's last block) it falls back to one full pass per step with a call per
-//! channel; that made these chains 22% of densenet121's time in wasm. Here every segment of
-//! the tensor sharing the same scalars goes through all the steps at once, sixteen values in
-//! registers at a time.
+//! tract's `OptBinChain` / `OptBinByScalar` after optimization. tract's fast path wants every
+//! operand in natural strides, and the per-channel operands of a real model arrive as
+//! `[1, C, 1, 1]` with strides `[1, 1, 1, 1]` (left by reshapes): their values are contiguous,
+//! but tract then runs the chain step by step through its generic broadcasting code, which
+//! made these chains 22% of densenet121's time in wasm. Here an axis of length 1 may have any
+//! stride, and every segment of the tensor sharing the same scalars goes through all the steps
+//! a cache-sized piece at a time.
 //!
 //! The arithmetic is tract's, step by step in the same order with no fused multiply-add, so
 //! the bits are the same: `a * s`, `a + s`, `a - s`, `s - a` (tract's `SubF`), and for `Max` /
@@ -68,8 +69,16 @@ fn step(op: BinOp, a: f32, s: f32) -> f32 {
 fn segment(x: &mut [f32], ops: &[BinOp], s: &[f32]) {
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     let x = simd::segment(x, ops, s);
-    for v in x {
-        *v = ops.iter().zip(s).fold(*v, |a, (&op, &s)| step(op, a, s));
+    // a piece that stays in the first-level cache at a time, each step over all of it, with
+    // the operator chosen once per step (loops the compiler vectorizes)
+    for c in x.chunks_mut(256) {
+        for (&op, &s) in ops.iter().zip(s) {
+            match op {
+                BinOp::Mul => c.iter_mut().for_each(|v| *v *= s),
+                BinOp::Add => c.iter_mut().for_each(|v| *v += s),
+                _ => c.iter_mut().for_each(|v| *v = step(op, *v, s)),
+            }
+        }
     }
 }
 
@@ -78,36 +87,37 @@ mod simd {
     use super::BinOp;
     use std::arch::wasm32::*;
 
-    /// The steps over the segment's whole groups of sixteen values; returns the rest.
+    /// The steps over the segment's whole groups of four values, a cache-sized piece at a time
+    /// and the operator chosen once per step; returns the rest.
     pub(super) fn segment<'a>(x: &'a mut [f32], ops: &[BinOp], s: &[f32]) -> &'a mut [f32] {
-        let mut splat = [f32x4_splat(0.0); super::MAX_STEPS];
-        for (v, &s) in splat.iter_mut().zip(s) {
-            *v = f32x4_splat(s);
-        }
-        let whole = x.len() / 16 * 16;
+        let whole = x.len() / 4 * 4;
         let (head, tail) = x.split_at_mut(whole);
-        for c in head.chunks_exact_mut(16) {
-            let p = c.as_mut_ptr() as *mut v128;
-            // SAFETY: `c` is 16 f32 values, four v128 (wasm loads need no alignment)
-            let mut v = unsafe { [0, 1, 2, 3].map(|j| v128_load(p.add(j))) };
-            for ((&op, &sv), &s) in ops.iter().zip(&splat).zip(s) {
-                let f = |a: v128| match op {
-                    BinOp::Mul => f32x4_mul(a, sv),
-                    BinOp::Add => f32x4_add(a, sv),
-                    BinOp::Sub => f32x4_sub(a, sv),
-                    BinOp::SubF => f32x4_sub(sv, a),
-                    BinOp::Max | BinOp::Min if s.is_nan() => a,
-                    BinOp::Max => f32x4_pmax(sv, a),
-                    BinOp::Min => f32x4_pmin(sv, a),
-                };
-                v = v.map(f);
-            }
-            for (j, v) in v.into_iter().enumerate() {
-                // SAFETY: as above
-                unsafe { v128_store(p.add(j), v) };
+        for c in head.chunks_mut(256) {
+            let (p, n) = (c.as_mut_ptr() as *mut v128, c.len() / 4);
+            for (&op, &s) in ops.iter().zip(s) {
+                let sv = f32x4_splat(s);
+                match op {
+                    BinOp::Mul => each(p, n, |a| f32x4_mul(a, sv)),
+                    BinOp::Add => each(p, n, |a| f32x4_add(a, sv)),
+                    BinOp::Sub => each(p, n, |a| f32x4_sub(a, sv)),
+                    BinOp::SubF => each(p, n, |a| f32x4_sub(sv, a)),
+                    BinOp::Max | BinOp::Min if s.is_nan() => {}
+                    BinOp::Max => each(p, n, |a| f32x4_pmax(sv, a)),
+                    BinOp::Min => each(p, n, |a| f32x4_pmin(sv, a)),
+                }
             }
         }
         tail
+    }
+
+    /// `f` over the `n` v128 values at `p`.
+    #[inline(always)]
+    fn each(p: *mut v128, n: usize, f: impl Fn(v128) -> v128) {
+        for j in 0..n {
+            // SAFETY: the caller's piece holds `n` groups of four f32 values (wasm loads and
+            // stores need no alignment)
+            unsafe { v128_store(p.add(j), f(v128_load(p.add(j)))) };
+        }
     }
 }
 
@@ -137,10 +147,14 @@ fn gcd(mut a: usize, mut b: usize) -> usize {
 }
 
 /// Whether a tensor's values lie in C order, one after the other, so its slice is the
-/// tensor (the check tract's own fast paths make).
+/// tensor. An axis of length 1 may carry any stride (see the module's note).
 fn natural(t: &Tensor) -> bool {
+    let want = Tensor::natural_strides(t.shape());
     t.len() == t.shape().iter().product::<usize>()
-        && t.strides() == &*Tensor::natural_strides(t.shape())
+        && t.shape()
+            .iter()
+            .zip(t.strides().iter().zip(want.iter()))
+            .all(|(&d, (s, w))| d == 1 || s == w)
 }
 
 impl Op for BlockChain {
@@ -342,6 +356,59 @@ mod tests {
                 assert!(k > 3 || swapped >= 1, "{shape:?}: no chain replaced");
             }
         }
+    }
+
+    // per-channel operands as real models deliver them, `[1, C, 1, 1]` with strides
+    // `[1, 1, 1, 1]`: ours takes its own path on them and gives tract's generic path's values
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn operands_with_odd_strides() {
+        let shape = [1usize, 6, 7, 7];
+        let theirs = model(shape, &[0.9, -1.3, 0.05, 2.0, 1.0, -0.7], 0.0);
+        let mut ours = theirs.clone();
+        use_own_fused_ops(&mut ours).unwrap();
+        let op_of = |m: &TypedModel, what: &str| {
+            m.nodes()
+                .iter()
+                .find(|n| n.op().name().starts_with(what))
+                .map(|n| (n.op.clone(), n.inputs.len()))
+                .unwrap()
+        };
+        let (tract_op, n) = op_of(&theirs, "OptBinChain");
+        let (our_op, _) = op_of(&ours, "BlockChain");
+        let x = Tensor::from_shape(&shape, &values(6 * 49, 3, true)).unwrap();
+        let mut inputs = tvec!(x.into_tvalue());
+        for k in 1..n {
+            let v: Vec<f32> = (0..6).map(|i| 0.25 * (i + k) as f32 - 1.0).collect();
+            let mut b = Tensor::from_shape(&[6], &v).unwrap();
+            b.insert_axis(0).unwrap();
+            b.insert_axis(2).unwrap();
+            b.insert_axis(3).unwrap();
+            inputs.push(b.into_tvalue());
+        }
+        // tract's fast path refuses these operands; ours takes them (and so runs its own path)
+        assert!(inputs[1..]
+            .iter()
+            .all(|b| natural(b) && !natural_everywhere(b)));
+        let ctx = EvalContext::out_of_plan();
+        let bits = |o: TVec<TValue>| -> Vec<u32> {
+            let v = o[0].to_plain_array_view::<f32>().unwrap();
+            v.iter().map(|v| v.to_bits()).collect()
+        };
+        let a = bits(tract_op.eval(&ctx, inputs.clone()).unwrap());
+        let b = bits(our_op.eval(&ctx, inputs).unwrap());
+        assert_eq!(a.len(), b.len());
+        for (i, (a, b)) in a.iter().zip(&b).enumerate() {
+            let (x, y) = (f32::from_bits(*a), f32::from_bits(*b));
+            assert!(
+                a == b || (x.is_nan() && y.is_nan()) || x == y,
+                "at {i}: {x} {y}"
+            );
+        }
+    }
+
+    fn natural_everywhere(t: &Tensor) -> bool {
+        t.strides() == &*Tensor::natural_strides(t.shape())
     }
 
     // a NaN or signed-zero scalar on Max, and a NaN scale on a channel
