@@ -314,6 +314,8 @@ struct Run {
     alarm_delay: Option<(usize, usize)>,
     false_alarms: usize,
     decisions: usize,
+    /// Scored decisions (gold, and consensus items) the reviewer report saw at the end.
+    scored: usize,
     secs: f64,
 }
 
@@ -680,6 +682,7 @@ fn run_rounds(st: &Setting, seed: u64, noise_model: bool, team: Option<Team>) ->
         }
     }
     run.decisions = decisions.max(req.reviewed.len());
+    run.scored = scored.len();
     run.final_acc = correct as f64 / n as f64;
     run.secs = t0.elapsed().as_secs_f64();
     run
@@ -920,17 +923,40 @@ fn main() {
                 runs.iter().map(|r| r.auto_over).sum::<usize>(),
                 runs.iter().map(|r| r.stop.map(|s| s.0)).collect::<Vec<_>>()
             );
+            // the certificate against the truth: what the reviewers' audit answers certified
+            let at_stop: Vec<f64> = runs.iter().filter_map(|r| r.stop.map(|s| s.1)).collect();
+            println!(
+                "  certified stop: true accuracy {} (mean {:.2}%), certified error <= {}; reviews to the stop {:?}; audit reviews {:?}",
+                runs.iter()
+                    .map(|r| r.stop.map_or("none".to_string(), |s| format!("{:.2}%", 100.0 * s.1)))
+                    .collect::<Vec<_>>()
+                    .join(" / "),
+                100.0 * mean(&at_stop),
+                runs.iter()
+                    .map(|r| r.stop.map_or("-".to_string(), |s| format!("{:.2}%", 100.0 * s.2)))
+                    .collect::<Vec<_>>()
+                    .join(" / "),
+                runs.iter().map(|r| r.stop.map(|s| s.0)).collect::<Vec<_>>(),
+                runs.iter().map(|r| r.audit_reviews).collect::<Vec<_>>()
+            );
+            let fa: usize = runs.iter().map(|r| r.false_alarms).sum();
+            let dec: usize = runs.iter().map(|r| r.decisions).sum();
+            let scored: usize = runs.iter().map(|r| r.scored).sum();
             if ti == 2 {
-                let fa: usize = runs.iter().map(|r| r.false_alarms).sum();
-                let dec: usize = runs.iter().map(|r| r.decisions).sum();
                 println!(
-                    "  drift alarm: (scored decisions of the drifting reviewer at the alarm, decisions of the team since the drift began) {:?}; false alarms {} in {} decisions = {:.2} per 10,000",
+                    "  drift alarm: (scored decisions of the drifting reviewer at the alarm, decisions of the team since the drift began) {:?}",
                     runs.iter().map(|r| r.alarm_delay).collect::<Vec<_>>(),
-                    fa,
-                    dec,
-                    fa as f64 * 10_000.0 / dec.max(1) as f64
                 );
             }
+            // alarms on reviewers who never drifted (at 8% error they are above the
+            // acceptable 5%, so there an alarm is not a false one)
+            println!(
+                "  alarms on reviewers who did not drift: {} in {} decisions = {:.2} per 10,000 ({} scored decisions)",
+                fa,
+                dec,
+                fa as f64 * 10_000.0 / dec.max(1) as f64,
+                scored
+            );
         }
     }
     let (fa, md, p90) = drift_stream(&ReviewerOptions::default());
