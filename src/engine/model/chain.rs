@@ -234,7 +234,7 @@ fn ours(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::model::swap::use_own_fused_ops;
+    use crate::engine::model::swap::{seeded, use_own_fused_ops};
     use tract_onnx::tract_core::ops::math::{add, max, min, mul, sub};
 
     /// A batch-norm and ReLU as ONNX models reach tract after declutter: per-channel `Mul`
@@ -284,12 +284,10 @@ mod tests {
     }
 
     fn values(len: usize, seed: u64, specials: bool) -> Vec<f32> {
-        let mut s = seed;
+        let mut next = seeded(seed);
         (0..len)
             .map(|i| {
-                s = s
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
+                let s = next();
                 let special = [f32::NAN, 0.0, -0.0, f32::INFINITY, f32::NEG_INFINITY, 1.0];
                 if specials && i % 5 == 3 {
                     special[(s >> 60) as usize % special.len()]

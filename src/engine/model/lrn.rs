@@ -110,6 +110,7 @@ pub(super) fn slice_lrn(lrn: &Lrn, fact: &TypedFact) -> Option<Box<dyn TypedOp>>
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
+    use crate::engine::model::swap::seeded;
     use proptest::prelude::*;
 
     fn eval_both(lrn: Lrn, shape: &[usize], x: &[f32]) -> (Vec<f32>, Vec<f32>) {
@@ -151,11 +152,10 @@ mod tests {
             seed in any::<u64>(),
         ) {
             let len = n * c * h * w;
-            let mut s = seed;
-            let x: Vec<f32> = (0..len).map(|_| {
-                s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-                ((s >> 40) as f32 / 16_777_216.0) * 8.0 - 4.0
-            }).collect();
+            let mut next = seeded(seed);
+            let x: Vec<f32> = (0..len)
+                .map(|_| ((next() >> 40) as f32 / 16_777_216.0) * 8.0 - 4.0)
+                .collect();
             let (theirs, ours) = eval_both(Lrn { alpha, beta, bias, size }, &[n, c, h, w], &x);
             prop_assert_eq!(
                 theirs.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),

@@ -234,6 +234,7 @@ pub(super) fn row_maxpool(pool: &MaxPool, fact: &TypedFact) -> Option<Box<dyn Ty
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::model::swap::seeded;
     use tract_onnx::tract_core::ops::cnn::PaddingSpec;
 
     fn both(spec: PoolSpec, shape: &[usize], x: &[f32]) -> (Vec<u32>, Vec<u32>) {
@@ -271,12 +272,10 @@ mod tests {
     /// no NaN for a 2x2 kernel: tract's own 2x2 path (SIMD `max`) propagates a NaN that its
     /// general path, and ours, never takes.
     fn values(len: usize, seed: u64, specials: bool, k: [usize; 2]) -> Vec<f32> {
-        let mut s = seed;
+        let mut next = seeded(seed);
         (0..len)
             .map(|_| {
-                s = s
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
+                let s = next();
                 let v = ((s >> 40) as f32 / 16_777_216.0) * 8.0 - 4.0;
                 match (specials, (s >> 20) % 16) {
                     (true, 0) if k != [2, 2] => f32::NAN,

@@ -57,3 +57,16 @@ pub(super) fn eval_f32(
         tract_ndarray::ArrayD::from_shape_vec(shape, y)?.into_tvalue()
     ))
 }
+
+/// Seeded pseudo-random numbers for the operators' tests: Knuth's 64-bit linear congruential
+/// generator, each call the next state.
+#[cfg(test)]
+pub(super) fn seeded(seed: u64) -> impl FnMut() -> u64 {
+    let mut s = seed;
+    move || {
+        s = s
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        s
+    }
+}
