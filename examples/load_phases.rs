@@ -1,6 +1,7 @@
 //! Where model load time goes (native): ONNX parse, type analysis, declutter, optimize, plan;
 //! and the NNEF round trip of the decluttered model, which is what a cache of loaded models
-//! could store (tract cannot serialize an optimized plan), with the optimize it still needs.
+//! could store (tract cannot serialize an optimized plan), with the optimize it still needs:
+//! tract's whole `into_optimized` (declutter again, then codegen) and its codegen alone.
 //!   cargo run --release --example load_phases -- model.onnx[=1x3x224x224] ...
 //! The input shape defaults to 1x3x224x224 (NCHW); an NHWC model says e.g. `=1x224x224x3`.
 use std::time::Instant;
@@ -38,11 +39,15 @@ fn main() -> TractResult<()> {
         let back = nnef.model_for_read(&mut std::io::Cursor::new(&tar))?;
         let t_read = t.elapsed();
         let t = Instant::now();
-        let _o = back.into_optimized()?;
+        let _o = back.clone().into_optimized()?;
         let t_opt2 = t.elapsed();
+        let t = Instant::now();
+        let mut o = back;
+        o.optimize()?;
+        let t_codegen = t.elapsed();
         println!(
-            "{path}: parse {:?} typed {:?} declutter {:?} optimize {:?} plan {:?} | nnef {} B write {:?} read {:?} optimize {:?}",
-            t_parse, t_typed, t_decl, t_opt, t_plan, tar.len(), t_write, t_read, t_opt2
+            "{path}: parse {:?} typed {:?} declutter {:?} optimize {:?} plan {:?} | nnef {} B write {:?} read {:?} optimize {:?} (codegen only {:?})",
+            t_parse, t_typed, t_decl, t_opt, t_plan, tar.len(), t_write, t_read, t_opt2, t_codegen
         );
     }
     Ok(())
