@@ -94,8 +94,9 @@ impl Power {
         }
     }
 
-    /// `out[s] = row[s] / (bias + scale * sum[s])^beta`, with the exponent chosen once for the
-    /// whole row so that the loop vectorizes.
+    /// `out[s] = row[s] / (bias + scale * sum[s])^beta`. Each arm names its exponent as a
+    /// constant, so the choice is made once per row rather than per value and the loop
+    /// vectorizes; the power itself is [`Power::of`]'s in every arm.
     fn divide(self, row: &[f32], sum: &[f32], bias: f32, scale: f32, out: &mut [f32]) {
         fn each(row: &[f32], sum: &[f32], out: &mut [f32], f: impl Fn(f32) -> f32) {
             for ((o, &r), &t) in out.iter_mut().zip(row).zip(sum) {
@@ -106,8 +107,8 @@ impl Power {
         match self {
             Power::Half => each(row, sum, out, |t| Power::Half.of(base(t))),
             Power::ThreeQuarters => each(row, sum, out, |t| Power::ThreeQuarters.of(base(t))),
-            Power::One => each(row, sum, out, base),
-            Power::Any(beta) => each(row, sum, out, |t| base(t).powf(beta)),
+            Power::One => each(row, sum, out, |t| Power::One.of(base(t))),
+            Power::Any(beta) => each(row, sum, out, |t| Power::Any(beta).of(base(t))),
         }
     }
 }
