@@ -158,13 +158,10 @@ mod scorer {
     }
 
     fn bytes_of(v: &JsValue) -> Option<Vec<u8>> {
-        if v.is_instance_of::<Uint8Array>() || v.is_instance_of::<js_sys::Uint8ClampedArray>() {
-            Some(Uint8Array::new(v).to_vec())
-        } else if v.is_instance_of::<js_sys::ArrayBuffer>() {
-            Some(Uint8Array::new(v).to_vec())
-        } else {
-            None
-        }
+        let bytes = v.is_instance_of::<Uint8Array>()
+            || v.is_instance_of::<js_sys::Uint8ClampedArray>()
+            || v.is_instance_of::<js_sys::ArrayBuffer>();
+        bytes.then(|| Uint8Array::new(v).to_vec())
     }
 
     fn field(obj: &JsValue, name: &str) -> JsValue {
@@ -341,8 +338,9 @@ mod scorer {
             }
             let arr = Array::from(&items);
             // own the bytes first, then borrow them for the engine
-            let mut owned: Vec<(String, Vec<u8>, Option<(u32, u32)>)> =
-                Vec::with_capacity(arr.length() as usize);
+            // (id, encoded bytes, the size of raw RGBA pixels when the item is pixels)
+            type Owned = (String, Vec<u8>, Option<(u32, u32)>);
+            let mut owned: Vec<Owned> = Vec::with_capacity(arr.length() as usize);
             let mut frames: Vec<(String, Vec<u8>, DicomAttributes)> = Vec::new();
             for (i, it) in arr.iter().enumerate() {
                 let id = field(&it, "id")

@@ -18,6 +18,7 @@ use crate::error::{catch_panic, err, one_line, Error, ErrorKind, Result};
 
 mod budget;
 mod chain;
+mod gemm;
 mod lrn;
 mod maxpool;
 mod plan;
