@@ -43,11 +43,20 @@ if [ -z "${MEDTRIAGE_ASSEMBLE_ONLY:-}" ]; then
   for v in $variants; do
     name="$(cfg variants.$v.out_name)"
     flags="$(cfg variants.$v.rustflags)"
-    log "variant $v -> $name (RUSTFLAGS='$flags', $profile: $(env | grep "^CARGO_PROFILE_" | tr '\n' ' '), features $features)"
+    # A variant may set cargo profile keys of its own ([variants.NAME.cargo_profile]) and cargo
+    # --config entries (cargo_config, e.g. one crate's opt-level); they apply to its build only,
+    # in its own target directory.
+    vprofile=() vconfig=()
+    for k in lto codegen-units opt-level; do
+      val="$(cfg "variants.$v.cargo_profile.$k" 2>/dev/null || true)"
+      [ -n "$val" ] && vprofile+=("CARGO_PROFILE_$(echo "$profile" | tr a-z- A-Z_)_$(echo "$k" | tr a-z- A-Z_)=$val")
+    done
+    for c in $(cfg "variants.$v.cargo_config" 2>/dev/null || true); do vconfig+=(--config "$c"); done
+    log "variant $v -> $name (RUSTFLAGS='$flags', $profile: $(env "${vprofile[@]}" | grep "^CARGO_PROFILE_" | sort | tr '\n' ' ')${vconfig[*]:+${vconfig[*]} }features $features)"
     t0=$(date +%s)
-    CARGO_TARGET_DIR="$root/target/wasm-$v" RUSTFLAGS="$flags" \
+    env "${vprofile[@]}" CARGO_TARGET_DIR="$root/target/wasm-$v" RUSTFLAGS="$flags" \
       wasm-pack build --mode no-install --target "$target" $prof_flag --out-dir "$wasm_out/$v" --out-name "$first_name" --no-pack "$crate" \
-      -- --no-default-features --features "$features"
+      -- --no-default-features --features "$features" "${vconfig[@]}"
     log "variant $v built in $(( $(date +%s) - t0 )) s"
     wasm="$wasm_out/$v/${first_name}_bg.wasm"
     if [ "$opt_enabled" = true ]; then

@@ -12,6 +12,8 @@ use super::maxpool::row_maxpool;
 /// Our operators in place of tract's slower ones (the same results): LRN and 2-D max-pool.
 /// Returns how many nodes were replaced.
 pub(super) fn use_own_ops(model: &mut TypedModel) -> TractResult<usize> {
+    // (and our matrix-product kernel, which tract picks while it optimizes)
+    medtriage_kernels::keep_linked();
     Ok(replace_ops(model, slice_lrn)? + replace_ops(model, row_maxpool)?)
 }
 
