@@ -93,6 +93,13 @@ mod kernels {
                         )+
                     }};
                 }
+                // `acc = f(splat(a), acc)` for every accumulator.
+                macro_rules! scalar {
+                    ($a:expr, $f:expr) => {{
+                        let (s, f) = (f32x4_splat($a), $f);
+                        all!(|v| f(s, v))
+                    }};
+                }
                 // `acc = f(splat(p[row]), acc)` for every row.
                 macro_rules! per_row {
                     ($p:expr, $f:expr) => {{
@@ -127,34 +134,15 @@ mod kernels {
                                     acc[$r][1] = *p.add(2 * $r + 1);
                                 )+
                             }
-                            FusedKerSpec::ScalarMin(a) => {
-                                let s = f32x4_splat(a);
-                                all!(|v| f32x4_min(s, v))
-                            }
-                            FusedKerSpec::ScalarMax(a) => {
-                                let s = f32x4_splat(a);
-                                all!(|v| f32x4_max(s, v))
-                            }
-                            FusedKerSpec::ScalarAdd(a) => {
-                                let s = f32x4_splat(a);
-                                all!(|v| f32x4_add(s, v))
-                            }
-                            FusedKerSpec::ScalarMul(a) => {
-                                let s = f32x4_splat(a);
-                                all!(|v| f32x4_mul(s, v))
-                            }
-                            FusedKerSpec::ScalarSub(a) => {
-                                let s = f32x4_splat(a);
-                                all!(|v| f32x4_sub(s, v))
-                            }
-                            FusedKerSpec::ScalarSubF(a) => {
-                                let s = f32x4_splat(a);
-                                all!(|v| f32x4_sub(v, s))
-                            }
-                            FusedKerSpec::LeakyRelu(a) => {
-                                let s = f32x4_splat(a);
-                                all!(|v| v128_bitselect(v, f32x4_mul(s, v), f32x4_gt(v, zero)))
-                            }
+                            FusedKerSpec::ScalarMin(a) => scalar!(a, |s, v| f32x4_min(s, v)),
+                            FusedKerSpec::ScalarMax(a) => scalar!(a, |s, v| f32x4_max(s, v)),
+                            FusedKerSpec::ScalarAdd(a) => scalar!(a, |s, v| f32x4_add(s, v)),
+                            FusedKerSpec::ScalarMul(a) => scalar!(a, |s, v| f32x4_mul(s, v)),
+                            FusedKerSpec::ScalarSub(a) => scalar!(a, |s, v| f32x4_sub(s, v)),
+                            FusedKerSpec::ScalarSubF(a) => scalar!(a, |s, v| f32x4_sub(v, s)),
+                            FusedKerSpec::LeakyRelu(a) => scalar!(a, |s, v| {
+                                v128_bitselect(v, f32x4_mul(s, v), f32x4_gt(v, zero))
+                            }),
                             FusedKerSpec::PerRowMin(p) => per_row!(p, |s, v| f32x4_min(s, v)),
                             FusedKerSpec::PerRowMax(p) => per_row!(p, |s, v| f32x4_max(s, v)),
                             FusedKerSpec::PerRowAdd(p) => per_row!(p, |s, v| f32x4_add(s, v)),
@@ -168,16 +156,14 @@ mod kernels {
                             FusedKerSpec::PerColSub(p) => per_col!(p, |c, v| f32x4_sub(c, v)),
                             FusedKerSpec::PerColSubF(p) => per_col!(p, |c, v| f32x4_sub(v, c)),
                             FusedKerSpec::QScale(shift, rp, mult) => {
-                                let s = f32x4_splat(Scaler::from_fuse_params(shift, rp, mult).scale);
-                                all!(|v| f32x4_mul(s, v))
+                                let scale = Scaler::from_fuse_params(shift, rp, mult).scale;
+                                scalar!(scale, |s, v| f32x4_mul(s, v))
                             }
                             FusedKerSpec::RoundingShiftRight(shift, _) => {
-                                let s = f32x4_splat(2f32.powi(-(shift as i32)));
-                                all!(|v| f32x4_mul(s, v))
+                                scalar!(2f32.powi(-(shift as i32)), |s, v| f32x4_mul(s, v))
                             }
                             FusedKerSpec::ShiftLeft(shift) => {
-                                let s = f32x4_splat(2f32.powi(shift as i32));
-                                all!(|v| f32x4_mul(s, v))
+                                scalar!(2f32.powi(shift as i32), |s, v| f32x4_mul(s, v))
                             }
                             FusedKerSpec::AddUnicast(tile) => {
                                 let (rs, cs) = (tile.row_byte_stride, tile.col_byte_stride);

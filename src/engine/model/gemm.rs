@@ -100,80 +100,26 @@ mod tests {
     /// 1x1 (a plain product) and 3x3 (im2col); strided; grouped; a batch of 3.
     #[test]
     fn same_bits_as_tract() {
+        // (n, ci, co, h, w, kernel, stride, group)
         let cases = [
-            Case {
-                n: 1,
-                ci: 3,
-                co: 5,
-                hw: [7, 9],
-                k: [3, 3],
-                stride: 1,
-                group: 1,
-            },
-            Case {
-                n: 1,
-                ci: 16,
-                co: 16,
-                hw: [13, 13],
-                k: [1, 1],
-                stride: 1,
-                group: 1,
-            },
-            Case {
-                n: 1,
-                ci: 16,
-                co: 16,
-                hw: [13, 13],
-                k: [3, 3],
-                stride: 1,
-                group: 1,
-            },
-            Case {
-                n: 3,
-                ci: 8,
-                co: 13,
-                hw: [11, 6],
-                k: [3, 3],
-                stride: 2,
-                group: 1,
-            },
-            Case {
-                n: 1,
-                ci: 24,
-                co: 24,
-                hw: [10, 10],
-                k: [1, 1],
-                stride: 1,
-                group: 3,
-            },
-            Case {
-                n: 1,
-                ci: 64,
-                co: 70,
-                hw: [17, 15],
-                k: [3, 3],
-                stride: 1,
-                group: 1,
-            },
-            Case {
-                n: 2,
-                ci: 1,
-                co: 1,
-                hw: [5, 5],
-                k: [3, 3],
-                stride: 1,
-                group: 1,
-            },
-            Case {
-                n: 1,
-                ci: 32,
-                co: 33,
-                hw: [1, 1],
-                k: [1, 1],
-                stride: 1,
-                group: 1,
-            },
-        ];
+            (1, 3, 5, 7, 9, 3, 1, 1),
+            (1, 16, 16, 13, 13, 1, 1, 1),
+            (1, 16, 16, 13, 13, 3, 1, 1),
+            (3, 8, 13, 11, 6, 3, 2, 1),
+            (1, 24, 24, 10, 10, 1, 1, 3),
+            (1, 64, 70, 17, 15, 3, 1, 1),
+            (2, 1, 1, 5, 5, 3, 1, 1),
+            (1, 32, 33, 1, 1, 1, 1, 1),
+        ]
+        .map(|(n, ci, co, h, w, k, stride, group)| Case {
+            n,
+            ci,
+            co,
+            hw: [h, w],
+            k: [k, k],
+            stride,
+            group,
+        });
         for (i, c) in cases.iter().enumerate() {
             let m = model(c, 10 * i as u64).unwrap();
             let len = c.n * c.ci * c.hw[0] * c.hw[1];
