@@ -1,7 +1,8 @@
 //! Our matrix-product kernel (crates/medtriage-kernels) checked against tract's own: the kernel
 //! is compiled only for wasm32 with SIMD, so these tests run in Chromium.
 
-#[cfg(all(test, target_arch = "wasm32", target_feature = "simd128"))]
+#[cfg(test)]
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod tests {
     use crate::engine::model::swap::seeded;
     use medtriage_kernels::{use_ours, KERNEL_NAME as NAME_4X8};
