@@ -46,11 +46,8 @@ if [ -z "${MEDTRIAGE_ASSEMBLE_ONLY:-}" ]; then
     # A variant may set cargo profile keys of its own ([variants.NAME.cargo_profile]) and cargo
     # --config entries (cargo_config, e.g. one crate's opt-level); they apply to its build only,
     # in its own target directory.
-    vprofile=() vconfig=()
-    for k in lto codegen-units opt-level; do
-      val="$(cfg "variants.$v.cargo_profile.$k" 2>/dev/null || true)"
-      [ -n "$val" ] && vprofile+=("CARGO_PROFILE_$(echo "$profile" | tr a-z- A-Z_)_$(echo "$k" | tr a-z- A-Z_)=$val")
-    done
+    mapfile -t vprofile < <(profile_env "$profile" "variants.$v.cargo_profile")
+    vconfig=()
     for c in $(cfg "variants.$v.cargo_config" 2>/dev/null || true); do vconfig+=(--config "$c"); done
     log "variant $v -> $name (RUSTFLAGS='$flags', $profile: $(env "${vprofile[@]}" | grep "^CARGO_PROFILE_" | sort | tr '\n' ' ')${vconfig[*]:+${vconfig[*]} }features $features)"
     t0=$(date +%s)

@@ -10,13 +10,21 @@ for k in sys.argv[1].split("."):
     v = v[k]
 print(" ".join(v) if isinstance(v, list) else (str(v).lower() if isinstance(v, bool) else v))' "$1"; }
 
-# export_wasm_profile PROFILE: [cargo_profile] of wasm-pack.toml as CARGO_PROFILE_<PROFILE>_<KEY>,
-# which override Cargo.toml's profile for this process only (native builds keep theirs).
-export_wasm_profile() {
-  local var k val
-  var="CARGO_PROFILE_$(echo "$1" | tr a-z- A-Z_)"
+# profile_env PROFILE TABLE: the cargo profile keys of a wasm-pack.toml table ([cargo_profile],
+# or a variant's variants.NAME.cargo_profile) as CARGO_PROFILE_<PROFILE>_<KEY>=value lines,
+# which override Cargo.toml's profile for the process given them (native builds keep theirs).
+profile_env() {
+  local k val
   for k in lto codegen-units opt-level panic; do
-    val="$(cfg "cargo_profile.$k" 2>/dev/null || true)"
-    if [ -n "$val" ]; then export "${var}_$(echo "$k" | tr a-z- A-Z_)=$val"; fi
+    val="$(cfg "$2.$k" 2>/dev/null || true)"
+    if [ -n "$val" ]; then
+      echo "CARGO_PROFILE_$(echo "$1" | tr a-z- A-Z_)_$(echo "$k" | tr a-z- A-Z_)=$val"
+    fi
   done
+}
+
+# export_wasm_profile PROFILE: [cargo_profile] of wasm-pack.toml exported for this process.
+export_wasm_profile() {
+  local line
+  while read -r line; do [ -n "$line" ] && export "$line"; done < <(profile_env "$1" cargo_profile)
 }

@@ -26,6 +26,8 @@ mod kernels {
     use tract_linalg::pack::Packing;
     use tract_linalg::Scaler;
 
+    use super::KERNEL_NAME;
+
     /// acc + a * b: fused in the relaxed-SIMD build (as tract's 8x8 kernel is), else a
     /// multiply then an add.
     #[inline(always)]
@@ -72,15 +74,15 @@ mod kernels {
         }
     }
 
-    /// One kernel of MR rows x 8 columns, its rows listed (`$r`) so that every row's code is
+    /// One kernel of as many rows as are listed (`$r`) x 8 columns: every row's code is
     /// written out: the accumulators are then plain locals the compiler keeps in registers,
     /// whatever its unrolling limits. Row `r` of the tile is `acc[r]`: columns 0-3 in the first
     /// vector, 4-7 in the second (the order tract's border tiles are loaded in).
     macro_rules! kernel {
-        ($name:ident, $mr:literal, [$($r:literal),+]) => {
+        ($name:ident, [$($r:literal),+]) => {
             #[inline(never)]
             pub(super) unsafe fn $name(spec: &[FusedKerSpec<f32>]) -> isize {
-                const MR: usize = $mr;
+                const MR: usize = [$($r),+].len();
                 let zero = f32x4_splat(0.0);
                 let mut acc = [[zero; 2]; MR];
                 // `acc = f(acc)` for every accumulator.
@@ -212,21 +214,18 @@ mod kernels {
         };
     }
 
-    kernel!(kernel_4x8, 4, [0, 1, 2, 3]);
+    kernel!(kernel_4x8, [0, 1, 2, 3]);
 
-    const NAME_4X8: &str = super::KERNEL_NAME;
-
-    fn make<const MR: usize>(
-        name: &str,
-        kernel: unsafe fn(&[FusedKerSpec<f32>]) -> isize,
-    ) -> DynKernel<MR, 8, f32> {
-        let mut k = DynKernel::<MR, 8, f32>::new(name, kernel, f32::packing(MR), f32::packing(8));
+    /// The kernel as tract describes one: its tile, tract's own packings for that tile, and the
+    /// architecture (tract's tiers only pick kernels written for the machine's).
+    fn describe() -> DynKernel<4, 8, f32> {
+        let mut k = DynKernel::new(KERNEL_NAME, kernel_4x8, f32::packing(4), f32::packing(8));
         k.arch = Some(Arch::Wasm32Simd128);
         k
     }
 
     inventory::submit! {
-        MmmRoutine { make: || make::<4>(NAME_4X8, kernel_4x8).mmm() }
+        MmmRoutine { make: || describe().mmm() }
     }
 
     /// Whether tract runs our kernel for the f32 matrix products loaded from now on (the tests
@@ -244,7 +243,7 @@ mod kernels {
         if dt != DatumType::F32 || query.n == Some(1) {
             return None;
         }
-        OURS.load(Ordering::Relaxed).then_some(NAME_4X8)
+        OURS.load(Ordering::Relaxed).then_some(KERNEL_NAME)
     }
 
     inventory::submit! {
